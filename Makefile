@@ -1,0 +1,66 @@
+# InitOS — the two commands: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CACHE      := .cache
+KERNEL_DIR := $(CACHE)/kernel
+OUT        := out
+BOX        := $(OUT)/box/initos
+CLI_DIR    := $(OUT)/cli
+INITOS     := $(CLI_DIR)/initos
+DOTNET     := dotnet
+DOTNET_FLAGS := -nologo -v:q -clp:ErrorsOnly
+export DOTNET_CLI_TELEMETRY_OPTOUT := 1
+export DOTNET_NOLOGO := 1
+export SOURCE_DATE_EPOCH ?= 0
+export INITOS_BOX := $(abspath $(BOX))
+export INITOS_KERNEL_DIR := $(abspath $(KERNEL_DIR))
+
+.PHONY: help prereqs kernel box cli images demo run test unit-test vm-test bench clean
+
+help:
+	@echo "make demo   install prerequisites, build, boot InitOS in QEMU into the default OS"
+	@echo "make test   install prerequisites and run every test"
+	@echo "make run    boot the built images interactively (Ctrl-A X quits)"
+	@echo "make bench  boot-time and size benchmark against initramfs-tools and a busybox script"
+
+prereqs:
+	@scripts/install-prereqs.sh
+
+kernel: prereqs
+	@scripts/fetch-kernel.sh $(CACHE)
+
+# The NativeAOT multi-call binary that goes into the initramfs.
+box: prereqs
+	$(DOTNET) publish init/InitOs.Box -c Release $(DOTNET_FLAGS) -o $(OUT)/box
+	@echo "box: $(BOX) $$(stat -c %s $(BOX)) bytes"
+
+cli: prereqs
+	$(DOTNET) build image-build/InitOs.Cli -c Release $(DOTNET_FLAGS) -o $(CLI_DIR)
+
+images: kernel box cli
+	$(INITOS) build initramfs --output $(OUT)/initramfs.img
+	$(INITOS) build rootfs --output $(OUT)/rootfs.img
+
+demo: images
+	$(INITOS) run --until 'INITOS-OS-UP.*' --timeout 180 --append "quiet"
+
+run: images
+	$(INITOS) run
+
+unit-test: prereqs
+	$(DOTNET) test tests/InitOs.UnitTests -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/unit-test.log
+	@scripts/test-summary.sh $(OUT)/unit-test.log
+
+vm-test: kernel box
+	$(DOTNET) test tests/InitOs.VmTests -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/vm-test.log
+	@scripts/test-summary.sh $(OUT)/vm-test.log
+
+test: kernel box
+	@mkdir -p $(OUT)
+	$(DOTNET) test InitOs.sln -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
+	  status=$${PIPESTATUS[0]}; scripts/test-summary.sh $(OUT)/test.log; exit $$status
+
+clean:
+	rm -rf $(OUT) tests/artifacts
+	find . -name bin -o -name obj | grep -E '/(bin|obj)$$' | xargs rm -rf

@@ -1,0 +1,91 @@
+using System.CommandLine;
+using InitOs.ImageBuild.Cpio;
+using InitOs.ImageBuild.Initramfs;
+using InitOs.ImageBuild.Rootfs;
+using InitOs.ImageBuild.Tools;
+
+namespace InitOs.Cli;
+
+/// <summary>`initos build initramfs|rootfs`.</summary>
+internal static class BuildCommands
+{
+    public static Command Create() => new("build", "build images: the initramfs and root filesystems")
+    {
+        Initramfs(),
+        Rootfs(),
+    };
+
+    private static Command Initramfs()
+    {
+        var output = Cli.Option<string>("--output", "where to write the initramfs", () => "out/initramfs.img");
+        var box = Cli.Option<string>("--box", "the NativeAOT multi-call binary (make box)", () => Cli.DefaultBox);
+        var kernel = Cli.Option<string>("--kernel-dir", "an unpacked Debian linux-image package (make kernel)", () => Cli.DefaultKernelDirectory);
+        var config = Cli.Option<string?>("--config", "initos.toml to pack as /etc/initos/initos.toml", () => "image-build/defaults/initos.toml");
+        var compression = Cli.Option<string>("--compression", "zstd, gzip or none", () => "zstd");
+        var level = Cli.Option<int>("--zstd-level", "zstd level 1..19 (19 = smallest, slowest)", () => 19);
+        var noShell = Cli.Option<bool>("--no-shell", "leave busybox (the emergency shell) out");
+        var command = new Command("initramfs", "build the initramfs: the InitOS binary, its libraries, kernel modules, config, emergency shell")
+        {
+            output, box, kernel, config, compression, level, noShell,
+        };
+        command.SetAction(r =>
+        {
+            var spec = new InitramfsSpec
+            {
+                BoxBinary = r.GetValue(box)!,
+                KernelDirectory = r.GetValue(kernel)!,
+                ConfigFile = r.GetValue(config),
+                Compression = ParseCompression(r.GetValue(compression)!),
+                ZstdLevel = r.GetValue(level),
+                Busybox = r.GetValue(noShell) ? null : "/bin/busybox",
+                Mtime = ExternalTool.SourceDateEpoch(),
+            };
+            var path = r.GetValue(output)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var report = InitramfsBuilder.Build(spec, path);
+            Console.WriteLine($"initramfs {report.Output}: {report.Bytes} bytes ({report.Bytes / 1024.0 / 1024.0:F2} MiB), {report.Entries} entries, box {new FileInfo(spec.BoxBinary).Length} bytes");
+            Console.WriteLine($"  libraries: {string.Join(' ', report.Libraries)}");
+            Console.WriteLine($"  modules ({report.Modules.Count}): {string.Join(' ', report.Modules)}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Rootfs()
+    {
+        var output = Cli.Option<string>("--output", "where to write the ext4 image", () => "out/rootfs.img");
+        var label = Cli.Option<string>("--label", "filesystem label (root=LABEL=…)", () => DefaultRootfs.DefaultLabel);
+        var uuid = Cli.Option<string?>("--uuid", "filesystem UUID (random when not given)");
+        var size = Cli.Option<int>("--size", "image size in MiB", () => 32);
+        var command = new Command("rootfs", "build the default OS: busybox-static with an init that prints INITOS-OS-UP, as a labelled ext4 image")
+        {
+            output, label, uuid, size,
+        };
+        command.SetAction(r =>
+        {
+            var path = r.GetValue(output)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var staging = Directory.CreateTempSubdirectory("initos-rootfs-").FullName;
+            try
+            {
+                DefaultRootfs.Stage(staging);
+                FilesystemImage.CreateExt4(staging, path, new FilesystemImage.Ext4Options(r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size)));
+            }
+            finally
+            {
+                Directory.Delete(staging, true);
+            }
+            Console.WriteLine($"rootfs {path}: ext4, LABEL={r.GetValue(label)}, {new FileInfo(path).Length / 1024 / 1024} MiB");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Compression ParseCompression(string value) => value switch
+    {
+        "zstd" => Compression.Zstd,
+        "gzip" => Compression.Gzip,
+        "none" => Compression.None,
+        _ => throw new ArgumentException($"--compression {value}: expected zstd, gzip or none"),
+    };
+}

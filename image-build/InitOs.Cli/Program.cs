@@ -1,0 +1,10 @@
+using System.CommandLine;
+using InitOs.Cli;
+
+// The workstation `initos`: builds images and boots them. Each command lives in its own file.
+var root = new RootCommand("initos — build and boot InitOS images (workstation tool)")
+{
+    BuildCommands.Create(),
+    RunCommand.Create(),
+};
+return Cli.Invoke(root, args);

@@ -1,0 +1,137 @@
+using InitOs.ImageBuild.Cpio;
+using InitOs.ImageBuild.Elf;
+using InitOs.ImageBuild.Kernel;
+using InitOs.Init.Config;
+using InitOs.Init.Modules;
+
+namespace InitOs.ImageBuild.Initramfs;
+
+/// <summary>
+/// Lays out the initramfs: the box binary as /init, the libraries its ELF header
+/// asks for, the configured modules with their dependency closure and a trimmed
+/// module index, the config, busybox for the emergency shell, and /dev/console.
+/// </summary>
+public static class InitramfsBuilder
+{
+    public const string BoxPath = "bin/initos";
+
+    public static InitramfsReport Build(InitramfsSpec spec, string output)
+    {
+        var archive = new CpioArchive();
+        var staging = Path.Combine(Path.GetTempPath(), $"initos-modules-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            AddSkeleton(archive);
+            var libraries = AddBox(archive, spec.BoxBinary);
+            var config = AddConfig(archive, spec);
+            var modules = AddModules(archive, spec.KernelDirectory, config, staging);
+            AddShell(archive, spec.Busybox);
+            WriteAtomically(archive, spec, output);
+            return new InitramfsReport(output, new FileInfo(output).Length, archive.Paths.Count, modules, libraries);
+        }
+        finally
+        {
+            if (Directory.Exists(staging))
+            {
+                Directory.Delete(staging, true);
+            }
+        }
+    }
+
+    private static void AddSkeleton(CpioArchive archive)
+    {
+        foreach (var dir in new[] { "dev", "proc", "sys", "run", "tmp", "sysroot", "etc", "bin", "sbin", "lib", "lib64" })
+        {
+            archive.AddDirectory(dir);
+        }
+        // Without /dev/console in the archive the kernel cannot give PID 1 a stdout.
+        archive.AddCharDevice("dev/console", 5, 1, 0x180);
+        archive.AddSymlink("init", "/" + BoxPath);
+        // systemd's convention: this file says "this is an initrd".
+        archive.AddFile("etc/initrd-release", "NAME=\"InitOS initramfs\"\nID=initos\nVARIANT_ID=initrd\n"u8.ToArray());
+    }
+
+    private static IReadOnlyList<string> AddBox(CpioArchive archive, string box)
+    {
+        if (!File.Exists(box))
+        {
+            throw new FileNotFoundException($"the InitOS binary {box} does not exist: publish init/InitOs.Box first (make box)");
+        }
+        archive.AddFileFrom(BoxPath, box, 0x1ED);
+        var deps = ElfReader.Read(box);
+        var names = new List<string>();
+        foreach (var library in LibraryResolver.Resolve(box))
+        {
+            var target = library.Name == Path.GetFileName(deps.Interpreter)
+                ? deps.Interpreter!.TrimStart('/')
+                : "lib/x86_64-linux-gnu/" + library.Name;
+            archive.AddFileFrom(target, library.SourcePath, 0x1ED);
+            names.Add(target);
+        }
+        return names;
+    }
+
+    private static InitosConfig AddConfig(CpioArchive archive, InitramfsSpec spec)
+    {
+        if (spec.ConfigFile is null)
+        {
+            return new InitosConfig();
+        }
+        var text = File.ReadAllText(spec.ConfigFile);
+        var config = spec.AllowInvalidConfig ? new InitosConfig() : ConfigLoader.Parse(text, spec.ConfigFile);
+        archive.AddFile(InitosConfig.DefaultPath.TrimStart('/'), System.Text.Encoding.UTF8.GetBytes(text));
+        return config;
+    }
+
+    private static List<string> AddModules(CpioArchive archive, string kernelDirectory, InitosConfig config, string staging)
+    {
+        var kernel = KernelFolder.Open(kernelDirectory);
+        kernel.EnsureDepmod();
+        var index = ModuleIndex.Load(kernel.ModuleDirectory);
+        var wanted = config.Modules.Load.Concat(config.Modules.Include).Where(m => !index.IsBuiltin(m)).ToList();
+        var closure = index.LoadOrder(wanted).Where(m => !index.IsBuiltin(m)).ToList();
+        var prefix = $"lib/modules/{kernel.Version}/";
+        foreach (var module in closure)
+        {
+            var relative = index.PathOf(module);
+            archive.AddFileFrom(prefix + relative, Path.Combine(kernel.ModuleDirectory, relative), 0x1A4);
+        }
+        Directory.CreateDirectory(staging);
+        index.WriteSubset(closure, staging);
+        foreach (var file in Directory.GetFiles(staging).Order(StringComparer.Ordinal))
+        {
+            archive.AddFile(prefix + Path.GetFileName(file), File.ReadAllBytes(file), 0x1A4);
+        }
+        return closure;
+    }
+
+    private static void AddShell(CpioArchive archive, string? busybox)
+    {
+        if (busybox is null)
+        {
+            return;
+        }
+        if (!File.Exists(busybox))
+        {
+            throw new FileNotFoundException($"{busybox} not found: install busybox-static, or build without the emergency shell");
+        }
+        var deps = ElfReader.Read(busybox);
+        if (deps.Interpreter is not null || deps.Needed.Count > 0)
+        {
+            throw new InvalidOperationException($"{busybox} is dynamically linked; the initramfs needs busybox-static");
+        }
+        archive.AddFileFrom("bin/busybox", busybox, 0x1ED);
+        archive.AddSymlink("bin/sh", "busybox");
+    }
+
+    /// <summary>Write to a temporary file and rename, so a failed build never leaves half an initramfs.</summary>
+    private static void WriteAtomically(CpioArchive archive, InitramfsSpec spec, string output)
+    {
+        var temporary = output + ".tmp";
+        using (var stream = File.Create(temporary))
+        {
+            InitramfsWriter.Write(archive, stream, spec.Compression, spec.Mtime, spec.ZstdLevel);
+        }
+        File.Move(temporary, output, overwrite: true);
+    }
+}

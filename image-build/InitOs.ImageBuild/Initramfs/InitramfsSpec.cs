@@ -1,0 +1,24 @@
+using InitOs.ImageBuild.Cpio;
+
+namespace InitOs.ImageBuild.Initramfs;
+
+/// <summary>Everything an initramfs is made of; same spec and same files → same bytes.</summary>
+public sealed record InitramfsSpec
+{
+    /// <summary>The NativeAOT multi-call binary (init/InitOs.Box published).</summary>
+    public required string BoxBinary { get; init; }
+    /// <summary>An unpacked Debian linux-image package.</summary>
+    public required string KernelDirectory { get; init; }
+    /// <summary>initos.toml to pack as /etc/initos/initos.toml; null packs none (built-in defaults).</summary>
+    public string? ConfigFile { get; init; }
+    /// <summary>Skip the config check: only tests that boot a deliberately broken config set this.</summary>
+    public bool AllowInvalidConfig { get; init; }
+    /// <summary>busybox-static for the emergency shell; null leaves the shell out.</summary>
+    public string? Busybox { get; init; } = "/bin/busybox";
+    public Compression Compression { get; init; } = Compression.Zstd;
+    public int ZstdLevel { get; init; } = 19;
+    public long Mtime { get; init; }
+}
+
+/// <summary>What was built, for the build's report line.</summary>
+public sealed record InitramfsReport(string Output, long Bytes, int Entries, IReadOnlyList<string> Modules, IReadOnlyList<string> Libraries);

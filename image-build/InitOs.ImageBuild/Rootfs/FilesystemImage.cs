@@ -1,0 +1,36 @@
+using System.Globalization;
+using InitOs.ImageBuild.Tools;
+
+namespace InitOs.ImageBuild.Rootfs;
+
+/// <summary>Filesystem images from a directory with the Debian tools (mkfs.ext4 -d …).</summary>
+public static class FilesystemImage
+{
+    public sealed record Ext4Options(string Label, string? Uuid = null, int SizeMiB = 32);
+
+    /// <summary>Writes an ext4 image of <paramref name="sourceDirectory"/>, owned by root, to <paramref name="output"/>.</summary>
+    public static void CreateExt4(string sourceDirectory, string output, Ext4Options options)
+    {
+        if (options.Label.Length > 16)
+        {
+            throw new ArgumentException($"ext4 label \"{options.Label}\" is longer than 16 bytes", nameof(options));
+        }
+        var temporary = output + ".tmp";
+        File.Delete(temporary);
+        using (var file = File.Create(temporary))
+        {
+            file.SetLength(options.SizeMiB * 1024L * 1024L);
+        }
+        // mke2fs keeps only the last -E, so the extended options go in one.
+        var extended = options.Uuid is null ? "root_owner=0:0" : "root_owner=0:0,hash_seed=" + options.Uuid;
+        var args = new List<string> { "-q", "-F", "-t", "ext4", "-L", options.Label, "-d", sourceDirectory, "-E", extended };
+        if (options.Uuid is not null)
+        {
+            args.AddRange(["-U", options.Uuid]);
+        }
+        args.Add(temporary);
+        var env = new Dictionary<string, string> { ["E2FSPROGS_FAKE_TIME"] = ExternalTool.SourceDateEpoch().ToString(CultureInfo.InvariantCulture) };
+        ExternalTool.Run("mkfs.ext4", args, env);
+        File.Move(temporary, output, overwrite: true);
+    }
+}

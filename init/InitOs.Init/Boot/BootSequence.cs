@@ -1,0 +1,60 @@
+using InitOs.Init.Boot.Tasks;
+using InitOs.Init.Config;
+using InitOs.Init.Machine;
+
+namespace InitOs.Init.Boot;
+
+/// <summary>
+/// The boot as data: phases of named tasks, in order. Each task is a small function
+/// in Tasks/; this list is the only place that says what a boot does.
+/// </summary>
+public static class BootSequence
+{
+    public static IReadOnlyList<Phase> SwitchRoot(ISystem system) =>
+    [
+        new("early-mounts",
+        [
+            new("mount-api-filesystems", _ => EarlyMounts.MountAll(system)),
+            new("attach-console", _ => EarlyMounts.AttachConsole(system)),
+            new("open-kmsg", c => c.Log.AttachKmsg()),
+        ]),
+        new("settings",
+        [
+            new("read-cmdline-and-config", c => SettingsTasks.Read(c)),
+            new("check-mode", CheckMode),
+        ]),
+        new("modules",
+        [
+            new("load-index", ModuleTasks.LoadIndex),
+            new("load-configured", ModuleTasks.LoadConfigured),
+            new("coldplug", ModuleTasks.RunColdplug),
+        ]),
+        new("devices",
+        [
+            new("wait-for-root", DeviceTasks.WaitForRoot),
+        ]),
+        new("root",
+        [
+            new("mount-root", c => RootTasks.MountRoot(c, system)),
+            new("check-init", c => RootTasks.CheckInit(c, system)),
+        ]),
+        new("switch-root",
+        [
+            new("verify-new-root", c => SwitchRootTasks.VerifyNewRoot(c, system)),
+            new("move-api-mounts", c => SwitchRootTasks.MoveApiMounts(c, system)),
+            new("free-initramfs", c => SwitchRootTasks.FreeInitramfs(c, system)),
+            new("prepare-handoff", c => SwitchRootTasks.PrepareHandoff(c, system)),
+        ]),
+    ];
+
+    public static IReadOnlyList<string> PhaseNames(IReadOnlyList<Phase> phases) => phases.Select(p => p.Name).ToList();
+
+    private static void CheckMode(BootContext context)
+    {
+        var mode = context.RequireSettings().Mode;
+        if (mode != BootMode.SwitchRoot)
+        {
+            throw new BootException($"mode {ConfigNames.Name(mode)} is not available in this build: only switch_root is implemented so far");
+        }
+    }
+}

@@ -1,0 +1,41 @@
+namespace InitOs.Init.Config;
+
+/// <summary>How PID 1 hands the machine to the real operating system.</summary>
+public enum BootMode
+{
+    SwitchRoot,
+    Privileged,
+    Unprivileged,
+    Vm,
+}
+
+/// <summary>What PID 1 does when a boot phase fails.</summary>
+public enum FailurePolicy
+{
+    Shell,
+    Reboot,
+    PowerOff,
+}
+
+/// <summary>The spelling of the enums in the config and on the command line.</summary>
+public static class ConfigNames
+{
+    public static readonly IReadOnlyDictionary<string, BootMode> Modes = new Dictionary<string, BootMode>
+    {
+        ["switch_root"] = BootMode.SwitchRoot,
+        ["privileged"] = BootMode.Privileged,
+        ["unprivileged"] = BootMode.Unprivileged,
+        ["vm"] = BootMode.Vm,
+    };
+
+    public static readonly IReadOnlyDictionary<string, FailurePolicy> Policies = new Dictionary<string, FailurePolicy>
+    {
+        ["shell"] = FailurePolicy.Shell,
+        ["reboot"] = FailurePolicy.Reboot,
+        ["poweroff"] = FailurePolicy.PowerOff,
+    };
+
+    public static string Name(BootMode mode) => Modes.First(p => p.Value == mode).Key;
+
+    public static string Name(FailurePolicy policy) => Policies.First(p => p.Value == policy).Key;
+}

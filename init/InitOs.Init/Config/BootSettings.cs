@@ -1,0 +1,25 @@
+namespace InitOs.Init.Config;
+
+/// <summary>
+/// What this boot will do: the config file's values with the kernel command line on top
+/// (the command line wins, as with every initramfs).
+/// </summary>
+public sealed record BootSettings
+{
+    public BootMode Mode { get; init; } = BootMode.SwitchRoot;
+    public FailurePolicy OnFailure { get; init; } = FailurePolicy.Shell;
+    public string? Root { get; init; }
+    public string? RootFsType { get; init; }
+    public string? RootFlags { get; init; }
+    public bool ReadWrite { get; init; }
+    public TimeSpan RootWait { get; init; } = TimeSpan.FromSeconds(30);
+    public string Init { get; init; } = "/sbin/init";
+    public IReadOnlyList<string> InitArguments { get; init; } = [];
+    public IReadOnlyList<string> Consoles { get; init; } = [];
+    public IReadOnlyList<string> Modules { get; init; } = [];
+    public bool Coldplug { get; init; } = true;
+    /// <summary>Phase before which an emergency shell runs (initos.break=PHASE).</summary>
+    public string? BreakBefore { get; init; }
+    /// <summary>Things on the command line that were ignored, to be logged as warnings.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}

@@ -1,0 +1,35 @@
+namespace InitOs.Init.Config;
+
+/// <summary>
+/// /etc/initos/initos.toml as InitOS understands it. The file lives inside the
+/// (signed) initramfs; every key is documented in docs/config.md.
+/// </summary>
+public sealed record InitosConfig
+{
+    public const string DefaultPath = "/etc/initos/initos.toml";
+
+    public BootMode Mode { get; init; } = BootMode.SwitchRoot;
+    public FailurePolicy OnFailure { get; init; } = FailurePolicy.Shell;
+    public RootConfig Root { get; init; } = new();
+    public ModulesConfig Modules { get; init; } = new();
+}
+
+public sealed record RootConfig
+{
+    /// <summary>Root device spec, used when the command line has no root=.</summary>
+    public string? Device { get; init; }
+    public string? FsType { get; init; }
+    public string? Options { get; init; }
+    public bool ReadWrite { get; init; }
+    public int WaitSeconds { get; init; } = 30;
+    public string Init { get; init; } = "/sbin/init";
+}
+
+public sealed record ModulesConfig
+{
+    /// <summary>Loaded at every boot, in this order, each after its dependencies.</summary>
+    public IReadOnlyList<string> Load { get; init; } = [];
+    /// <summary>Packed into the initramfs so coldplug can load them when hardware asks for them.</summary>
+    public IReadOnlyList<string> Include { get; init; } = [];
+    public bool Coldplug { get; init; } = true;
+}

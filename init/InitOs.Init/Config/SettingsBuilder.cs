@@ -1,0 +1,84 @@
+using System.Globalization;
+
+namespace InitOs.Init.Config;
+
+/// <summary>Combines the config file and the kernel command line into <see cref="BootSettings"/>.</summary>
+public static class SettingsBuilder
+{
+    /// <summary>The initos.* keys the command line understands.</summary>
+    public static readonly IReadOnlyList<string> InitosKeys = ["initos.mode", "initos.break", "initos.rootwait", "initos.on_failure"];
+
+    /// <summary>Only the failure policy, for when the config itself cannot be read.</summary>
+    public static FailurePolicy PolicyFrom(KernelCommandLine cmdline, FailurePolicy fallback) =>
+        cmdline.Last("initos.on_failure") is { } v && ConfigNames.Policies.TryGetValue(v, out var p) ? p : fallback;
+
+    public static BootSettings Build(InitosConfig config, KernelCommandLine cmdline)
+    {
+        var warnings = new List<string>();
+        foreach (var key in cmdline.Parameters.Select(p => p.Key).Where(k => k.StartsWith("initos.", StringComparison.Ordinal)).Distinct())
+        {
+            if (!InitosKeys.Contains(key))
+            {
+                warnings.Add($"unknown kernel parameter {key} ignored (known: {string.Join(", ", InitosKeys)})");
+            }
+        }
+        return new BootSettings
+        {
+            Mode = Choice(cmdline, "initos.mode", ConfigNames.Modes, config.Mode),
+            OnFailure = Choice(cmdline, "initos.on_failure", ConfigNames.Policies, config.OnFailure),
+            Root = Value(cmdline, "root") ?? config.Root.Device,
+            RootFsType = Value(cmdline, "rootfstype") ?? config.Root.FsType,
+            RootFlags = Value(cmdline, "rootflags") ?? config.Root.Options,
+            ReadWrite = ReadWrite(cmdline, config.Root.ReadWrite),
+            RootWait = TimeSpan.FromSeconds(Seconds(cmdline, "initos.rootwait") ?? config.Root.WaitSeconds),
+            Init = InitPath(cmdline) ?? config.Root.Init,
+            InitArguments = cmdline.InitArguments,
+            Consoles = cmdline.All("console").ToList(),
+            Modules = config.Modules.Load,
+            Coldplug = config.Modules.Coldplug,
+            BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
+            Warnings = warnings,
+        };
+    }
+
+    private static string? Value(KernelCommandLine cmdline, string key) =>
+        cmdline.Last(key) is { Length: > 0 } v ? v : null;
+
+    private static bool ReadWrite(KernelCommandLine cmdline, bool fallback)
+    {
+        int ro = cmdline.LastIndexOf("ro"), rw = cmdline.LastIndexOf("rw");
+        return ro < 0 && rw < 0 ? fallback : rw > ro;
+    }
+
+    private static string? InitPath(KernelCommandLine cmdline)
+    {
+        var value = Value(cmdline, "init");
+        return value is null || value.StartsWith('/')
+            ? value
+            : throw new ConfigException($"kernel command line: init={value}: expected an absolute path");
+    }
+
+    private static int? Seconds(KernelCommandLine cmdline, string key)
+    {
+        var value = cmdline.Last(key);
+        if (value is null)
+        {
+            return null;
+        }
+        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int s) && s <= 3600
+            ? s
+            : throw new ConfigException($"kernel command line: {key}={value}: expected whole seconds 0..3600");
+    }
+
+    private static T Choice<T>(KernelCommandLine cmdline, string key, IReadOnlyDictionary<string, T> names, T fallback)
+    {
+        var value = cmdline.Last(key);
+        if (value is null)
+        {
+            return fallback;
+        }
+        return names.TryGetValue(value, out var parsed)
+            ? parsed
+            : throw new ConfigException($"kernel command line: {key}={value}: expected one of {string.Join(", ", names.Keys)}");
+    }
+}

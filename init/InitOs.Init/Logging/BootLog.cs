@@ -1,0 +1,100 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using InitOs.Sys;
+
+namespace InitOs.Init.Logging;
+
+public enum LogLevel
+{
+    Error = 3,
+    Warning = 4,
+    Info = 6,
+}
+
+/// <summary>
+/// PID 1's log: every line goes to /dev/kmsg (so it lands in dmesg and survives
+/// switch_root) and to the console on fd 1. When the kernel already echoes a kmsg
+/// line to the console (console_loglevel above its priority) the direct console
+/// write is skipped, so no line shows twice.
+/// </summary>
+public sealed class BootLog
+{
+    private const string DevKmsgPolicy = "/proc/sys/kernel/printk_devkmsg";
+    private int _kmsg = -1;
+    private int _consoleLevel;
+    private string? _savedDevKmsgPolicy;
+
+    public static BootLog Instance { get; } = new();
+
+    /// <summary>Seconds since boot (CLOCK_MONOTONIC starts at boot).</summary>
+    public static double Uptime => Stopwatch.GetTimestamp() / (double)Stopwatch.Frequency;
+
+    /// <summary>Starts writing to /dev/kmsg; needs devtmpfs and procfs.</summary>
+    public void AttachKmsg(string kmsgPath = "/dev/kmsg", string printkPath = "/proc/sys/kernel/printk")
+    {
+        try
+        {
+            _kmsg = Files.Open(kmsgPath, Files.WriteOnly | Files.CloseOnExec | Files.NoCtty);
+            var first = File.ReadAllText(printkPath).Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0];
+            _consoleLevel = int.Parse(first, CultureInfo.InvariantCulture);
+            LiftRateLimit();
+        }
+        catch (Exception e) when (e is SysException or IOException or FormatException or UnauthorizedAccessException)
+        {
+            Write(LogLevel.Warning, $"no kernel log ({e.Message}); logging to the console only");
+        }
+    }
+
+    /// <summary>
+    /// The kernel drops /dev/kmsg writes beyond ~10 per 5 s by default, which would lose most of
+    /// a boot log; PID 1 turns that off while it boots and restores it before the hand-off.
+    /// </summary>
+    private void LiftRateLimit()
+    {
+        if (File.Exists(DevKmsgPolicy))
+        {
+            _savedDevKmsgPolicy = File.ReadAllText(DevKmsgPolicy).Trim();
+            // The kernel wants the value and its newline in one write, nothing else (EINVAL otherwise).
+            File.WriteAllText(DevKmsgPolicy, "on\n");
+        }
+    }
+
+    /// <summary>Gives the real OS the kernel's kmsg policy as PID 1 found it.</summary>
+    public void RestoreRateLimit()
+    {
+        if (_savedDevKmsgPolicy is not null && File.Exists(DevKmsgPolicy))
+        {
+            try
+            {
+                File.WriteAllText(DevKmsgPolicy, _savedDevKmsgPolicy + "\n");
+            }
+            catch (IOException)
+            {
+                // Fixed by the command line (printk.devkmsg=): nothing to restore.
+            }
+        }
+    }
+
+    public void Info(string message) => Write(LogLevel.Info, message);
+
+    public void Warn(string message) => Write(LogLevel.Warning, "warning: " + message);
+
+    public void Error(string message) => Write(LogLevel.Error, "error: " + message);
+
+    private void Write(LogLevel level, string message)
+    {
+        foreach (var line in message.Split('\n'))
+        {
+            bool kernelEchoes = _kmsg >= 0 && _consoleLevel > (int)level;
+            if (_kmsg >= 0)
+            {
+                Files.WriteAll(_kmsg, Encoding.UTF8.GetBytes($"<{(int)level}>initos: {line}\n"));
+            }
+            if (!kernelEchoes)
+            {
+                Files.WriteAll(1, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"[{Uptime,9:F3}] initos: {line}\n")));
+            }
+        }
+    }
+}

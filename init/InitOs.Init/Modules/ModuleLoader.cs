@@ -1,0 +1,80 @@
+using InitOs.Init.Boot;
+using InitOs.Sys;
+
+namespace InitOs.Init.Modules;
+
+/// <summary>
+/// Loads modules with finit_module, dependencies first. Built-in and already-loaded
+/// modules count as loaded; the kernel's own request_module cannot help in an
+/// initramfs without modprobe, so everything the boot needs goes through here.
+/// </summary>
+public sealed class ModuleLoader
+{
+    private readonly ModuleIndex _index;
+    private readonly string _moduleDir;
+    private readonly HashSet<string> _loaded;
+    private readonly HashSet<string> _failedSoft = new(StringComparer.Ordinal);
+
+    public ModuleLoader(ModuleIndex index, string moduleDir, IEnumerable<string> alreadyLoaded)
+    {
+        _index = index;
+        _moduleDir = moduleDir;
+        _loaded = new HashSet<string>(alreadyLoaded.Select(ModuleIndex.NormalizeName));
+    }
+
+    public IReadOnlyCollection<string> Loaded => _loaded;
+
+    /// <summary>Names of the modules in /proc/modules (loaded before PID 1 or by an earlier phase).</summary>
+    public static IEnumerable<string> ReadProcModules(string path = "/proc/modules") =>
+        File.Exists(path) ? File.ReadLines(path).Select(l => l.Split(' ')[0]) : [];
+
+    public bool IsLoaded(string name) => _loaded.Contains(ModuleIndex.NormalizeName(name));
+
+    /// <summary>Loads a module and what it depends on; returns the modules actually inserted.</summary>
+    public IReadOnlyList<string> Load(string name)
+    {
+        var module = ModuleIndex.NormalizeName(name);
+        if (_index.IsBuiltin(module) || _loaded.Contains(module))
+        {
+            return [];
+        }
+        if (!_index.Contains(module))
+        {
+            throw new BootException($"module {module} is neither built into the kernel nor in the initramfs ({_moduleDir}/modules.dep)");
+        }
+        var hard = _index.LoadOrder(module, includeSoft: false).ToHashSet(StringComparer.Ordinal);
+        var inserted = new List<string>();
+        foreach (var dependency in _index.LoadOrder(module))
+        {
+            if (_loaded.Contains(dependency) || _index.IsBuiltin(dependency))
+            {
+                continue;
+            }
+            try
+            {
+                Insert(dependency);
+                inserted.Add(dependency);
+            }
+            catch (BootException) when (!hard.Contains(dependency))
+            {
+                // A soft dependency is one of several providers (crc32c_intel needs SSE4.2, crc32c_generic does not).
+                _failedSoft.Add(dependency);
+            }
+        }
+        return inserted;
+    }
+
+    /// <summary>Soft dependencies that would not load; the hard ones would have failed the load.</summary>
+    public IReadOnlyCollection<string> FailedSoftDependencies => _failedSoft;
+
+    private void Insert(string module)
+    {
+        var path = Path.Combine(_moduleDir, _index.PathOf(module));
+        var errno = Kernel.LoadModule(path);
+        if (errno is not (Errno.None or Errno.EEXIST))
+        {
+            throw new BootException($"finit_module({path}) for {module}: {SysException.Describe(errno)}");
+        }
+        _loaded.Add(module);
+    }
+}

@@ -1,0 +1,114 @@
+using System.Buffers.Binary;
+using InitOs.Sys.Interop;
+
+namespace InitOs.Sys;
+
+/// <summary>File-level calls with errno turned into <see cref="SysException"/>.</summary>
+public static class Files
+{
+    public const int ReadOnly = 0;
+    public const int WriteOnly = 1;
+    public const int ReadWrite = 2;
+    public const int NoCtty = 0x100;
+    public const int CloseOnExec = 0x80000;
+    public const int Directory = 0x10000;
+    private const int AtFdCwd = -100;
+    private const int AtSymlinkNoFollow = 0x100;
+    private const int AtRemoveDir = 0x200;
+    private const uint StatxBasicStats = 0x7FF;
+
+    public static int Open(string path, int flags, int mode = 0)
+    {
+        int fd = Libc.Open(path, flags, mode);
+        return fd >= 0 ? fd : throw SysException.FromLastError($"open({path})");
+    }
+
+    public static void Close(int fd) => _ = Libc.Close(fd);
+
+    public static void Dup2(int oldFd, int newFd)
+    {
+        if (Libc.Dup2(oldFd, newFd) < 0)
+        {
+            throw SysException.FromLastError($"dup2({oldFd}, {newFd})");
+        }
+    }
+
+    /// <summary>Writes the whole buffer, retrying on short writes and EINTR; returns false when the fd is unusable.</summary>
+    public static unsafe bool WriteAll(int fd, ReadOnlySpan<byte> data)
+    {
+        fixed (byte* start = data)
+        {
+            int done = 0;
+            while (done < data.Length)
+            {
+                nint n = Libc.Write(fd, start + done, (nuint)(data.Length - done));
+                if (n < 0 && (Errno)System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == Errno.EINTR)
+                {
+                    continue;
+                }
+                if (n <= 0)
+                {
+                    return false;
+                }
+                done += (int)n;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>mkdir that accepts an existing directory.</summary>
+    public static void MakeDirectory(string path, int mode = 0x1ED)
+    {
+        if (Libc.Mkdir(path, mode) < 0)
+        {
+            var errno = (Errno)System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno != Errno.EEXIST)
+            {
+                throw new SysException($"mkdir({path})", errno);
+            }
+        }
+    }
+
+    /// <summary>lstat-like status (symlinks not followed); null when the path does not exist.</summary>
+    public static FileStatus? Status(string path, bool followSymlinks = false)
+    {
+        var status = TryStatus(path, followSymlinks, out var errno);
+        if (status is null && errno != Errno.ENOENT && errno != Errno.ENOTDIR)
+        {
+            throw new SysException($"statx({path})", errno);
+        }
+        return status;
+    }
+
+    private static unsafe FileStatus? TryStatus(string path, bool followSymlinks, out Errno errno)
+    {
+        byte* buffer = stackalloc byte[256];
+        int flags = followSymlinks ? 0 : AtSymlinkNoFollow;
+        if (Libc.Statx(AtFdCwd, path, flags, StatxBasicStats, buffer) < 0)
+        {
+            errno = (Errno)System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            return null;
+        }
+        errno = Errno.None;
+        var span = new ReadOnlySpan<byte>(buffer, 256);
+        // struct statx offsets (linux/stat.h): mode@28, size@40, rdev@128/132, dev@136/140.
+        return new FileStatus(
+            Mode: BinaryPrimitives.ReadUInt16LittleEndian(span[28..]),
+            DevMajor: BinaryPrimitives.ReadUInt32LittleEndian(span[136..]),
+            DevMinor: BinaryPrimitives.ReadUInt32LittleEndian(span[140..]),
+            RdevMajor: BinaryPrimitives.ReadUInt32LittleEndian(span[128..]),
+            RdevMinor: BinaryPrimitives.ReadUInt32LittleEndian(span[132..]),
+            Size: BinaryPrimitives.ReadInt64LittleEndian(span[40..]));
+    }
+
+    /// <summary>unlink or rmdir one entry, without following symlinks.</summary>
+    public static void Remove(string path, bool isDirectory)
+    {
+        if (Libc.UnlinkAt(AtFdCwd, path, isDirectory ? AtRemoveDir : 0) < 0)
+        {
+            throw SysException.FromLastError($"unlink({path})");
+        }
+    }
+
+    public static void Sync() => Libc.Sync();
+}

@@ -1,0 +1,33 @@
+using System.Runtime.InteropServices;
+
+namespace InitOs.Sys.Interop;
+
+internal static partial class Libc
+{
+    [LibraryImport(Name, EntryPoint = "chdir", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Chdir(string path);
+
+    [LibraryImport(Name, EntryPoint = "chroot", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Chroot(string path);
+
+    [LibraryImport(Name, EntryPoint = "execve", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Execve(string path, nint argv, nint envp);
+
+    [LibraryImport(Name, EntryPoint = "waitpid", SetLastError = true)]
+    internal static unsafe partial int Waitpid(int pid, int* status, int options);
+
+    [LibraryImport(Name, EntryPoint = "kill", SetLastError = true)]
+    internal static partial int Kill(int pid, int signal);
+
+    [LibraryImport(Name, EntryPoint = "getpid")]
+    internal static partial int Getpid();
+
+    [LibraryImport(Name, EntryPoint = "setsid", SetLastError = true)]
+    internal static partial int Setsid();
+
+    [LibraryImport(Name, EntryPoint = "reboot", SetLastError = true)]
+    internal static partial int Reboot(uint command);
+
+    [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall3(long number, long arg1, long arg2, long arg3);
+}

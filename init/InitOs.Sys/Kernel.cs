@@ -1,0 +1,50 @@
+using InitOs.Sys.Interop;
+
+namespace InitOs.Sys;
+
+/// <summary>reboot(2) commands (linux/reboot.h).</summary>
+public enum RebootCommand : uint
+{
+    Restart = 0x01234567,
+    Halt = 0xCDEF0123,
+    PowerOff = 0x4321FEDC,
+    CtrlAltDelOn = 0x89ABCDEF,
+    CtrlAltDelOff = 0,
+}
+
+/// <summary>Calls into the kernel proper: module loading and reboot.</summary>
+public static class Kernel
+{
+    private const long SysFinitModule = 313;
+
+    /// <summary>finit_module(2); returns the errno so callers can treat EEXIST as success.</summary>
+    public static Errno LoadModule(string path, string parameters = "")
+    {
+        int fd = Files.Open(path, Files.ReadOnly | Files.CloseOnExec);
+        try
+        {
+            nint parms = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(parameters);
+            try
+            {
+                long rc = Libc.Syscall3(SysFinitModule, fd, parms, 0);
+                return rc == 0 ? Errno.None : (Errno)System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            }
+            finally
+            {
+                System.Runtime.InteropServices.Marshal.FreeCoTaskMem(parms);
+            }
+        }
+        finally
+        {
+            Files.Close(fd);
+        }
+    }
+
+    public static void Reboot(RebootCommand command)
+    {
+        if (Libc.Reboot((uint)command) < 0)
+        {
+            throw SysException.FromLastError($"reboot({command})");
+        }
+    }
+}

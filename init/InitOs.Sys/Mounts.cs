@@ -1,0 +1,23 @@
+using InitOs.Sys.Interop;
+
+namespace InitOs.Sys;
+
+/// <summary>mount(2) and umount2(2), with the arguments in the error.</summary>
+public static class Mounts
+{
+    public static void Mount(string? source, string target, string? fstype, MountFlags flags, string? data)
+    {
+        if (Libc.Mount(source, target, fstype, (ulong)flags, string.IsNullOrEmpty(data) ? null : data) < 0)
+        {
+            throw SysException.FromLastError($"mount({source ?? "none"}, {target}, {fstype ?? "-"}, {flags}{(string.IsNullOrEmpty(data) ? "" : ", " + data)})");
+        }
+    }
+
+    public static void Unmount(string target, UnmountFlags flags = UnmountFlags.None)
+    {
+        if (Libc.Umount2(target, (int)flags) < 0)
+        {
+            throw SysException.FromLastError($"umount({target})");
+        }
+    }
+}

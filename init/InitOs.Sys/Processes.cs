@@ -1,0 +1,133 @@
+using System.Runtime.InteropServices;
+using InitOs.Sys.Interop;
+
+namespace InitOs.Sys;
+
+/// <summary>How a child ended, decoded from the waitpid status word.</summary>
+public readonly record struct ChildExit(int Pid, int RawStatus)
+{
+    public bool Exited => (RawStatus & 0x7F) == 0;
+    public int ExitCode => (RawStatus >> 8) & 0xFF;
+    public bool Signaled => ((RawStatus & 0x7F) + 1) >> 1 > 0 && !Exited;
+    public int Signal => RawStatus & 0x7F;
+
+    public override string ToString() => Exited ? $"pid {Pid} exited {ExitCode}" : $"pid {Pid} killed by signal {Signal}";
+}
+
+/// <summary>Start, replace, wait for and signal processes, without System.Diagnostics.Process.</summary>
+public static class Processes
+{
+    private const int WNoHang = 1;
+
+    public static int CurrentPid => Libc.Getpid();
+
+    /// <summary>
+    /// posix_spawn with default signal dispositions and an empty mask; optionally a new session
+    /// and stdin/stdout/stderr opened on <paramref name="stdioPath"/>.
+    /// </summary>
+    public static int Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, string? stdioPath = null, bool newSession = false)
+    {
+        nint attr = Marshal.AllocHGlobal(Libc.SpawnAttrSize);
+        nint actions = Marshal.AllocHGlobal(Libc.SpawnFileActionsSize);
+        nint sigset = Marshal.AllocHGlobal(128);
+        try
+        {
+            Check(Libc.PosixSpawnAttrInit(attr), "posix_spawnattr_init");
+            Check(Libc.PosixSpawnFileActionsInit(actions), "posix_spawn_file_actions_init");
+            short flags = Libc.PosixSpawnSetSigMask | Libc.PosixSpawnSetSigDef;
+            if (newSession)
+            {
+                flags |= Libc.PosixSpawnSetSid;
+            }
+            Check(Libc.PosixSpawnAttrSetFlags(attr, flags), "posix_spawnattr_setflags");
+            Check(Libc.SigEmptySet(sigset), "sigemptyset");
+            Check(Libc.PosixSpawnAttrSetSigMask(attr, sigset), "posix_spawnattr_setsigmask");
+            Check(Libc.SigFillSet(sigset), "sigfillset");
+            Check(Libc.PosixSpawnAttrSetSigDefault(attr, sigset), "posix_spawnattr_setsigdefault");
+            if (stdioPath is not null)
+            {
+                Check(Libc.PosixSpawnFileActionsAddOpen(actions, 0, stdioPath, Files.ReadWrite, 0), "posix_spawn_file_actions_addopen");
+                Check(Libc.PosixSpawnFileActionsAddDup2(actions, 0, 1), "posix_spawn_file_actions_adddup2");
+                Check(Libc.PosixSpawnFileActionsAddDup2(actions, 0, 2), "posix_spawn_file_actions_adddup2");
+            }
+            using var nativeArgv = new NativeStringArray(argv);
+            using var nativeEnv = new NativeStringArray(env);
+            int rc = Libc.PosixSpawn(out int pid, path, actions, attr, nativeArgv.Pointer, nativeEnv.Pointer);
+            return rc == 0 ? pid : throw new SysException($"posix_spawn({path})", (Errno)rc);
+        }
+        finally
+        {
+            _ = Libc.PosixSpawnFileActionsDestroy(actions);
+            _ = Libc.PosixSpawnAttrDestroy(attr);
+            Marshal.FreeHGlobal(sigset);
+            Marshal.FreeHGlobal(actions);
+            Marshal.FreeHGlobal(attr);
+        }
+    }
+
+    // posix_spawn* functions return the error number instead of setting errno.
+    private static void Check(int rc, string function)
+    {
+        if (rc != 0)
+        {
+            throw new SysException(function, (Errno)rc);
+        }
+    }
+
+    /// <summary>execve; returns only by throwing.</summary>
+    public static void Exec(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env)
+    {
+        using var nativeArgv = new NativeStringArray(argv);
+        using var nativeEnv = new NativeStringArray(env);
+        Libc.Execve(path, nativeArgv.Pointer, nativeEnv.Pointer);
+        throw SysException.FromLastError($"execve({path})");
+    }
+
+    /// <summary>waitpid(-1 or pid); null when nothing is ready (with noHang) or there are no children.</summary>
+    public static unsafe ChildExit? Wait(int pid = -1, bool noHang = false)
+    {
+        while (true)
+        {
+            int status;
+            int rc = Libc.Waitpid(pid, &status, noHang ? WNoHang : 0);
+            if (rc > 0)
+            {
+                return new ChildExit(rc, status);
+            }
+            if (rc == 0)
+            {
+                return null;
+            }
+            var errno = (Errno)Marshal.GetLastPInvokeError();
+            if (errno == Errno.EINTR)
+            {
+                continue;
+            }
+            if (errno == Errno.ECHILD)
+            {
+                return null;
+            }
+            throw new SysException("waitpid", errno);
+        }
+    }
+
+    public static bool Signal(int pid, int signal) => Libc.Kill(pid, signal) == 0;
+
+    public static void ChangeDirectory(string path)
+    {
+        if (Libc.Chdir(path) < 0)
+        {
+            throw SysException.FromLastError($"chdir({path})");
+        }
+    }
+
+    public static void ChangeRoot(string path)
+    {
+        if (Libc.Chroot(path) < 0)
+        {
+            throw SysException.FromLastError($"chroot({path})");
+        }
+    }
+
+    public static void NewSession() => _ = Libc.Setsid();
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages InitOS builds and tests with, only when one is missing.
+set -euo pipefail
+
+packages=(
+  qemu-system-x86 qemu-utils   # boots under test
+  busybox-static               # emergency shell and the default OS
+  cpio zstd kmod binutils      # reading initramfs back, depmod, readelf
+  e2fsprogs btrfs-progs xfsprogs dosfstools erofs-utils squashfs-tools  # mkfs.* for probes and images
+  gdisk fdisk                  # sgdisk/sfdisk for partition-table fixtures
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo_cmd=""
+  [[ $(id -u) -eq 0 ]] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "error: the .NET 10 SDK (dotnet) is not on PATH; it is not a Debian package — install it first" >&2
+  exit 1
+fi

@@ -1,0 +1,56 @@
+using InitOs.ImageBuild.Cpio;
+using InitOs.ImageBuild.Initramfs;
+using InitOs.ImageBuild.Kernel;
+
+namespace InitOs.TestKit;
+
+/// <summary>
+/// Images shared by every boot test of a run: one initramfs from the default config and one
+/// default root filesystem, built once; tests copy what they modify.
+/// </summary>
+public sealed class BootImages : IDisposable
+{
+    private readonly TempDirectory _dir = new("initos-boot-");
+
+    public BootImages()
+    {
+        RepoPaths.Require(RepoPaths.Box, "make box");
+        RepoPaths.Require(RepoPaths.KernelDirectory, "make kernel");
+        Kernel = KernelFolder.Open(RepoPaths.KernelDirectory).Vmlinuz;
+        Initramfs = BuildInitramfs("initramfs.img", RepoPaths.DefaultConfig);
+        Rootfs = _dir.File("rootfs.img");
+        DiskImages.DefaultRootfs(Rootfs);
+    }
+
+    public string Kernel { get; }
+    public string Initramfs { get; }
+    public string Rootfs { get; }
+
+    public string Scratch(string name) => _dir.File(name);
+
+    /// <summary>An initramfs with another config; <paramref name="allowInvalid"/> packs a broken one on purpose.</summary>
+    public string BuildInitramfs(string name, string? configFile, bool allowInvalid = false)
+    {
+        var output = _dir.File(name);
+        InitramfsBuilder.Build(new InitramfsSpec
+        {
+            BoxBinary = RepoPaths.Box,
+            KernelDirectory = RepoPaths.KernelDirectory,
+            ConfigFile = configFile,
+            AllowInvalidConfig = allowInvalid,
+            Compression = Compression.Zstd,
+            ZstdLevel = 3,
+        }, output);
+        return output;
+    }
+
+    /// <summary>A private copy of the default root filesystem, for boots that write to it.</summary>
+    public string CopyOfRootfs(string name)
+    {
+        var copy = _dir.File(name);
+        File.Copy(Rootfs, copy, overwrite: true);
+        return copy;
+    }
+
+    public void Dispose() => _dir.Dispose();
+}

@@ -1,0 +1,56 @@
+using InitOs.ImageBuild.Qemu;
+
+namespace InitOs.TestKit;
+
+/// <summary>
+/// One QEMU boot for a test: starts the machine, and on failure keeps the serial log under
+/// tests/artifacts/ (the exception message carries it too). The machine is killed on dispose.
+/// </summary>
+public sealed class VmBoot : IDisposable
+{
+    public static readonly TimeSpan BootTimeout = TimeSpan.FromSeconds(120);
+
+    private readonly string _name;
+
+    public VmBoot(string name, BootImages images, string append, string? initramfs = null, params string[] disks)
+    {
+        _name = name;
+        Session = QemuSession.Start(new QemuOptions
+        {
+            Kernel = images.Kernel,
+            Initrd = initramfs ?? images.Initramfs,
+            Disks = disks.Length > 0 ? disks : [images.Rootfs],
+            Append = "console=ttyS0 panic=-1 quiet " + append,
+        });
+    }
+
+    public QemuSession Session { get; }
+
+    public System.Text.RegularExpressions.Match Expect(string pattern, TimeSpan? timeout = null) =>
+        Keep(() => Session.WaitFor(pattern, timeout ?? BootTimeout));
+
+    public void ExpectExit(TimeSpan? timeout = null) => Keep(() =>
+    {
+        Session.WaitForExit(timeout ?? BootTimeout);
+        return 0;
+    });
+
+    private T Keep<T>(Func<T> wait)
+    {
+        try
+        {
+            return wait();
+        }
+        catch (QemuTimeoutException)
+        {
+            File.WriteAllText(Path.Combine(RepoPaths.Artifacts, _name + ".log"), Session.Log);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        File.WriteAllText(Path.Combine(RepoPaths.Artifacts, _name + ".last.log"), Session.Log);
+        Session.Dispose();
+    }
+}
