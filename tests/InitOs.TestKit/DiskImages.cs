@@ -7,7 +7,7 @@ public static class DiskImages
 {
     public const string RootUuid = "3c1d5f0e-7a4b-4f6e-9d2a-1b8c0e5f7a91";
 
-    public static void DefaultRootfs(string output, string label = DefaultRootfs.DefaultLabel, string uuid = RootUuid, IEnumerable<DefaultRootfs.ExtraFile>? extras = null)
+    public static void DefaultRootfs(string output, string label = ImageBuild.Rootfs.DefaultRootfs.DefaultLabel, string uuid = RootUuid, IEnumerable<ImageBuild.Rootfs.DefaultRootfs.ExtraFile>? extras = null)
     {
         using var staging = new TempDirectory("initos-rootfs-");
         ImageBuild.Rootfs.DefaultRootfs.Stage(staging.Path, extras: extras);

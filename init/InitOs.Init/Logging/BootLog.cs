@@ -52,11 +52,16 @@ public sealed class BootLog
     /// </summary>
     private void LiftRateLimit()
     {
-        if (File.Exists(DevKmsgPolicy))
+        try
         {
-            _savedDevKmsgPolicy = File.ReadAllText(DevKmsgPolicy).Trim();
+            var saved = File.ReadAllText(DevKmsgPolicy).Trim();
             // The kernel wants the value and its newline in one write, nothing else (EINVAL otherwise).
             File.WriteAllText(DevKmsgPolicy, "on\n");
+            _savedDevKmsgPolicy = saved;
+        }
+        catch (IOException e)
+        {
+            Warn($"kernel log rate limit stays on ({e.Message}); some boot lines may be missing from dmesg");
         }
     }
 

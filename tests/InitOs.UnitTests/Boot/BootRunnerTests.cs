@@ -80,7 +80,7 @@ public sealed class BootRunnerTests
     {
         var table = BootRunner.TimingTable(
         [
-            new PhaseTiming("early-mounts", 1.5, TimeSpan.FromMilliseconds(2.25)),
+            new PhaseTiming("early-mounts", 1.5, TimeSpan.FromMilliseconds(2.26)),
             new PhaseTiming("devices", 1.6, TimeSpan.FromMilliseconds(100)),
         ]);
         var lines = table.Split('\n');
