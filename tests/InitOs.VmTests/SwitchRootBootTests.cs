@@ -7,8 +7,8 @@ namespace InitOs.VmTests;
 [Collection(BootCollection.Name)]
 public sealed class SwitchRootBootTests
 {
-    private const string OsUp = @"INITOS-OS-UP uptime=(?<uptime>[0-9.]+) pid=(?<pid>\d+) hostname=(?<host>\S+) rootfs=(?<fs>\S+)";
-    private const string RootOptions = @"INITOS-OS-ROOT options=(?<options>\S+)";
+    private const string OsUp = @"INITOS-OS-UP uptime=(?<uptime>[0-9.]+) pid=(?<pid>\d+) hostname=(?<host>\S+) rootfs=(?<fs>\S+)(?=\r?\n)";
+    private const string RootOptions = @"INITOS-OS-ROOT options=(?<options>\S+)(?= )";
     private readonly BootImages _images;
 
     public SwitchRootBootTests(BootImages images) => _images = images;
@@ -68,7 +68,7 @@ public sealed class SwitchRootBootTests
         var altInit = new DefaultRootfs.ExtraFile("sbin/alt-init", "#!/bin/sh\necho \"INITOS-ALT-INIT pid=$$ args=$*\"\nexec /bin/busybox init\n");
         DiskImages.DefaultRootfs(disk, extras: [altInit]);
         using var vm = new VmBoot(nameof(Init_on_the_command_line_replaces_sbin_init), _images, "root=/dev/vda init=/sbin/alt-init -- one two", null, disk);
-        var alt = vm.Expect(@"INITOS-ALT-INIT pid=(?<pid>\d+) args=(?<args>.*)");
+        var alt = vm.Expect(@"INITOS-ALT-INIT pid=(?<pid>\d+) args=(?<args>.*)(?=\r?\n)");
         Assert.Equal("1", alt.Groups["pid"].Value);
         Assert.Equal("one two", alt.Groups["args"].Value.Trim());
         Assert.DoesNotContain("INITOS-OS-UP", vm.Session.Log, StringComparison.Ordinal);

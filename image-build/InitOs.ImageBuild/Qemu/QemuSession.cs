@@ -56,7 +56,10 @@ public sealed class QemuSession : IDisposable
 
     public int? ExitCode => HasExited ? _process.ExitCode : null;
 
-    /// <summary>Waits until the console log matches <paramref name="pattern"/>; the match, or a timeout error carrying the whole log.</summary>
+    /// <summary>
+    /// Waits until the console log matches <paramref name="pattern"/>; the match, or a timeout error carrying
+    /// the whole log. The log may end in the middle of a line: anchor a pattern whose tail matters (\r?\n).
+    /// </summary>
     public Match WaitFor(string pattern, TimeSpan timeout)
     {
         var regex = new Regex(pattern, RegexOptions.Multiline);
