@@ -61,6 +61,9 @@ test: kernel box
 	$(DOTNET) test InitOs.sln -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
 	  status=$${PIPESTATUS[0]}; scripts/test-summary.sh $(OUT)/test.log; exit $$status
 
+bench: images
+	scripts/bench.sh
+
 clean:
 	rm -rf $(OUT) tests/artifacts
 	find . -name bin -o -name obj | grep -E '/(bin|obj)$$' | xargs rm -rf
