@@ -6,6 +6,10 @@ internal static class Applets
     private static readonly Dictionary<string, Func<string[], int>> ByName = new(StringComparer.Ordinal)
     {
         ["init"] = InitApplet.Run,
+        ["reboot"] = ControlApplets.Reboot,
+        ["poweroff"] = ControlApplets.PowerOff,
+        ["halt"] = ControlApplets.Halt,
+        ["services"] = ControlApplets.Services,
         ["version"] = _ => Version(),
         ["help"] = _ => Help(),
     };
@@ -44,6 +48,10 @@ internal static class Applets
 
             Applets:
               init      PID 1: the boot sequence (what the kernel runs as /init)
+              reboot    ask PID 1 to reboot (SIGTERM), poweroff (SIGUSR2) or halt (SIGUSR1)
+              poweroff
+              halt
+              services  the services PID 1 supervises (--json for machine-readable output)
               version   print the version
               help      this text
             """);

@@ -1,18 +1,22 @@
 using InitOs.Init.Boot;
 using InitOs.Init.Config;
 using InitOs.Init.Logging;
-using InitOs.Init.Recovery;
 using InitOs.Init.Machine;
+using InitOs.Init.Recovery;
+using InitOs.Init.Supervision;
 using InitOs.Sys;
 
 namespace InitOs.Box;
 
 /// <summary>
-/// PID 1. Runs the boot sequence and hands off; whatever goes wrong ends in the failure
-/// policy, and the method never returns, because PID 1 exiting panics the kernel.
+/// PID 1. Starts the one reaper, runs the boot sequence, then either hands off (switch_root)
+/// or stays and supervises services until a shutdown request. Whatever goes wrong ends in the
+/// failure policy; the method never returns, because PID 1 exiting panics the kernel.
 /// </summary>
 internal static class InitApplet
 {
+    private static readonly int[] ShutdownRequestSignals = [Signal.Term, Signal.Int, Signal.Usr1, Signal.Usr2];
+
     public static int Run(string[] args)
     {
         if (Processes.CurrentPid != 1)
@@ -21,22 +25,56 @@ internal static class InitApplet
             return 1;
         }
         var log = BootLog.Instance;
-        var recovery = new ConsoleRecovery(log);
+        var reaper = new Reaper();
+        var requests = new ShutdownRequests();
+        new SignalLoop(reaper, ShutdownRequestSignals, requests.Post).Start();
+        var recovery = new ConsoleRecovery(log, reaper);
         var context = new BootContext(log, args);
         try
         {
             log.Info($"InitOS {typeof(InitApplet).Assembly.GetName().Version} starting as PID 1");
+            TurnCtrlAltDelIntoSignal(log);
             new BootRunner(recovery).Run(BootSequence.SwitchRoot(new LinuxSystem()), context);
-            context.Handoff?.Invoke();
-            recovery.Fail(context.Policy, "the boot sequence ended without a hand-off");
+            if (context.Handoff is { } handoff)
+            {
+                handoff();
+            }
+            else
+            {
+                Supervise(context, reaper, requests, log);
+            }
         }
         catch (Exception e)
         {
-            // Reached only if the hand-off itself failed: the initramfs may be gone by now.
-            TryFail(recovery, context.Policy, $"hand-off failed: {e.Message}");
+            // Reached only if the hand-off or the shutdown failed: the initramfs may be gone by now.
+            TryFail(recovery, context.Policy, $"{e.GetType().Name}: {e.Message}");
         }
         recovery.WaitForever("nothing left to run");
         return 0;
+    }
+
+    /// <summary>Initramfs mode: services until a shutdown request, then the shutdown itself.</summary>
+    private static void Supervise(BootContext context, Reaper reaper, ShutdownRequests requests, BootLog log)
+    {
+        var settings = context.RequireSettings();
+        var supervisor = new Supervisor(settings.Services, reaper, log);
+        requests.Attach(supervisor);
+        log.Info($"supervising {settings.Services.Count} services; reboot, poweroff and halt with `initos reboot|poweroff|halt` or SIGTERM/SIGUSR2/SIGUSR1");
+        var kind = supervisor.RunUntilShutdown();
+        new Shutdown(log, reaper).Run(kind, settings.ShutdownGrace, supervisor.ShutdownReason);
+    }
+
+    /// <summary>reboot(CAD_OFF): Ctrl-Alt-Del then sends SIGINT to PID 1 instead of an immediate reboot.</summary>
+    private static void TurnCtrlAltDelIntoSignal(BootLog log)
+    {
+        try
+        {
+            Kernel.Reboot(RebootCommand.CtrlAltDelOff);
+        }
+        catch (SysException e)
+        {
+            log.Warn($"cannot route Ctrl-Alt-Del to PID 1: {e.Message}");
+        }
     }
 
     private static void TryFail(ConsoleRecovery recovery, FailurePolicy policy, string reason)

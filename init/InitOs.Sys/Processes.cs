@@ -113,6 +113,44 @@ public static class Processes
 
     public static bool Signal(int pid, int signal) => Libc.Kill(pid, signal) == 0;
 
+    /// <summary>True while this process has any child, exited or not (waitpid WNOHANG gives 0, not ECHILD).</summary>
+    public static unsafe bool HasChildren()
+    {
+        int status;
+        int rc = Libc.Waitpid(-1, &status, WNoHang | WNoWait);
+        return rc >= 0;
+    }
+
+    private const int WNoWait = 0x01000000;
+
+    /// <summary>
+    /// fork+exec through the C helper: the child gets back the signal dispositions and mask this
+    /// process started with, optionally a new session or process group, the terminal's foreground,
+    /// stdio on <paramref name="stdioFd"/>, and a parent-death signal. An exec failure is reported
+    /// in <see cref="SpawnResult.ExecError"/> (the child has then exited 126 or 127).
+    /// </summary>
+    public static SpawnResult SpawnExact(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, SpawnOptions options)
+    {
+        using var nativeArgv = new NativeStringArray(argv);
+        using var nativeEnv = new NativeStringArray(env);
+        int pid = Interop.Native.Spawn(path, nativeArgv.Pointer, nativeEnv.Pointer, options.SearchPath ? 1 : 0,
+            (int)options.Flags, options.DeathSignal, options.StdioFd, out int execErrno);
+        return pid > 0 ? new SpawnResult(pid, (Errno)execErrno) : throw new SysException($"fork({path})", (Errno)(-pid));
+    }
+
+    public static int ParentPid => Libc.Getppid();
+
+    public static int ProcessGroup => Libc.Getpgrp();
+
+    /// <summary>PR_SET_CHILD_SUBREAPER: orphans below this process come here instead of to PID 1.</summary>
+    public static void BecomeSubreaper()
+    {
+        if (Libc.Prctl(36, 1, 0, 0, 0) != 0)
+        {
+            throw SysException.FromLastError("prctl(PR_SET_CHILD_SUBREAPER)");
+        }
+    }
+
     public static void ChangeDirectory(string path)
     {
         if (Libc.Chdir(path) < 0)

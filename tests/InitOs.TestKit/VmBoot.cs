@@ -13,6 +13,12 @@ public sealed class VmBoot : IDisposable
     private readonly string _name;
 
     public VmBoot(string name, BootImages images, string append, string? initramfs = null, params string[] disks)
+        : this(name, images, append, initramfs, exitOnReboot: true, disks)
+    {
+    }
+
+    /// <summary><paramref name="exitOnReboot"/> false lets a guest reboot inside the same QEMU (to count boots).</summary>
+    public VmBoot(string name, BootImages images, string append, string? initramfs, bool exitOnReboot, params string[] disks)
     {
         _name = name;
         Session = QemuSession.Start(new QemuOptions
@@ -21,6 +27,7 @@ public sealed class VmBoot : IDisposable
             Initrd = initramfs ?? images.Initramfs,
             Disks = disks.Length > 0 ? disks : [images.Rootfs],
             Append = "console=ttyS0 panic=-1 quiet " + append,
+            NoReboot = exitOnReboot,
         });
     }
 

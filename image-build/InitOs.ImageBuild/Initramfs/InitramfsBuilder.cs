@@ -58,6 +58,11 @@ public static class InitramfsBuilder
             throw new FileNotFoundException($"the InitOS binary {box} does not exist: publish init/InitOs.Box first (make box)");
         }
         archive.AddFileFrom(BoxPath, box, 0x1ED);
+        // The box's applets under their own names, as busybox does it.
+        foreach (var applet in new[] { "reboot", "poweroff", "halt" })
+        {
+            archive.AddSymlink("sbin/" + applet, "/" + BoxPath);
+        }
         var deps = ElfReader.Read(box);
         var names = new List<string>();
         foreach (var library in LibraryResolver.Resolve(box))

@@ -21,6 +21,10 @@ public sealed class BootRunner
     {
         foreach (var phase in phases)
         {
+            if (phase.When is { } when && !when(context))
+            {
+                continue;
+            }
             if (context.Settings?.BreakBefore == phase.Name)
             {
                 _recovery.Break($"initos.break={phase.Name}: emergency shell before phase '{phase.Name}'; exit the shell to continue the boot");

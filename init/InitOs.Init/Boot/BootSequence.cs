@@ -32,29 +32,32 @@ public static class BootSequence
         new("devices",
         [
             new("wait-for-root", DeviceTasks.WaitForRoot),
-        ]),
+        ], NeedsRoot),
         new("root",
         [
             new("mount-root", c => RootTasks.MountRoot(c, system)),
             new("check-init", c => RootTasks.CheckInit(c, system)),
-        ]),
+        ], NeedsRoot),
         new("switch-root",
         [
             new("verify-new-root", c => SwitchRootTasks.VerifyNewRoot(c, system)),
             new("move-api-mounts", c => SwitchRootTasks.MoveApiMounts(c, system)),
             new("free-initramfs", c => SwitchRootTasks.FreeInitramfs(c, system)),
             new("prepare-handoff", c => SwitchRootTasks.PrepareHandoff(c, system)),
-        ]),
+        ], NeedsRoot),
     ];
+
+    /// <summary>In initramfs mode there is no root to find: PID 1 stays and supervises the services.</summary>
+    private static bool NeedsRoot(BootContext context) => context.RequireSettings().Mode != BootMode.Initramfs;
 
     public static IReadOnlyList<string> PhaseNames(IReadOnlyList<Phase> phases) => phases.Select(p => p.Name).ToList();
 
     private static void CheckMode(BootContext context)
     {
         var mode = context.RequireSettings().Mode;
-        if (mode != BootMode.SwitchRoot)
+        if (mode is not (BootMode.SwitchRoot or BootMode.Initramfs))
         {
-            throw new BootException($"mode {ConfigNames.Name(mode)} is not available in this build: only switch_root is implemented so far");
+            throw new BootException($"mode {ConfigNames.Name(mode)} is not available in this build: only switch_root and initramfs are implemented so far");
         }
     }
 }

@@ -7,6 +7,8 @@ public enum BootMode
     Privileged,
     Unprivileged,
     Vm,
+    /// <summary>No hand-off: InitOS stays PID 1 and the initramfs is the whole system (services only).</summary>
+    Initramfs,
 }
 
 /// <summary>What PID 1 does when a boot phase fails.</summary>
@@ -26,6 +28,14 @@ public static class ConfigNames
         ["privileged"] = BootMode.Privileged,
         ["unprivileged"] = BootMode.Unprivileged,
         ["vm"] = BootMode.Vm,
+        ["initramfs"] = BootMode.Initramfs,
+    };
+
+    public static readonly IReadOnlyDictionary<string, RestartPolicy> Restarts = new Dictionary<string, RestartPolicy>
+    {
+        ["always"] = RestartPolicy.Always,
+        ["on-failure"] = RestartPolicy.OnFailure,
+        ["never"] = RestartPolicy.Never,
     };
 
     public static readonly IReadOnlyDictionary<string, FailurePolicy> Policies = new Dictionary<string, FailurePolicy>

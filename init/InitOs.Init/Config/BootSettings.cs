@@ -20,6 +20,8 @@ public sealed record BootSettings
     public bool Coldplug { get; init; } = true;
     /// <summary>Phase before which an emergency shell runs (initos.break=PHASE).</summary>
     public string? BreakBefore { get; init; }
+    public IReadOnlyList<ServiceConfig> Services { get; init; } = [];
+    public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(5);
     /// <summary>Things on the command line that were ignored, to be logged as warnings.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }

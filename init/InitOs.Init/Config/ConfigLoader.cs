@@ -23,6 +23,13 @@ public static class ConfigLoader
         ["modules.load"] = (c, e, f) => c with { Modules = c.Modules with { Load = ModuleNames(e, f) } },
         ["modules.include"] = (c, e, f) => c with { Modules = c.Modules with { Include = ModuleNames(e, f) } },
         ["modules.coldplug"] = (c, e, f) => c with { Modules = c.Modules with { Coldplug = Bool(e, f) } },
+        ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
+        ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
+        ["service.*.name"] = (c, e, f) => Service(c, e, s => s with { Name = ServiceName(e, f, c) }),
+        ["service.*.command"] = (c, e, f) => Service(c, e, s => s with { Command = Command(e, f) }),
+        ["service.*.console"] = (c, e, f) => Service(c, e, s => s with { Console = Bool(e, f) }),
+        ["service.*.restart"] = (c, e, f) => Service(c, e, s => s with { Restart = Enum(e, f, ConfigNames.Restarts) }),
+        ["service.*.stop_grace_seconds"] = (c, e, f) => Service(c, e, s => s with { StopGraceSeconds = Int(e, f, 0, 600) }),
     };
 
     public static IEnumerable<string> Keys => Schema.Keys;
@@ -34,13 +41,70 @@ public static class ConfigLoader
         var config = new InitosConfig();
         foreach (var entry in TomlEntries.Parse(text, file))
         {
-            if (!Schema.TryGetValue(entry.Key, out var set))
+            if (!Schema.TryGetValue(SchemaKey(entry.Key), out var set))
             {
-                throw new ConfigException(file, entry.Line, entry.Key, $"unknown key (known keys: {string.Join(", ", Schema.Keys)})");
+                throw new ConfigException(file, entry.Line, entry.Key, $"unknown key (known keys: {string.Join(", ", Schema.Keys.Where(k => k != "service.*"))})");
             }
             config = set(config, entry, file);
         }
+        foreach (var service in config.Services)
+        {
+            CheckComplete(service, file);
+        }
         return config;
+    }
+
+    /// <summary>"service.3.name" is looked up as "service.*.name".</summary>
+    private static string SchemaKey(string key)
+    {
+        var parts = key.Split('.');
+        return parts.Length >= 2 && parts[0] == "service" && int.TryParse(parts[1], out _)
+            ? string.Join('.', ["service", "*", .. parts[2..]])
+            : key;
+    }
+
+    private static InitosConfig Service(InitosConfig config, TomlEntry entry, Func<ServiceConfig, ServiceConfig> change)
+    {
+        int index = int.Parse(entry.Key.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var services = config.Services.ToList();
+        services[index] = change(services[index]);
+        return config with { Services = services };
+    }
+
+    private static void CheckComplete(ServiceConfig service, string file)
+    {
+        if (service.Name.Length == 0)
+        {
+            throw new ConfigException(file, service.Line, "service", "a [[service]] needs a name");
+        }
+        if (service.Command.Count == 0)
+        {
+            throw new ConfigException(file, service.Line, $"service {service.Name}", "a [[service]] needs a command");
+        }
+    }
+
+    private static string ServiceName(TomlEntry e, string file, InitosConfig config)
+    {
+        var name = NonEmpty(e, file);
+        if (!name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_' or '.'))
+        {
+            throw Bad(e, file, $"\"{name}\": use letters, digits, '-', '_' and '.'");
+        }
+        return config.Services.Any(s => s.Name == name) ? throw Bad(e, file, $"a service named \"{name}\" already exists") : name;
+    }
+
+    private static IReadOnlyList<string> Command(TomlEntry e, string file)
+    {
+        if (e.Value is not ArraySyntax array || array.Items.ChildrenCount == 0)
+        {
+            throw Bad(e, file, $"expected an array of words like [\"/bin/sh\", \"-c\", \"…\"], got {Describe(e.Value)}");
+        }
+        var words = new List<string>();
+        foreach (var item in array.Items)
+        {
+            words.Add(item.Value is StringValueSyntax s && s.Value is not null ? s.Value : throw Bad(e, file, $"every word must be a string, got {Describe(item.Value)}"));
+        }
+        return words[0].StartsWith('/') ? words : throw Bad(e, file, $"the program \"{words[0]}\" must be an absolute path");
     }
 
     private static ConfigException Bad(TomlEntry e, string file, string problem) => new(file, e.Line, e.Key, problem);

@@ -12,6 +12,31 @@ public sealed record InitosConfig
     public FailurePolicy OnFailure { get; init; } = FailurePolicy.Shell;
     public RootConfig Root { get; init; } = new();
     public ModulesConfig Modules { get; init; } = new();
+    public IReadOnlyList<ServiceConfig> Services { get; init; } = [];
+    /// <summary>At shutdown: how long processes get between SIGTERM and SIGKILL.</summary>
+    public int ShutdownGraceSeconds { get; init; } = 5;
+}
+
+public enum RestartPolicy
+{
+    Always,
+    OnFailure,
+    Never,
+}
+
+/// <summary>A [[service]] block: a program PID 1 starts in order and keeps alive.</summary>
+public sealed record ServiceConfig
+{
+    public string Name { get; init; } = "";
+    /// <summary>argv; the first word is an absolute path.</summary>
+    public IReadOnlyList<string> Command { get; init; } = [];
+    /// <summary>Interactive on the console: its own session with the console as controlling terminal.</summary>
+    public bool Console { get; init; }
+    public RestartPolicy Restart { get; init; } = RestartPolicy.Always;
+    /// <summary>How long the service gets between SIGTERM and SIGKILL when it is stopped.</summary>
+    public int StopGraceSeconds { get; init; } = 5;
+    /// <summary>Where the block starts, for errors about the block as a whole.</summary>
+    public int Line { get; init; }
 }
 
 public sealed record RootConfig

@@ -36,6 +36,8 @@ public static class SettingsBuilder
             Consoles = cmdline.All("console").ToList(),
             Modules = config.Modules.Load,
             Coldplug = config.Modules.Coldplug,
+            Services = config.Services,
+            ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
             BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
             Warnings = warnings,
         };

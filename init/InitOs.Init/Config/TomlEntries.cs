@@ -4,7 +4,19 @@ using Tomlyn.Syntax;
 namespace InitOs.Init.Config;
 
 /// <summary>One key = value of a TOML file, flattened to its dotted path, with its line.</summary>
-public sealed record TomlEntry(string Key, ValueSyntax Value, int Line);
+public sealed record TomlEntry(string Key, SyntaxNode Value, int Line);
+
+/// <summary>Stands for the header line of one [[array]] table.</summary>
+public sealed class TableHeader : SyntaxNode
+{
+    public TableHeader() : base(SyntaxKind.Table) { }
+
+    public override int ChildrenCount => 0;
+
+    public override void Accept(SyntaxVisitor visitor) { }
+
+    protected override SyntaxNode? GetChildImpl(int index) => null;
+}
 
 /// <summary>
 /// Reads TOML with Tomlyn's syntax tree (not its object mapper) because the tree keeps
@@ -24,13 +36,20 @@ public static class TomlEntries
         }
         var entries = new List<TomlEntry>();
         AddAll(entries, "", document.KeyValues, file);
+        var arrayCounts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var table in document.Tables)
         {
+            var name = KeyText(table.Name);
             if (table is TableArraySyntax)
             {
-                throw new ConfigException(file, LineOf(table.Span), KeyText(table.Name), "arrays of tables are not part of the InitOS config");
+                // [[service]] blocks become service.0.*, service.1.* …; the header itself is an entry so
+                // a block with no keys still exists and errors about it can name its line.
+                int index = arrayCounts.GetValueOrDefault(name);
+                arrayCounts[name] = index + 1;
+                name = $"{name}.{index}";
+                entries.Add(new TomlEntry(name, new TableHeader(), LineOf(table.Span)));
             }
-            AddAll(entries, KeyText(table.Name) + ".", table.Items, file);
+            AddAll(entries, name + ".", table.Items, file);
         }
         return entries;
     }

@@ -13,8 +13,13 @@ public sealed class ConsoleRecovery : IRecovery
 {
     private static readonly string[] ShellEnvironment = ["HOME=/", "TERM=linux", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "PS1=(initos emergency) \\w # "];
     private readonly BootLog _log;
+    private readonly Supervision.Reaper _reaper;
 
-    public ConsoleRecovery(BootLog log) => _log = log;
+    public ConsoleRecovery(BootLog log, Supervision.Reaper reaper)
+    {
+        _log = log;
+        _reaper = reaper;
+    }
 
     public void Fail(FailurePolicy policy, string reason)
     {
@@ -56,8 +61,7 @@ public sealed class ConsoleRecovery : IRecovery
         _log.Info(banner);
         try
         {
-            int pid = Processes.Spawn(path, argv, ShellEnvironment, "/dev/console", newSession: true);
-            var exit = ChildReaper.WaitFor(pid);
+            var exit = _reaper.Run(() => Processes.Spawn(path, argv, ShellEnvironment, "/dev/console", newSession: true));
             _log.Info($"emergency shell ended ({exit})");
             return true;
         }
@@ -93,16 +97,10 @@ public sealed class ConsoleRecovery : IRecovery
         WaitForever($"{what} did not happen");
     }
 
-    /// <summary>The last resort: stay alive and reap.</summary>
+    /// <summary>The last resort: stay alive; the signal thread goes on reaping.</summary>
     public void WaitForever(string why)
     {
         _log.Error($"{why}; PID 1 stays up and only reaps children now");
-        while (true)
-        {
-            if (ChildReaper.ReapOne() is null)
-            {
-                Thread.Sleep(1000);
-            }
-        }
+        Thread.Sleep(Timeout.Infinite);
     }
 }

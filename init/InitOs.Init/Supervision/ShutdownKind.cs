@@ -1,0 +1,36 @@
+using InitOs.Sys;
+
+namespace InitOs.Init.Supervision;
+
+public enum ShutdownKind
+{
+    Reboot,
+    PowerOff,
+    Halt,
+}
+
+/// <summary>busybox init's signal conventions, which `initos reboot|poweroff|halt` also use.</summary>
+public static class ShutdownSignals
+{
+    public static readonly IReadOnlyDictionary<int, ShutdownKind> BySignal = new Dictionary<int, ShutdownKind>
+    {
+        [Signal.Term] = ShutdownKind.Reboot,
+        [Signal.Int] = ShutdownKind.Reboot,    // Ctrl-Alt-Del once the kernel's CAD is turned into a signal
+        [Signal.Usr1] = ShutdownKind.Halt,
+        [Signal.Usr2] = ShutdownKind.PowerOff,
+    };
+
+    public static int SignalFor(ShutdownKind kind) => kind switch
+    {
+        ShutdownKind.Reboot => Signal.Term,
+        ShutdownKind.Halt => Signal.Usr1,
+        _ => Signal.Usr2,
+    };
+
+    public static RebootCommand Command(ShutdownKind kind) => kind switch
+    {
+        ShutdownKind.Reboot => RebootCommand.Restart,
+        ShutdownKind.Halt => RebootCommand.Halt,
+        _ => RebootCommand.PowerOff,
+    };
+}

@@ -1,0 +1,54 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace InitOs.Init.Supervision;
+
+/// <summary>
+/// PID 1 publishes the services' status as JSON in /run/initos/services.json (written to a
+/// temporary file and renamed, so a reader never sees half of it); `initos services` reads it.
+/// </summary>
+public static class StatusFile
+{
+    public const string DefaultPath = "/run/initos/services.json";
+
+    public static void Write(IEnumerable<ServiceStatus> services, long orphansReaped, string path = DefaultPath)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        var temporary = path + ".tmp";
+        using (var stream = File.Create(temporary))
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("orphans_reaped", orphansReaped);
+            json.WriteStartArray("services");
+            foreach (var s in services)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", s.Name);
+                json.WriteString("state", s.State.ToString().ToLowerInvariant());
+                json.WriteNumber("pid", s.Pid);
+                json.WriteNumber("starts", s.Starts);
+                json.WriteString("last_exit", s.LastExit);
+                json.WriteNumber("started_at_uptime", Math.Round(s.StartedAtUptime, 3));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    /// <summary>A table for people: one line per service.</summary>
+    public static string Table(string path = DefaultPath)
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        var lines = new List<string> { string.Create(CultureInfo.InvariantCulture, $"{"SERVICE",-16} {"STATE",-10} {"PID",7} {"STARTS",6}  LAST EXIT") };
+        foreach (var s in document.RootElement.GetProperty("services").EnumerateArray())
+        {
+            lines.Add(string.Create(CultureInfo.InvariantCulture,
+                $"{s.GetProperty("name").GetString(),-16} {s.GetProperty("state").GetString(),-10} {s.GetProperty("pid").GetInt32(),7} {s.GetProperty("starts").GetInt32(),6}  {s.GetProperty("last_exit").GetString()}"));
+        }
+        lines.Add($"orphans reaped by PID 1: {document.RootElement.GetProperty("orphans_reaped").GetInt64()}");
+        return string.Join('\n', lines);
+    }
+}

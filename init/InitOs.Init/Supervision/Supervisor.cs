@@ -1,0 +1,251 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using InitOs.Init.Config;
+using InitOs.Init.Logging;
+using InitOs.Sys;
+
+namespace InitOs.Init.Supervision;
+
+/// <summary>
+/// PID 1's service manager: starts the configured services in order, restarts them with
+/// backoff, brakes crash loops, and on a shutdown request stops them (TERM, grace, KILL)
+/// in reverse order. All state changes happen on the thread that calls
+/// <see cref="RunUntilShutdown"/>; other threads only post work to it.
+/// </summary>
+public sealed class Supervisor
+{
+    private sealed class Service
+    {
+        public required ServiceConfig Config { get; init; }
+        public required ServiceStatus Status { get; init; }
+        public Backoff Backoff { get; } = new();
+        public TimeSpan StartedAt { get; set; }
+        public TimeSpan? NextStart { get; set; }
+    }
+
+    private readonly List<Service> _services;
+    private readonly Reaper _reaper;
+    private readonly BootLog _log;
+    private readonly BlockingCollection<Action> _inbox = [];
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly string _statusPath;
+    private static readonly TimeSpan Tick = TimeSpan.FromSeconds(1);
+    private ShutdownKind? _shutdown;
+    private long _publishedOrphans = -1;
+    private string _shutdownReason = "";
+
+    public Supervisor(IReadOnlyList<ServiceConfig> services, Reaper reaper, BootLog log, string statusPath = StatusFile.DefaultPath)
+    {
+        _services = services.Select(c => new Service { Config = c, Status = new ServiceStatus { Name = c.Name } }).ToList();
+        _reaper = reaper;
+        _log = log;
+        _statusPath = statusPath;
+    }
+
+    public string ShutdownReason => _shutdownReason;
+
+    /// <summary>Thread-safe: asks the supervisor thread to shut down.</summary>
+    public void RequestShutdown(ShutdownKind kind, string reason) => _inbox.Add(() =>
+    {
+        _shutdown ??= kind;
+        _shutdownReason = reason;
+    });
+
+    /// <summary>Runs services until a shutdown is requested, stops them, and returns the request.</summary>
+    public ShutdownKind RunUntilShutdown()
+    {
+        foreach (var service in _services)
+        {
+            Start(service);
+        }
+        Publish();
+        while (_shutdown is null)
+        {
+            if (_inbox.TryTake(out var work, TimeUntilNextStart()))
+            {
+                work();
+            }
+            StartDue();
+            if (_reaper.OrphansReaped != _publishedOrphans)
+            {
+                Publish();
+            }
+        }
+        StopAll();
+        return _shutdown.Value;
+    }
+
+    private TimeSpan Now => _clock.Elapsed;
+
+    private TimeSpan TimeUntilNextStart()
+    {
+        var next = _services.Where(s => s.NextStart is not null).Select(s => s.NextStart!.Value).DefaultIfEmpty(TimeSpan.MaxValue).Min();
+        // Wake at least every tick so the published orphan count stays current.
+        var wait = next == TimeSpan.MaxValue ? Tick : next - Now;
+        return wait > Tick ? Tick : wait > TimeSpan.Zero ? wait : TimeSpan.Zero;
+    }
+
+    private void StartDue()
+    {
+        foreach (var service in _services.Where(s => s.NextStart is { } at && at <= Now))
+        {
+            service.NextStart = null;
+            Start(service);
+            Publish();
+        }
+    }
+
+    private void Start(Service service)
+    {
+        var config = service.Config;
+        service.Status.Starts++;
+        service.StartedAt = Now;
+        service.Backoff.Started(Now);
+        try
+        {
+            var result = default(SpawnResult);
+            int pid = _reaper.Start(() => (result = Launch(config)).Pid, exit => _inbox.Add(() => Exited(service, exit)));
+            if (result.ExecError != Errno.None)
+            {
+                // The child already exited 126/127; its exit still arrives through the reaper.
+                _log.Error($"service {config.Name}: cannot run {config.Command[0]}: {SysException.Describe(result.ExecError)}");
+                service.Status.State = ServiceState.Failed;
+            }
+            else
+            {
+                service.Status.State = ServiceState.Running;
+                _log.Info($"service {config.Name}: started, pid {pid}");
+            }
+            service.Status.Pid = pid;
+            service.Status.StartedAtUptime = BootLog.Uptime;
+        }
+        catch (SysException e)
+        {
+            _log.Error($"service {config.Name}: {e.Message}");
+            Schedule(service, "fork failed");
+        }
+    }
+
+    private static SpawnResult Launch(ServiceConfig config)
+    {
+        int console = Files.Open(config.Console ? ConsoleTty() : "/dev/console", Files.ReadWrite | Files.CloseOnExec);
+        try
+        {
+            var flags = SpawnFlags.NewSession | (config.Console ? SpawnFlags.Foreground : SpawnFlags.None);
+            string[] env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "TERM=linux", $"INITOS_SERVICE={config.Name}"];
+            return Processes.SpawnExact(config.Command[0], config.Command, env, new SpawnOptions { Flags = flags, StdioFd = console });
+        }
+        finally
+        {
+            Files.Close(console);
+        }
+    }
+
+    /// <summary>/dev/console cannot be a controlling terminal; the tty behind it (ttyS0, tty1) can.</summary>
+    private static string ConsoleTty()
+    {
+        const string active = "/sys/class/tty/console/active";
+        var last = File.Exists(active) ? File.ReadAllText(active).Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() : null;
+        return last is { Length: > 0 } && File.Exists("/dev/" + last) ? "/dev/" + last : "/dev/console";
+    }
+
+    private void Exited(Service service, ChildExit exit)
+    {
+        service.Status.LastExit = exit.ToString();
+        service.Status.Pid = 0;
+        bool failed = !exit.Exited || exit.ExitCode != 0;
+        var restart = service.Config.Restart switch
+        {
+            RestartPolicy.Always => true,
+            RestartPolicy.OnFailure => failed,
+            _ => false,
+        };
+        if (_shutdown is not null || !restart)
+        {
+            service.Status.State = service.Status.State == ServiceState.Failed ? ServiceState.Failed : ServiceState.Stopped;
+            _log.Info($"service {service.Config.Name}: {exit}; not restarted");
+        }
+        else
+        {
+            Schedule(service, exit.ToString());
+        }
+        Publish();
+    }
+
+    private void Schedule(Service service, string why)
+    {
+        var (delay, crashLoop) = service.Backoff.AfterExit(service.StartedAt, Now);
+        service.NextStart = Now + delay;
+        service.Status.State = crashLoop ? ServiceState.CrashLoop : ServiceState.Waiting;
+        if (crashLoop)
+        {
+            _log.Warn($"service {service.Config.Name}: crash loop ({Backoff.LoopStarts} starts within {Backoff.LoopWindow.TotalSeconds:F0} s, last {why}); paused for {delay.TotalSeconds:F0} s");
+        }
+        else
+        {
+            _log.Info($"service {service.Config.Name}: {why}; restart in {delay.TotalMilliseconds:F0} ms");
+        }
+    }
+
+    /// <summary>Reverse order: TERM to each service's process group, its grace, then KILL.</summary>
+    private void StopAll()
+    {
+        foreach (var service in Enumerable.Reverse(_services))
+        {
+            service.NextStart = null;
+            if (service.Status.Pid > 0)
+            {
+                Stop(service);
+            }
+            service.Status.State = ServiceState.Stopped;
+        }
+        Publish();
+    }
+
+    private void Stop(Service service)
+    {
+        int pid = service.Status.Pid;
+        var grace = TimeSpan.FromSeconds(service.Config.StopGraceSeconds);
+        Processes.Signal(-pid, Signal.Term);
+        if (service.Config.Console)
+        {
+            // An interactive shell ignores SIGTERM; a hang-up is what ends it, as when a terminal closes.
+            Processes.Signal(-pid, Signal.Hup);
+        }
+        Processes.Signal(-pid, Signal.Cont);
+        if (WaitForExit(service, grace))
+        {
+            _log.Info($"service {service.Config.Name}: stopped");
+            return;
+        }
+        Processes.Signal(-pid, Signal.Kill);
+        _log.Warn($"service {service.Config.Name}: still running {grace.TotalSeconds:F0} s after SIGTERM; killed");
+        WaitForExit(service, TimeSpan.FromSeconds(5));
+    }
+
+    private bool WaitForExit(Service service, TimeSpan limit)
+    {
+        var deadline = Now + limit;
+        while (service.Status.Pid > 0 && Now < deadline)
+        {
+            if (_inbox.TryTake(out var work, deadline - Now))
+            {
+                work();
+            }
+        }
+        return service.Status.Pid == 0;
+    }
+
+    private void Publish()
+    {
+        try
+        {
+            _publishedOrphans = _reaper.OrphansReaped;
+            StatusFile.Write(_services.Select(s => s.Status), _publishedOrphans, _statusPath);
+        }
+        catch (IOException e)
+        {
+            _log.Warn($"cannot write {_statusPath}: {e.Message}");
+        }
+    }
+}

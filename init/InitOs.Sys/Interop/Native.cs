@@ -1,0 +1,21 @@
+using System.Runtime.InteropServices;
+
+namespace InitOs.Sys.Interop;
+
+/// <summary>The C helper in native/initos_native.c (statically linked into the NativeAOT binary).</summary>
+internal static partial class Native
+{
+    private const string Name = "initos_native";
+
+    [LibraryImport(Name, EntryPoint = "initos_save_signal_mask", SetLastError = true)]
+    internal static partial int SaveSignalMask();
+
+    [LibraryImport(Name, EntryPoint = "initos_catch_signal", SetLastError = true)]
+    internal static partial int CatchSignal(int signal, int wakeWriteFd);
+
+    [LibraryImport(Name, EntryPoint = "initos_take_signal")]
+    internal static partial int TakeSignal(int signal);
+
+    [LibraryImport(Name, EntryPoint = "initos_spawn", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Spawn(string path, nint argv, nint envp, int searchPath, int flags, int deathSignal, int stdioFd, out int execErrno);
+}

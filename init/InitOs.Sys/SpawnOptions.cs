@@ -1,0 +1,25 @@
+namespace InitOs.Sys;
+
+[Flags]
+public enum SpawnFlags
+{
+    None = 0,
+    NewSession = 1,
+    NewProcessGroup = 2,
+    Foreground = 4,
+}
+
+/// <summary>How <see cref="Processes.SpawnExact"/> sets up the child before exec.</summary>
+public sealed record SpawnOptions
+{
+    public SpawnFlags Flags { get; init; }
+    /// <summary>Signal the child gets when this process dies (prctl PR_SET_PDEATHSIG); 0 for none.</summary>
+    public int DeathSignal { get; init; }
+    /// <summary>fd to put on 0, 1 and 2 in the child; -1 keeps this process's.</summary>
+    public int StdioFd { get; init; } = -1;
+    /// <summary>Look the program up in PATH like execvp.</summary>
+    public bool SearchPath { get; init; }
+}
+
+/// <summary>A started child; <see cref="ExecError"/> is not None when exec failed (the child exited 126/127).</summary>
+public readonly record struct SpawnResult(int Pid, Errno ExecError);

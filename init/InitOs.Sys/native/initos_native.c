@@ -1,0 +1,159 @@
+/*
+ * The only C in InitOS: what managed code cannot do safely.
+ *
+ * 1. Signal handlers. PID 1 must catch SIGCHLD, SIGTERM, SIGINT, SIGUSR1, SIGUSR2 (the
+ *    kernel drops default-action signals sent to init), and a handler runs on whatever
+ *    thread the kernel picks, where managed code must not run. The handler here only
+ *    sets a flag and writes one byte to a non-blocking pipe; a managed thread sleeps on
+ *    the pipe and collects the flags. A full pipe loses only a wake-up, never a signal.
+ * 2. Spawning with exact signal state. Between fork and exec no managed code may run,
+ *    and the child must get back the signal dispositions and mask this process started
+ *    with (tini's contract) plus a process group, a foreground terminal and a
+ *    parent-death signal when asked. posix_spawn cannot restore SIG_IGN; this can.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#define INITOS_NSIG 65
+
+static int wake_fd = -1;
+static atomic_int pending[INITOS_NSIG];
+static struct sigaction original[INITOS_NSIG];
+static int original_saved[INITOS_NSIG];
+static sigset_t original_mask;
+
+static void on_signal(int sig)
+{
+    int saved_errno = errno;
+    if (sig > 0 && sig < INITOS_NSIG)
+        atomic_store(&pending[sig], 1);
+    if (wake_fd >= 0) {
+        unsigned char byte = (unsigned char)sig;
+        ssize_t ignored = write(wake_fd, &byte, 1);
+        (void)ignored;
+    }
+    errno = saved_errno;
+}
+
+/* Remembers the signal mask this process started with; call first. */
+int initos_save_signal_mask(void)
+{
+    return sigprocmask(SIG_SETMASK, NULL, &original_mask);
+}
+
+/* Installs the flag-and-wake handler for one signal, keeping its original disposition. */
+int initos_catch_signal(int sig, int wake_write_fd)
+{
+    if (sig <= 0 || sig >= INITOS_NSIG) {
+        errno = EINVAL;
+        return -1;
+    }
+    wake_fd = wake_write_fd;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    sigfillset(&action.sa_mask);
+    action.sa_flags = SA_RESTART | (sig == SIGCHLD ? SA_NOCLDSTOP : 0);
+    if (sigaction(sig, &action, original_saved[sig] ? NULL : &original[sig]) != 0)
+        return -1;
+    original_saved[sig] = 1;
+    return 0;
+}
+
+/* 1 if the signal arrived since the last call, and clears it. */
+int initos_take_signal(int sig)
+{
+    if (sig <= 0 || sig >= INITOS_NSIG)
+        return 0;
+    return atomic_exchange(&pending[sig], 0);
+}
+
+enum {
+    INITOS_SPAWN_NEW_SESSION = 1,     /* setsid() */
+    INITOS_SPAWN_NEW_GROUP = 2,       /* setpgid(0, 0) */
+    INITOS_SPAWN_FOREGROUND = 4,      /* make the new group the terminal's foreground group */
+};
+
+/* The child side: restore the inherited signal state, then the requested session setup. */
+static void child_setup(int flags, int death_signal, int stdio_fd)
+{
+    for (int sig = 1; sig < INITOS_NSIG; sig++)
+        if (original_saved[sig])
+            sigaction(sig, &original[sig], NULL);
+    if (flags & INITOS_SPAWN_NEW_SESSION)
+        setsid();
+    if (flags & INITOS_SPAWN_NEW_GROUP)
+        setpgid(0, 0);
+    if (stdio_fd >= 0) {
+        dup2(stdio_fd, 0);
+        dup2(stdio_fd, 1);
+        dup2(stdio_fd, 2);
+        if (stdio_fd > 2)
+            close(stdio_fd);
+    }
+    if (flags & INITOS_SPAWN_NEW_SESSION)
+        ioctl(0, TIOCSCTTY, 0);
+    if (flags & INITOS_SPAWN_FOREGROUND) {
+        /* Like tini: a terminal is optional; ENOTTY and ENXIO are not errors. */
+        signal(SIGTTOU, SIG_IGN);
+        tcsetpgrp(STDIN_FILENO, getpgrp());
+        if (original_saved[SIGTTOU])
+            sigaction(SIGTTOU, &original[SIGTTOU], NULL);
+        else
+            signal(SIGTTOU, SIG_DFL);
+    }
+    if (death_signal > 0)
+        prctl(PR_SET_PDEATHSIG, death_signal);
+    sigprocmask(SIG_SETMASK, &original_mask, NULL);
+}
+
+/*
+ * fork + exec. Returns the pid, or -errno. If exec fails the child exits with 126
+ * (found but not executable) or 127 (not found), the shell's and tini's convention,
+ * after writing errno into the CLOEXEC pipe so the parent can report it.
+ */
+int initos_spawn(const char *path, char *const argv[], char *const envp[], int search_path,
+                 int flags, int death_signal, int stdio_fd, int *exec_errno)
+{
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(report[0]);
+        close(report[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(report[0]);
+        child_setup(flags, death_signal, stdio_fd);
+        if (search_path)
+            execvpe(path, argv, envp);
+        else
+            execve(path, argv, envp);
+        int e = errno;
+        ssize_t ignored = write(report[1], &e, sizeof e);
+        (void)ignored;
+        _exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
+    }
+    close(report[1]);
+    int e = 0;
+    ssize_t n;
+    do {
+        n = read(report[0], &e, sizeof e);
+    } while (n < 0 && errno == EINTR);
+    close(report[0]);
+    *exec_errno = n == (ssize_t)sizeof e ? e : 0;
+    return pid;
+}
