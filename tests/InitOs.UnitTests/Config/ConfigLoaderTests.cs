@@ -60,7 +60,7 @@ public sealed class ConfigLoaderTests
     [InlineData("[root]\ninit = \"sbin/init\"\n", 2, "root.init", "expected an absolute path")]
     [InlineData("[modules]\nload = \"ext4\"\n", 2, "modules.load", "expected an array")]
     [InlineData("[modules]\nload = [\"a/b\"]\n", 2, "modules.load", "expected module names")]
-    [InlineData("[[root]]\ndevice = \"x\"\n", 1, "root", "arrays of tables")]
+    [InlineData("[[root]]\ndevice = \"x\"\n", 1, "root.0", "unknown key")]
     public void Errors_name_file_line_and_key(string text, int line, string key, string problem)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, File));
