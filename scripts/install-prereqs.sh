@@ -8,6 +8,7 @@ packages=(
   cpio zstd kmod binutils      # reading initramfs back, depmod, readelf
   e2fsprogs btrfs-progs xfsprogs dosfstools erofs-utils squashfs-tools  # mkfs.* for probes and images
   gdisk fdisk                  # sgdisk/sfdisk for partition-table fixtures
+  gcc libc6-dev                # the C signal/spawn helper; NativeAOT links with the system toolchain
 )
 
 missing=()
