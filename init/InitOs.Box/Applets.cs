@@ -10,6 +10,7 @@ internal static class Applets
         ["poweroff"] = ControlApplets.PowerOff,
         ["halt"] = ControlApplets.Halt,
         ["services"] = ControlApplets.Services,
+        ["tini"] = TiniApplet.Run,
         ["version"] = _ => Version(),
         ["help"] = _ => Help(),
     };
@@ -52,6 +53,7 @@ internal static class Applets
               poweroff
               halt
               services  the services PID 1 supervises (--json for machine-readable output)
+              tini      tini 0.19's command line: run one program as a container's init
               version   print the version
               help      this text
             """);

@@ -142,6 +142,15 @@ public static class Processes
 
     public static int ProcessGroup => Libc.Getpgrp();
 
+    /// <summary>PR_SET_PDEATHSIG: this process gets <paramref name="signal"/> when its parent dies.</summary>
+    public static void SetParentDeathSignal(int signal)
+    {
+        if (Libc.Prctl(1, (nuint)signal, 0, 0, 0) != 0)
+        {
+            throw SysException.FromLastError($"prctl(PR_SET_PDEATHSIG, {signal})");
+        }
+    }
+
     /// <summary>PR_SET_CHILD_SUBREAPER: orphans below this process come here instead of to PID 1.</summary>
     public static void BecomeSubreaper()
     {

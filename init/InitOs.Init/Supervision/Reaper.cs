@@ -12,7 +12,11 @@ public sealed class Reaper
 {
     private readonly object _gate = new();
     private readonly Dictionary<int, Action<ChildExit>> _watchers = [];
+    private readonly Action<ChildExit>? _onOrphan;
     private long _orphans;
+
+    /// <param name="onOrphan">Told about each reaped child nobody waited for (tini's -w warning).</param>
+    public Reaper(Action<ChildExit>? onOrphan = null) => _onOrphan = onOrphan;
 
     public long OrphansReaped => Interlocked.Read(ref _orphans);
 
@@ -58,6 +62,10 @@ public sealed class Reaper
                 else
                 {
                     Interlocked.Increment(ref _orphans);
+                    if (_onOrphan is { } tell)
+                    {
+                        handed.Add((tell, exit));
+                    }
                 }
             }
         }
