@@ -102,7 +102,7 @@ internal static class TiniApplet
             log.Fatal(e.Message);
             return false;
         }
-        if (Processes.CurrentPid != 1 && !options.Subreaper)
+        if (Processes.CurrentPid != 1 && !Processes.IsSubreaper)
         {
             log.Warn("Tini is not running as PID 1 and isn't registered as a child subreaper.\n" +
                 "Zombie processes will not be re-parented to Tini, so zombie reaping won't work.\n" +

@@ -151,6 +151,16 @@ public static class Processes
         }
     }
 
+    /// <summary>PR_GET_CHILD_SUBREAPER: the bit survives exec, so a launcher may have set it for us.</summary>
+    public static unsafe bool IsSubreaper
+    {
+        get
+        {
+            int bit = 0;
+            return Libc.Prctl(37, (nuint)(&bit), 0, 0, 0) == 0 && bit == 1;
+        }
+    }
+
     /// <summary>PR_SET_CHILD_SUBREAPER: orphans below this process come here instead of to PID 1.</summary>
     public static void BecomeSubreaper()
     {

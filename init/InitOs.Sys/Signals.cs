@@ -68,6 +68,12 @@ public sealed class SignalPipe
         _caught.Add(signal);
     }
 
+    /// <summary>
+    /// Call on the thread that waits: an inherited mask may block a caught signal (tini's sigconf
+    /// test blocks SIGTERM), and a signal blocked everywhere is never delivered.
+    /// </summary>
+    public static void UnblockCaughtOnThisThread() => _ = Native.UnblockCaughtSignals();
+
     /// <summary>Waits up to <paramref name="timeoutMs"/> (-1: forever) and returns the signals that arrived, in number order.</summary>
     public unsafe List<int> Wait(int timeoutMs)
     {

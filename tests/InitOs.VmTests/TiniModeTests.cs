@@ -24,7 +24,7 @@ public sealed class TiniModeTests
         using var process = Process.Start(info)!;
         var err = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEnd();
-        Assert.True(process.WaitForExit(60_000), $"{file} {string.Join(' ', args)} did not end");
+        Assert.True(process.WaitForExit(600_000), $"{file} {string.Join(' ', args)} did not end");
         return new Result(process.ExitCode, output, err.Result);
     }
 
@@ -89,6 +89,15 @@ public sealed class TiniModeTests
         var group = Tini("-s", "-g", "--", "sh", "-c", "sh -c 'trap \"echo member-got-term; exit 0\" TERM; while :; do sleep 0.1; done' & (sleep 0.3; kill -TERM $PPID) & trap 'wait; exit 9' TERM; while :; do sleep 0.1; done");
         Assert.Equal(9, group.Code);
         Assert.Contains("member-got-term", group.Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>tini's own behaviour suite from Debian's source package (scripts/tini-suite.sh), FORCE_SUBREAPER=0 and 1.</summary>
+    [Fact]
+    public void The_upstream_tini_suite_passes_against_the_tini_mode()
+    {
+        var result = Run("bash", [Path.Combine(RepoPaths.Root, "scripts/tini-suite.sh")]);
+        Assert.True(result.Code == 0, $"tini suite failed:\n{result.Out}\n{result.Err}");
+        Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(result.Out, "All done, tests as expected"));
     }
 
     [Fact]

@@ -31,6 +31,7 @@ public sealed class SignalLoop
 
     private void Loop()
     {
+        SignalPipe.UnblockCaughtOnThisThread();
         // Children that ended before the handler was installed sent SIGCHLD to nobody.
         _reaper.ReapAvailable();
         while (true)

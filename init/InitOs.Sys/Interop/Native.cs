@@ -13,6 +13,9 @@ internal static partial class Native
     [LibraryImport(Name, EntryPoint = "initos_catch_signal", SetLastError = true)]
     internal static partial int CatchSignal(int signal, int wakeWriteFd);
 
+    [LibraryImport(Name, EntryPoint = "initos_unblock_caught_signals")]
+    internal static partial int UnblockCaughtSignals();
+
     [LibraryImport(Name, EntryPoint = "initos_take_signal")]
     internal static partial int TakeSignal(int signal);
 

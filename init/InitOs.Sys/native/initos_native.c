@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -31,6 +32,21 @@ static atomic_int pending[INITOS_NSIG];
 static struct sigaction original[INITOS_NSIG];
 static int original_saved[INITOS_NSIG];
 static sigset_t original_mask;
+static sigset_t caught_set;
+
+/*
+ * Runs before the .NET runtime starts (a constructor of the statically linked object):
+ * the only moment the signal mask and dispositions this process inherited are still
+ * untouched. Children get exactly these back (tini's contract, and what sigconf tests).
+ */
+__attribute__((constructor)) static void save_inherited_signal_state(void)
+{
+    sigprocmask(SIG_SETMASK, NULL, &original_mask);
+    sigemptyset(&caught_set);
+    for (int sig = 1; sig < INITOS_NSIG; sig++)
+        if (sigaction(sig, NULL, &original[sig]) == 0)
+            original_saved[sig] = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -45,10 +61,16 @@ static void on_signal(int sig)
     errno = saved_errno;
 }
 
-/* Remembers the signal mask this process started with; call first. */
+/* Kept for callers that start before the constructor could run (never with static linking). */
 int initos_save_signal_mask(void)
 {
-    return sigprocmask(SIG_SETMASK, NULL, &original_mask);
+    return 0;
+}
+
+/* Unblocks the caught signals in the calling thread, so they are delivered to it. */
+int initos_unblock_caught_signals(void)
+{
+    return pthread_sigmask(SIG_UNBLOCK, &caught_set, NULL);
 }
 
 /* Installs the flag-and-wake handler for one signal, keeping its original disposition. */
@@ -67,6 +89,7 @@ int initos_catch_signal(int sig, int wake_write_fd)
     if (sigaction(sig, &action, original_saved[sig] ? NULL : &original[sig]) != 0)
         return -1;
     original_saved[sig] = 1;
+    sigaddset(&caught_set, sig);
     return 0;
 }
 
@@ -87,9 +110,15 @@ enum {
 /* The child side: restore the inherited signal state, then the requested session setup. */
 static void child_setup(int flags, int death_signal, int stdio_fd)
 {
-    for (int sig = 1; sig < INITOS_NSIG; sig++)
-        if (original_saved[sig])
+    /* A handler cannot survive exec; what was ignored must stay ignored, the rest is default. */
+    for (int sig = 1; sig < INITOS_NSIG; sig++) {
+        if (!original_saved[sig] || sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (original[sig].sa_handler == SIG_IGN)
             sigaction(sig, &original[sig], NULL);
+        else
+            signal(sig, SIG_DFL);
+    }
     if (flags & INITOS_SPAWN_NEW_SESSION)
         setsid();
     if (flags & INITOS_SPAWN_NEW_GROUP)

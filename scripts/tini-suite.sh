@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs tini's own upstream behaviour suite (test/run_inner_tests.py, its helper scripts and
+# sigconf-test.c) against InitOS's tini mode, inside a fresh PID namespace, with
+# FORCE_SUBREAPER=0 and =1. The suite comes from Debian's tini source package at test
+# time (apt-get source, with a deb-src entry added if none exists); it is never committed.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=$root/.cache/tini-suite
+box=${INITOS_BOX:-$root/out/box/initos}
+[[ -x $box ]] || { echo "tini-suite: $box missing (make box)" >&2; exit 1; }
+
+need=()
+for p in python3 python3-psutil python3-prctl dpkg-dev gcc; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+if ((${#need[@]})); then
+  apt-get update -q >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [[ ! -f $cache/src/test/run_inner_tests.py ]]; then
+  if ! grep -rqs '^Types: deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    cat > /etc/apt/sources.list.d/initos-deb-src.sources <<'SRC'
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    apt-get update -q >/dev/null
+  fi
+  rm -rf "$cache" && mkdir -p "$cache/download"
+  (cd "$cache/download" && apt-get source --download-only tini 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+  dpkg-source --no-check -x "$(ls "$cache"/download/tini_*.dsc)" "$cache/src" >/dev/null
+fi
+
+# BUILD_DIR as the suite expects it: "tini" is the InitOS binary under tini's name (argv[0] dispatch).
+build=$cache/build
+mkdir -p "$build" "$cache/shim"
+ln -sf "$box" "$build/tini"
+gcc -O2 -o "$build/sigconf-test" "$cache/src/test/sigconf/sigconf-test.c"
+
+# The suite imports `bitmap`, a PyPI-only package; this shim has the two calls it uses.
+cat > "$cache/shim/bitmap.py" <<'PY'
+"""Stand-in for PyPI's bitmap: BitMap.fromstring(bits) and nonzero(), bit 0 = the last character."""
+class BitMap:
+    def __init__(self, bits):
+        self._bits = bits
+
+    @classmethod
+    def fromstring(cls, bits):
+        return cls(bits)
+
+    def nonzero(self):
+        return [i for i, c in enumerate(reversed(self._bits)) if c == "1"]
+PY
+
+status=0
+for force in 0 1; do
+  echo "== tini suite, FORCE_SUBREAPER=$force"
+  # Debian's python3 (with python3-psutil and python3-prctl) first: the helper scripts say "env python3".
+  if ! unshare --pid --fork --mount-proc env PATH="/usr/bin:/bin:$PATH" SOURCE_DIR="$cache/src" BUILD_DIR="$build" FORCE_SUBREAPER=$force \
+      PYTHONPATH="$cache/shim" /usr/bin/python3 "$cache/src/test/run_inner_tests.py"; then
+    echo "== tini suite FAILED with FORCE_SUBREAPER=$force"
+    status=1
+  fi
+done
+exit $status
