@@ -46,10 +46,6 @@ public sealed class SignalPipe
 
     public unsafe SignalPipe()
     {
-        if (Native.SaveSignalMask() != 0)
-        {
-            throw SysException.FromLastError("sigprocmask");
-        }
         int* fds = stackalloc int[2];
         if (Libc.Pipe2(fds, Files.CloseOnExec | ONonBlock) != 0)
         {

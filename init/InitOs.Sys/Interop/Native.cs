@@ -7,9 +7,6 @@ internal static partial class Native
 {
     private const string Name = "initos_native";
 
-    [LibraryImport(Name, EntryPoint = "initos_save_signal_mask", SetLastError = true)]
-    internal static partial int SaveSignalMask();
-
     [LibraryImport(Name, EntryPoint = "initos_catch_signal", SetLastError = true)]
     internal static partial int CatchSignal(int signal, int wakeWriteFd);
 

@@ -61,12 +61,6 @@ static void on_signal(int sig)
     errno = saved_errno;
 }
 
-/* Kept for callers that start before the constructor could run (never with static linking). */
-int initos_save_signal_mask(void)
-{
-    return 0;
-}
-
 /* Unblocks the caught signals in the calling thread, so they are delivered to it. */
 int initos_unblock_caught_signals(void)
 {
