@@ -40,20 +40,23 @@ mkdir -p "$build" "$cache/shim"
 ln -sf "$box" "$build/tini"
 gcc -O2 -o "$build/sigconf-test" "$cache/src/test/sigconf/sigconf-test.c"
 
-# A clean start for the suite: empty signal mask (by raw syscall, since glibc will not touch
-# signals 32/33, which a test host may have blocked) and default dispositions. The suite
-# cannot name signals 32/33 when it prints the sigconf result, and fails on them.
+# A clean start for the suite: empty signal mask and default dispositions, both by raw syscall,
+# since glibc refuses to touch signals 32/33 and a test host may have blocked or ignored them
+# (an ignored signal stays ignored across exec). The suite cannot name signals 32/33 when it
+# prints the sigconf result, and fails on them.
 cat > "$build/clean-signals.c" <<'C'
 #define _GNU_SOURCE
 #include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+struct kernel_sigaction { void *handler; unsigned long flags; void *restorer; unsigned long mask; };
 int main(int argc, char **argv)
 {
     unsigned long empty = 0;
+    struct kernel_sigaction dfl = { SIG_DFL, 0, 0, 0 };
     for (int sig = 1; sig < 65; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof empty);
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, sizeof empty);
     if (argc < 2)
         return 2;
