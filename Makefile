@@ -14,9 +14,10 @@ export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 export SOURCE_DATE_EPOCH ?= 0
 export INITOS_BOX := $(abspath $(BOX))
+export INITOS_REAPER_COLLISION := $(abspath $(OUT)/diag/reaper-collision)
 export INITOS_KERNEL_DIR := $(abspath $(KERNEL_DIR))
 
-.PHONY: help prereqs kernel box cli images demo run test unit-test vm-test bench clean
+.PHONY: help prereqs kernel box diag cli images demo run test unit-test vm-test bench clean
 
 help:
 	@echo "make demo   install prerequisites, build, boot InitOS in QEMU into the default OS"
@@ -35,6 +36,10 @@ box: prereqs
 	$(DOTNET) publish init/InitOs.Box -c Release $(DOTNET_FLAGS) -o $(OUT)/box
 	@echo "box: $(BOX) $$(stat -c %s $(BOX)) bytes"
 
+# Test-only NativeAOT programs (never in InitOS's initramfs): the two-reaper collision.
+diag: prereqs
+	$(DOTNET) publish tests/InitOs.ReaperCollision -c Release $(DOTNET_FLAGS) -o $(OUT)/diag
+
 cli: prereqs
 	$(DOTNET) build image-build/InitOs.Cli -c Release $(DOTNET_FLAGS) -o $(CLI_DIR)
 
@@ -52,11 +57,11 @@ unit-test: prereqs
 	$(DOTNET) test tests/InitOs.UnitTests -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/unit-test.log
 	@scripts/test-summary.sh $(OUT)/unit-test.log
 
-vm-test: kernel box
+vm-test: kernel box diag
 	$(DOTNET) test tests/InitOs.VmTests -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/vm-test.log
 	@scripts/test-summary.sh $(OUT)/vm-test.log
 
-test: kernel box
+test: kernel box diag
 	@mkdir -p $(OUT)
 	$(DOTNET) test InitOs.sln -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
 	  status=$${PIPESTATUS[0]}; scripts/test-summary.sh $(OUT)/test.log; exit $$status

@@ -7,6 +7,9 @@ public static class RepoPaths
 
     public static string Box => Environment.GetEnvironmentVariable("INITOS_BOX") ?? Path.Combine(Root, "out/box/initos");
 
+    /// <summary>The diagnostic that shows two reapers colliding in a .NET PID 1 (make diag).</summary>
+    public static string ReaperCollision => Environment.GetEnvironmentVariable("INITOS_REAPER_COLLISION") ?? Path.Combine(Root, "out/diag/reaper-collision");
+
     public static string KernelDirectory => Environment.GetEnvironmentVariable("INITOS_KERNEL_DIR") ?? Path.Combine(Root, ".cache/kernel");
 
     public static string DefaultConfig => Path.Combine(Root, "image-build/defaults/initos.toml");

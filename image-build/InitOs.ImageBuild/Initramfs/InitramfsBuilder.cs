@@ -26,6 +26,7 @@ public static class InitramfsBuilder
             var config = AddConfig(archive, spec);
             var modules = AddModules(archive, spec.KernelDirectory, config, staging);
             AddShell(archive, spec.Busybox);
+            AddExtraExecutables(archive, spec.ExtraExecutables);
             WriteAtomically(archive, spec, output);
             return new InitramfsReport(output, new FileInfo(output).Length, archive.Paths.Count, modules, libraries);
         }
@@ -57,23 +58,45 @@ public static class InitramfsBuilder
         {
             throw new FileNotFoundException($"the InitOS binary {box} does not exist: publish init/InitOs.Box first (make box)");
         }
-        archive.AddFileFrom(BoxPath, box, 0x1ED);
+        var libraries = AddExecutable(archive, BoxPath, box);
         // The box's applets under their own names, as busybox does it.
         foreach (var applet in new[] { "reboot", "poweroff", "halt" })
         {
             archive.AddSymlink("sbin/" + applet, "/" + BoxPath);
         }
-        var deps = ElfReader.Read(box);
+        return libraries;
+    }
+
+    /// <summary>An executable and the shared libraries its ELF header asks for (each library once).</summary>
+    private static List<string> AddExecutable(CpioArchive archive, string target, string source)
+    {
+        archive.AddFileFrom(target, source, 0x1ED);
+        var deps = ElfReader.Read(source);
         var names = new List<string>();
-        foreach (var library in LibraryResolver.Resolve(box))
+        foreach (var library in LibraryResolver.Resolve(source))
         {
-            var target = library.Name == Path.GetFileName(deps.Interpreter)
+            var libraryTarget = library.Name == Path.GetFileName(deps.Interpreter)
                 ? deps.Interpreter!.TrimStart('/')
                 : "lib/x86_64-linux-gnu/" + library.Name;
-            archive.AddFileFrom(target, library.SourcePath, 0x1ED);
-            names.Add(target);
+            if (!archive.Paths.Contains(libraryTarget))
+            {
+                archive.AddFileFrom(libraryTarget, library.SourcePath, 0x1ED);
+                names.Add(libraryTarget);
+            }
         }
         return names;
+    }
+
+    private static void AddExtraExecutables(CpioArchive archive, IReadOnlyDictionary<string, string> extra)
+    {
+        foreach (var (target, source) in extra.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            if (!File.Exists(source))
+            {
+                throw new FileNotFoundException($"extra executable {source} (for /{target.TrimStart('/')}) does not exist");
+            }
+            AddExecutable(archive, target.TrimStart('/'), source);
+        }
     }
 
     private static InitosConfig AddConfig(CpioArchive archive, InitramfsSpec spec)

@@ -15,6 +15,8 @@ public sealed record InitramfsSpec
     public bool AllowInvalidConfig { get; init; }
     /// <summary>busybox-static for the emergency shell; null leaves the shell out.</summary>
     public string? Busybox { get; init; } = "/bin/busybox";
+    /// <summary>More programs, image path → file (diagnostics for tests); their libraries come along.</summary>
+    public IReadOnlyDictionary<string, string> ExtraExecutables { get; init; } = new Dictionary<string, string>();
     public Compression Compression { get; init; } = Compression.Zstd;
     public int ZstdLevel { get; init; } = 19;
     public long Mtime { get; init; }
