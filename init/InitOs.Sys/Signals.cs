@@ -70,8 +70,11 @@ public sealed class SignalPipe
     /// </summary>
     public static void UnblockCaughtOnThisThread() => _ = Native.UnblockCaughtSignals();
 
-    /// <summary>Waits up to <paramref name="timeoutMs"/> (-1: forever) and returns the signals that arrived, in number order.</summary>
-    public unsafe List<int> Wait(int timeoutMs)
+    /// <summary>
+    /// Waits up to <paramref name="timeoutMs"/> (-1: forever) and puts the signals that arrived
+    /// into <paramref name="arrived"/> (cleared first), in number order; nothing is allocated.
+    /// </summary>
+    public unsafe void Wait(int timeoutMs, List<int> arrived)
     {
         var fd = new Libc.PollFd { Fd = _readFd, Events = 1 };
         int ready = Libc.Poll(&fd, 1, timeoutMs);
@@ -80,7 +83,7 @@ public sealed class SignalPipe
             throw SysException.FromLastError("poll");
         }
         Drain();
-        var arrived = new List<int>();
+        arrived.Clear();
         foreach (var signal in _caught)
         {
             if (Native.TakeSignal(signal) != 0)
@@ -89,7 +92,6 @@ public sealed class SignalPipe
             }
         }
         arrived.Sort();
-        return arrived;
     }
 
     /// <summary>Empties the wake-up pipe; the flags, not the bytes, say which signals came.</summary>

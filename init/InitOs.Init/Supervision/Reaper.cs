@@ -15,6 +15,11 @@ public sealed class Reaper
     private readonly Action<ChildExit>? _onOrphan;
     private long _orphans;
 
+    // Reused per reaping thread: PID 1 reaps for as long as the machine runs, and a steady
+    // state that allocates nothing keeps its resident memory flat (see the churn test).
+    [ThreadStatic]
+    private static List<(Action<ChildExit>, ChildExit)>? t_handed;
+
     /// <param name="onOrphan">Told about each reaped child nobody waited for (tini's -w warning).</param>
     public Reaper(Action<ChildExit>? onOrphan = null) => _onOrphan = onOrphan;
 
@@ -48,7 +53,8 @@ public sealed class Reaper
     /// <summary>Collects every child that has exited; callbacks run after the lock is released.</summary>
     public int ReapAvailable()
     {
-        var handed = new List<(Action<ChildExit>, ChildExit)>();
+        var handed = t_handed ??= [];
+        handed.Clear();
         int count = 0;
         lock (_gate)
         {
@@ -73,6 +79,7 @@ public sealed class Reaper
         {
             watcher(exit);
         }
+        handed.Clear();
         return count;
     }
 }

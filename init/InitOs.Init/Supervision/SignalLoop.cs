@@ -34,11 +34,13 @@ public sealed class SignalLoop
         SignalPipe.UnblockCaughtOnThisThread();
         // Children that ended before the handler was installed sent SIGCHLD to nobody.
         _reaper.ReapAvailable();
+        var arrived = new List<int>();
         while (true)
         {
             try
             {
-                foreach (var signal in _pipe.Wait(-1))
+                _pipe.Wait(-1, arrived);
+                foreach (var signal in arrived)
                 {
                     if (signal == Signal.Chld)
                     {
