@@ -53,7 +53,7 @@ internal static class TiniApplet
         int child = 0;
         var reaper = new Reaper(options.WarnOnReap ? exit => log.Warn($"Reaped zombie process with pid={exit.Pid}") : null);
         var caught = Enumerable.Range(1, Signal.Max).Where(s => !NotCaught.Contains(s) && s != Signal.Chld);
-        new SignalLoop(reaper, caught, signal => Forward(signal, Volatile.Read(ref child), options, log)).Start();
+        var signals = new SignalLoop(reaper, caught, signal => Forward(signal, Volatile.Read(ref child), options, log));
 
         using var done = new ManualResetEventSlim();
         ChildExit exit = default;
@@ -78,7 +78,8 @@ internal static class TiniApplet
             log.Fatal($"exec {options.Command[0]} failed: {SysException.Describe(result.ExecError)}");
         }
         log.Info($"Spawned child process '{options.Command[0]}' with pid '{child}'");
-        done.Wait();
+        // The child's exit is reaped by this loop, which then sees done set.
+        signals.Run(() => done.IsSet);
         int code = exit.Exited ? exit.ExitCode : 128 + exit.Signal;
         log.Info($"Main child exited {(exit.Exited ? $"normally (with status '{code}')" : $"with signal (with signal '{Signal.Name(exit.Signal)}')")}");
         return options.ExpectedExitCodes.Contains(code) ? 0 : code;

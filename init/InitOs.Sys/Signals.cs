@@ -42,7 +42,6 @@ public sealed class SignalPipe
     private const int ONonBlock = 0x800;
     private readonly int _readFd;
     private readonly int _writeFd;
-    private readonly List<int> _caught = [];
 
     public unsafe SignalPipe()
     {
@@ -61,7 +60,6 @@ public sealed class SignalPipe
         {
             throw SysException.FromLastError($"sigaction({Signal.Name(signal)})");
         }
-        _caught.Add(signal);
     }
 
     /// <summary>
@@ -84,14 +82,14 @@ public sealed class SignalPipe
         }
         Drain();
         arrived.Clear();
-        foreach (var signal in _caught)
+        ulong mask = Native.TakeSignals();
+        for (int signal = 1; mask != 0; signal++, mask >>= 1)
         {
-            if (Native.TakeSignal(signal) != 0)
+            if ((mask & 1) != 0)
             {
                 arrived.Add(signal);
             }
         }
-        arrived.Sort();
     }
 
     /// <summary>Empties the wake-up pipe; the flags, not the bytes, say which signals came.</summary>

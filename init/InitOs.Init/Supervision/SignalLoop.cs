@@ -23,19 +23,25 @@ public sealed class SignalLoop
         }
     }
 
+    /// <summary>Runs the loop on a thread of its own, for the life of the process.</summary>
     public void Start()
     {
-        var thread = new Thread(Loop) { IsBackground = true, Name = "initos-signals" };
+        var thread = new Thread(() => Run(() => false)) { IsBackground = true, Name = "initos-signals" };
         thread.Start();
     }
 
-    private void Loop()
+    /// <summary>
+    /// Runs the loop on the calling thread until <paramref name="done"/> says so (checked after
+    /// each wake-up). The tini mode runs it on its main thread: the kernel prefers the main
+    /// thread for a process-directed signal, so the handler and the loop share one thread.
+    /// </summary>
+    public void Run(Func<bool> done)
     {
         SignalPipe.UnblockCaughtOnThisThread();
         // Children that ended before the handler was installed sent SIGCHLD to nobody.
         _reaper.ReapAvailable();
         var arrived = new List<int>();
-        while (true)
+        while (!done())
         {
             try
             {
@@ -54,7 +60,7 @@ public sealed class SignalLoop
             }
             catch (Exception e)
             {
-                // An exception escaping this thread would end PID 1, and the kernel with it.
+                // An exception escaping this loop would end PID 1, and the kernel with it.
                 Logging.BootLog.Instance.Error($"signal loop: {e.Message}");
             }
         }

@@ -13,8 +13,8 @@ internal static partial class Native
     [LibraryImport(Name, EntryPoint = "initos_unblock_caught_signals")]
     internal static partial int UnblockCaughtSignals();
 
-    [LibraryImport(Name, EntryPoint = "initos_take_signal")]
-    internal static partial int TakeSignal(int signal);
+    [LibraryImport(Name, EntryPoint = "initos_take_signals")]
+    internal static partial ulong TakeSignals();
 
     [LibraryImport(Name, EntryPoint = "initos_spawn", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Spawn(string path, nint argv, nint envp, int searchPath, int flags, int deathSignal, int stdioFd, out int execErrno);

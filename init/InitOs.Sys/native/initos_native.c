@@ -28,7 +28,10 @@
 #define INITOS_NSIG 65
 
 static int wake_fd = -1;
-static atomic_int pending[INITOS_NSIG];
+/* Bit sig-1 set: the signal arrived since the last initos_take_signals. */
+static _Atomic unsigned long long pending_mask;
+/* 1 while a wake-up byte is in the pipe and not yet consumed: a burst of SIGCHLDs writes one byte. */
+static atomic_int wake_pending;
 static struct sigaction original[INITOS_NSIG];
 static int original_saved[INITOS_NSIG];
 static sigset_t original_mask;
@@ -52,8 +55,8 @@ static void on_signal(int sig)
 {
     int saved_errno = errno;
     if (sig > 0 && sig < INITOS_NSIG)
-        atomic_store(&pending[sig], 1);
-    if (wake_fd >= 0) {
+        atomic_fetch_or(&pending_mask, 1ULL << (sig - 1));
+    if (wake_fd >= 0 && !atomic_exchange(&wake_pending, 1)) {
         unsigned char byte = (unsigned char)sig;
         ssize_t ignored = write(wake_fd, &byte, 1);
         (void)ignored;
@@ -87,12 +90,15 @@ int initos_catch_signal(int sig, int wake_write_fd)
     return 0;
 }
 
-/* 1 if the signal arrived since the last call, and clears it. */
-int initos_take_signal(int sig)
+/*
+ * The signals that arrived since the last call (bit sig-1), cleared. Call after draining the
+ * wake-up pipe: the wake flag is re-armed first, so a signal that comes after this point
+ * writes a new byte, and one that came before is in the returned mask.
+ */
+unsigned long long initos_take_signals(void)
 {
-    if (sig <= 0 || sig >= INITOS_NSIG)
-        return 0;
-    return atomic_exchange(&pending[sig], 0);
+    atomic_store(&wake_pending, 0);
+    return atomic_exchange(&pending_mask, 0);
 }
 
 enum {
