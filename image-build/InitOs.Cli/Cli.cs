@@ -17,7 +17,8 @@ internal static class Cli
     {
         try
         {
-            return root.Parse(args).Invoke();
+            // Our handler, not System.CommandLine's: a bad input is one line naming it, not a stack trace.
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException or InitOs.Init.Config.ConfigException)
         {

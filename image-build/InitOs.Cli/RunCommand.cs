@@ -20,7 +20,7 @@ internal static class RunCommand
         var serial = Cli.Option<string?>("--serial-file", "write the serial console to this file instead of the terminal");
         var until = Cli.Option<string?>("--until", "stop the machine once this regular expression appears on the console");
         var timeout = Cli.Option<int>("--timeout", "with --until: give up after this many seconds", () => 120);
-        var command = new Command("run", "boot InitOS in QEMU (direct kernel boot; KVM when /dev/kvm exists, TCG otherwise)")
+        var command = new Command("run", "boot InitOS in QEMU (direct kernel boot; TCG, or KVM with INITOS_QEMU_ACCEL=kvm)")
         {
             kernelDir, kernel, initrd, disks, append, memory, network, serial, until, timeout,
         };
