@@ -1,3 +1,5 @@
+using InitOs.Jails.Running;
+
 namespace InitOs.Box;
 
 /// <summary>The applets of the multi-call binary and how a name selects one.</summary>
@@ -11,6 +13,8 @@ internal static class Applets
         ["halt"] = ControlApplets.Halt,
         ["services"] = ControlApplets.Services,
         ["tini"] = TiniApplet.Run,
+        ["jail"] = JailApplet.Run,
+        [JailLauncher.InitApplet] = JailInitApplet.Run,
         ["version"] = _ => Version(),
         ["help"] = _ => Help(),
     };
@@ -54,6 +58,7 @@ internal static class Applets
               halt
               services  the services PID 1 supervises (--json for machine-readable output)
               tini      tini 0.19's command line: run one program as a container's init
+              jail      OCI bundles as jails: run, create, start, state, kill, delete, list
               version   print the version
               help      this text
             """);

@@ -40,10 +40,21 @@ internal static class TiniApplet
             Console.Error.Write(Usage);
             return 1;
         }
-        return Supervise(options);
+        var env = Environment.GetEnvironmentVariables().Keys.Cast<string>().Select(k => $"{k}={Environment.GetEnvironmentVariable(k)}").ToList();
+        var spawnOptions = new SpawnOptions { Flags = SpawnFlags.NewProcessGroup | SpawnFlags.Foreground, SearchPath = true };
+        return Supervise(options, () =>
+        {
+            var result = Processes.SpawnExact(options.Command[0], options.Command, env, spawnOptions);
+            return (result.Pid, result.ExecError == Errno.None ? null : SysException.Describe(result.ExecError));
+        });
     }
 
-    private static int Supervise(TiniOptions options)
+    /// <summary>
+    /// tini's loop around one child that <paramref name="spawn"/> starts (its pid, and why exec
+    /// failed if it did): reap everything, forward signals, exit with the child's status.
+    /// Also the jail's init (jail-init), whose spawn applies the jail's process settings.
+    /// </summary>
+    internal static int Supervise(TiniOptions options, Func<(int Pid, string? ExecError)> spawn)
     {
         var log = new TiniLog(options.Verbosity);
         if (!Prepare(options, log))
@@ -57,12 +68,15 @@ internal static class TiniApplet
 
         using var done = new ManualResetEventSlim();
         ChildExit exit = default;
-        var env = Environment.GetEnvironmentVariables().Keys.Cast<string>().Select(k => $"{k}={Environment.GetEnvironmentVariable(k)}").ToList();
-        var spawnOptions = new SpawnOptions { Flags = SpawnFlags.NewProcessGroup | SpawnFlags.Foreground, SearchPath = true };
-        SpawnResult result = default;
+        string? execError = null;
         try
         {
-            Volatile.Write(ref child, reaper.Start(() => (result = Processes.SpawnExact(options.Command[0], options.Command, env, spawnOptions)).Pid, e =>
+            Volatile.Write(ref child, reaper.Start(() =>
+            {
+                var (pid, error) = spawn();
+                execError = error;
+                return pid;
+            }, e =>
             {
                 exit = e;
                 done.Set();
@@ -73,9 +87,9 @@ internal static class TiniApplet
             log.Fatal($"fork failed: {e.Message}");
             return 1;
         }
-        if (result.ExecError != Errno.None)
+        if (execError is not null)
         {
-            log.Fatal($"exec {options.Command[0]} failed: {SysException.Describe(result.ExecError)}");
+            log.Fatal($"exec {options.Command[0]} failed: {execError}");
         }
         log.Info($"Spawned child process '{options.Command[0]}' with pid '{child}'");
         // The child's exit is reaped by this loop, which then sees done set.

@@ -34,6 +34,26 @@ public static class Files
     }
 
     /// <summary>Writes the whole buffer, retrying on short writes and EINTR; returns false when the fd is unusable.</summary>
+    /// <summary>read(2), retried on EINTR: the count read, 0 at end of file.</summary>
+    public static unsafe int Read(int fd, byte[] buffer)
+    {
+        fixed (byte* pointer = buffer)
+        {
+            while (true)
+            {
+                nint n = Libc.Read(fd, pointer, (nuint)buffer.Length);
+                if (n >= 0)
+                {
+                    return (int)n;
+                }
+                if ((Errno)System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Errno.EINTR)
+                {
+                    throw SysException.FromLastError($"read(fd {fd})");
+                }
+            }
+        }
+    }
+
     public static unsafe bool WriteAll(int fd, ReadOnlySpan<byte> data)
     {
         fixed (byte* start = data)

@@ -20,4 +20,14 @@ public static class Mounts
             throw SysException.FromLastError($"umount({target})");
         }
     }
+
+    /// <summary>pivot_root(2): <paramref name="newRoot"/> becomes /, the old root moves to <paramref name="putOld"/>.</summary>
+    public static void PivotRoot(string newRoot, string putOld)
+    {
+        const long SysPivotRoot = 155;
+        if (Interop.Libc.SyscallPivotRoot(SysPivotRoot, newRoot, putOld) < 0)
+        {
+            throw SysException.FromLastError($"pivot_root({newRoot}, {putOld})");
+        }
+    }
 }

@@ -187,4 +187,13 @@ public static class Processes
     }
 
     public static void NewSession() => _ = Libc.Setsid();
+
+    /// <summary>sethostname(2), for the current uts namespace.</summary>
+    public static void SetHostname(string name)
+    {
+        if (Libc.SetHostname(name, (nuint)System.Text.Encoding.UTF8.GetByteCount(name)) < 0)
+        {
+            throw SysException.FromLastError($"sethostname({name})");
+        }
+    }
 }

@@ -16,6 +16,15 @@ internal static partial class Native
     [LibraryImport(Name, EntryPoint = "initos_take_signals")]
     internal static partial ulong TakeSignals();
 
+    [LibraryImport(Name, EntryPoint = "initos_jail_spawn", StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int JailSpawn(string path, nint argv, nint envp, JailProcessNative* process, out int stage, out int error);
+
+    [LibraryImport(Name, EntryPoint = "initos_clone_exec")]
+    internal static unsafe partial int CloneExec(ulong cloneFlags, int execFd, nint argv, nint envp, int* fds, int fdCount, int goFd, int deathSignal, out int reportFd);
+
+    [LibraryImport(Name, EntryPoint = "initos_clone_exec_result")]
+    internal static partial void CloneExecResult(int reportFd, out int stage, out int error);
+
     [LibraryImport(Name, EntryPoint = "initos_spawn", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Spawn(string path, nint argv, nint envp, int searchPath, int flags, int deathSignal, int stdioFd, out int execErrno);
 }

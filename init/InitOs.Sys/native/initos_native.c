@@ -10,6 +10,8 @@
  *    and the child must get back the signal dispositions and mask this process started
  *    with (tini's contract) plus a process group, a foreground terminal and a
  *    parent-death signal when asked. posix_spawn cannot restore SIG_IGN; this can.
+ * 3. Jails (initos_jail.c): clone into new namespaces and exec a sealed binary, and the
+ *    last steps of a jail's program (ids, capabilities, seccomp) between fork and exec.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -106,6 +108,21 @@ enum {
     INITOS_SPAWN_NEW_GROUP = 2,       /* setpgid(0, 0) */
     INITOS_SPAWN_FOREGROUND = 4,      /* make the new group the terminal's foreground group */
 };
+
+/* In a child between fork and exec: the signal dispositions and mask this process inherited. */
+void initos_restore_inherited_signals(void)
+{
+    /* A handler cannot survive exec; what was ignored must stay ignored, the rest is default. */
+    for (int sig = 1; sig < INITOS_NSIG; sig++) {
+        if (!original_saved[sig] || sig == SIGKILL || sig == SIGSTOP)
+            continue;
+        if (original[sig].sa_handler == SIG_IGN)
+            sigaction(sig, &original[sig], NULL);
+        else
+            signal(sig, SIG_DFL);
+    }
+    sigprocmask(SIG_SETMASK, &original_mask, NULL);
+}
 
 /* The child side: restore the inherited signal state, then the requested session setup. */
 static void child_setup(int flags, int death_signal, int stdio_fd)

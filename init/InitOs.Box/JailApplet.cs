@@ -1,0 +1,257 @@
+using System.Globalization;
+using System.Text.Json;
+using InitOs.Init.Supervision;
+using InitOs.Jails.Oci;
+using InitOs.Jails.Planning;
+using InitOs.Jails.Running;
+using InitOs.Sys;
+
+namespace InitOs.Box;
+
+/// <summary>
+/// `initos jail COMMAND`: an OCI runtime command line (runc's words and flags) for InitOS's jails.
+/// State lives under /run/initos/jails and outlives the command.
+/// </summary>
+internal static class JailApplet
+{
+    private const string Usage = """
+        usage: initos jail COMMAND
+          run    [--bundle DIR] [--pid-file FILE] ID   create and start, wait, exit with the program's status
+          create [--bundle DIR] [--pid-file FILE] ID   build the jail; its program waits for start
+          start  ID                                     start the program of a created jail
+          state  ID                                     print the OCI state JSON
+          kill   ID [SIGNAL]                            signal the jail's init (default TERM), which forwards it
+          delete [--force] ID                           remove a stopped jail (--force: kill it first)
+          list                                          the jails and their status
+        """;
+
+    public static int Run(string[] args)
+    {
+        if (args.Length == 0)
+        {
+            Console.Error.Write(Usage);
+            return 2;
+        }
+        try
+        {
+            return args[0] switch
+            {
+                "run" => RunJail(JailArguments.Parse(args[1..], withBundle: true)),
+                "create" => Create(JailArguments.Parse(args[1..], withBundle: true)),
+                "start" => Start(JailArguments.Parse(args[1..], withBundle: false).Id),
+                "state" => State(JailArguments.Parse(args[1..], withBundle: false).Id),
+                "kill" => Kill(args[1..]),
+                "delete" => Delete(JailArguments.Parse(args[1..], withBundle: false)),
+                "list" => List(),
+                _ => throw new JailUsageException($"unknown command '{args[0]}'"),
+            };
+        }
+        catch (JailUsageException e)
+        {
+            Console.Error.WriteLine($"initos jail: {e.Message}");
+            Console.Error.Write(Usage);
+            return 2;
+        }
+        catch (Exception e) when (e is JailException or SpecException or SysException or IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"initos jail: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static JailPlan Plan(JailArguments arguments) =>
+        JailPlanner.Plan(Bundle.Load(arguments.Bundle), arguments.Id, JailState.DirectoryOf(arguments.Id));
+
+    private static int Create(JailArguments arguments)
+    {
+        var state = JailLauncher.Launch(Plan(arguments), waitForStart: true, foreground: false);
+        WritePidFile(arguments.PidFile, state.Pid);
+        return 0;
+    }
+
+    /// <summary>Like runc run: the jail lives as long as this command, which exits with the program's status.</summary>
+    private static int RunJail(JailArguments arguments)
+    {
+        var plan = Plan(arguments);
+        var reaper = new Reaper();
+        int pid = 0;
+        var forwarded = new[] { Signal.Term, Signal.Int, Signal.Hup, Signal.Quit, Signal.Usr1, Signal.Usr2 };
+        var signals = new SignalLoop(reaper, forwarded, signal => Processes.Signal(Volatile.Read(ref pid), signal));
+        using var done = new ManualResetEventSlim();
+        ChildExit exit = default;
+        try
+        {
+            Volatile.Write(ref pid, reaper.Start(() =>
+            {
+                var state = JailLauncher.Launch(plan, waitForStart: false, foreground: true);
+                WritePidFile(arguments.PidFile, state.Pid);
+                return state.Pid;
+            }, e =>
+            {
+                exit = e;
+                done.Set();
+            }));
+            signals.Run(() => done.IsSet);
+        }
+        finally
+        {
+            JailLauncher.RemoveDirectory(JailState.DirectoryOf(arguments.Id));
+        }
+        return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
+    }
+
+    private static int Start(string id)
+    {
+        var state = Existing(id);
+        if (state.Status != "created")
+        {
+            throw new JailException($"jail {id} is {state.Status}, not created");
+        }
+        var fifo = Path.Combine(JailState.DirectoryOf(id), "start.fifo");
+        // Non-blocking: with no jail-init holding the fifo open this fails at once (ENXIO) instead of hanging.
+        int fd = Files.Open(fifo, Files.WriteOnly | Files.CloseOnExec | 0x800);
+        try
+        {
+            Files.WriteAll(fd, "s"u8);
+        }
+        finally
+        {
+            Files.Close(fd);
+        }
+        (state with { Status = "running" }).Save();
+        return 0;
+    }
+
+    private static int State(string id)
+    {
+        var state = Existing(id);
+        Console.WriteLine(JsonSerializer.Serialize(new OciState(state.OciVersion, state.Id, state.Status, state.Pid, state.Bundle, state.Annotations), StateJson.Default.OciState));
+        return 0;
+    }
+
+    private static int Kill(string[] args)
+    {
+        if (args.Length is < 1 or > 2)
+        {
+            throw new JailUsageException("kill takes ID [SIGNAL]");
+        }
+        var state = Existing(args[0]);
+        int signal = args.Length == 2 ? Signal.Parse(args[1]) ?? throw new JailUsageException($"unknown signal '{args[1]}'") : Signal.Term;
+        if (state.Status is not ("created" or "running"))
+        {
+            throw new JailException($"jail {state.Id} is {state.Status}: nothing to signal");
+        }
+        if (!Processes.Signal(state.Pid, signal))
+        {
+            throw SysException.FromLastError($"kill({state.Pid}, {Signal.Name(signal)})");
+        }
+        return 0;
+    }
+
+    private static int Delete(JailArguments arguments)
+    {
+        var state = Existing(arguments.Id);
+        if (state.Status is "created" or "running")
+        {
+            if (!arguments.Force)
+            {
+                throw new JailException($"jail {state.Id} is {state.Status}; stop it first or use --force");
+            }
+            Processes.Signal(state.Pid, Signal.Kill);
+            WaitUntilGone(state);
+        }
+        JailLauncher.RemoveDirectory(JailState.DirectoryOf(state.Id));
+        return 0;
+    }
+
+    private static void WaitUntilGone(JailState state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (state.Refreshed().Status != "stopped")
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new JailException($"jail {state.Id}: pid {state.Pid} did not die within 10 s of SIGKILL");
+            }
+            Thread.Sleep(10);
+        }
+    }
+
+    private static int List()
+    {
+        Console.WriteLine($"{"ID",-24} {"PID",8} {"STATUS",-9} BUNDLE");
+        foreach (var id in JailState.AllIds())
+        {
+            if (JailState.Load(id)?.Refreshed() is { } state)
+            {
+                Console.WriteLine($"{state.Id,-24} {state.Pid,8} {state.Status,-9} {state.Bundle}");
+            }
+        }
+        return 0;
+    }
+
+    private static JailState Existing(string id) =>
+        (JailState.Load(id) ?? throw new JailException($"jail {id} does not exist (no {JailState.DirectoryOf(id)}/state.json)")).Refreshed();
+
+    private static void WritePidFile(string? path, int pid)
+    {
+        if (path is null)
+        {
+            return;
+        }
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, pid.ToString(CultureInfo.InvariantCulture));
+        File.Move(temporary, path, overwrite: true);
+    }
+}
+
+internal sealed class JailUsageException(string message) : Exception(message);
+
+/// <summary>ID and the runc-style flags of create/run/delete.</summary>
+internal sealed record JailArguments(string Id, string Bundle, string? PidFile, bool Force)
+{
+    public static JailArguments Parse(string[] args, bool withBundle)
+    {
+        string? id = null, pidFile = null;
+        string bundle = Directory.GetCurrentDirectory();
+        bool force = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--bundle" or "-b" when withBundle && i + 1 < args.Length:
+                    bundle = args[++i];
+                    break;
+                case "--pid-file" when withBundle && i + 1 < args.Length:
+                    pidFile = Path.GetFullPath(args[++i]);
+                    break;
+                case "--force" or "-f" when !withBundle:
+                    force = true;
+                    break;
+                default:
+                    if (args[i].StartsWith('-') || id is not null)
+                    {
+                        throw new JailUsageException($"unexpected argument '{args[i]}'");
+                    }
+                    id = args[i];
+                    break;
+            }
+        }
+        if (id is null)
+        {
+            throw new JailUsageException("missing jail ID");
+        }
+        if (id.Length is 0 or > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || id.StartsWith('.'))
+        {
+            throw new JailUsageException($"jail ID '{id}' must be 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
+        }
+        return new JailArguments(id, bundle, pidFile, force);
+    }
+}
+
+/// <summary>The OCI state document (runtime-spec "State").</summary>
+internal sealed record OciState(string OciVersion, string Id, string Status, int Pid, string Bundle, IReadOnlyDictionary<string, string> Annotations);
+
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(OciState))]
+internal sealed partial class StateJson : System.Text.Json.Serialization.JsonSerializerContext;

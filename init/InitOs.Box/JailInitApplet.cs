@@ -1,0 +1,51 @@
+using System.Text;
+using InitOs.Jails.Running;
+using InitOs.Sys;
+
+namespace InitOs.Box;
+
+/// <summary>
+/// `initos jail-init [--wait-start]`: the first process of a jail, exec'd by the host from a
+/// sealed copy of this binary into the new namespaces. Reads the plan (fd 3), builds the root
+/// and reports "ok" or the error (fd 4), waits for `start` (fd 5, create only), then is the
+/// jail's tini: starts the program with the spec's settings, reaps, forwards signals.
+/// </summary>
+internal static class JailInitApplet
+{
+    public static int Run(string[] args)
+    {
+        Jails.Planning.JailPlan plan;
+        try
+        {
+            // Through /proc: a fresh open of the memfd reads from the start.
+            plan = JailPlans.Parse(File.ReadAllText($"/proc/self/fd/{JailLauncher.PlanFd}"));
+            Files.Close(JailLauncher.PlanFd);
+            JailRoot.Build(plan);
+        }
+        catch (Exception e) when (e is SysException or IOException or InvalidOperationException or UnauthorizedAccessException or JailException or System.Text.Json.JsonException)
+        {
+            Report($"building the jail's root failed: {e.Message}");
+            return 1;
+        }
+        Report("ok");
+        if (args.Contains("--wait-start"))
+        {
+            WaitForStart();
+        }
+        var options = new TiniOptions { Command = plan.Process.Args, Verbosity = 1 };
+        return TiniApplet.Supervise(options, () => JailProgram.Spawn(plan.Process));
+    }
+
+    private static void Report(string message)
+    {
+        Files.WriteAll(JailLauncher.ReportFd, Encoding.UTF8.GetBytes(message));
+        Files.Close(JailLauncher.ReportFd);
+    }
+
+    private static void WaitForStart()
+    {
+        var buffer = new byte[1];
+        Files.Read(JailLauncher.StartFd, buffer);
+        Files.Close(JailLauncher.StartFd);
+    }
+}

@@ -1,0 +1,88 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using InitOs.Sys.Interop;
+
+namespace InitOs.Sys;
+
+/// <summary>
+/// File operations relative to an open directory fd, one path component at a time: how a
+/// jail's root is built without following a symlink the image put in the way.
+/// </summary>
+public static class FilesAt
+{
+    public const int PathOnly = 0x200000;   // O_PATH
+    public const int NoFollow = 0x20000;    // O_NOFOLLOW
+    public const int Create = 0x40;         // O_CREAT
+    public const int Exclusive = 0x80;      // O_EXCL
+    private const int AtEmptyPath = 0x1000;
+    private const int AtSymlinkNoFollow = 0x100;
+
+    /// <summary>openat; the error names <paramref name="what"/> (the path as the user knows it).</summary>
+    public static int Open(int dirFd, string name, int flags, string what, int mode = 0)
+    {
+        int fd = Libc.OpenAt(dirFd, name, flags | Files.CloseOnExec, mode);
+        return fd >= 0 ? fd : throw SysException.FromLastError($"open({what})");
+    }
+
+    public static Errno TryOpen(int dirFd, string name, int flags, out int fd, int mode = 0)
+    {
+        fd = Libc.OpenAt(dirFd, name, flags | Files.CloseOnExec, mode);
+        return fd >= 0 ? Errno.None : (Errno)Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>mkdirat; an existing entry is not an error (the caller checks what it is).</summary>
+    public static void MakeDirectory(int dirFd, string name, string what, int mode = 0x1ED)
+    {
+        if (Libc.MkdirAt(dirFd, name, mode) < 0 && (Errno)Marshal.GetLastPInvokeError() != Errno.EEXIST)
+        {
+            throw SysException.FromLastError($"mkdir({what})");
+        }
+    }
+
+    public static void MakeNode(int dirFd, string name, uint mode, uint major, uint minor, string what)
+    {
+        // glibc's makedev: the Linux dev_t encoding.
+        ulong dev = ((ulong)(major & 0xFFFFF000) << 32) | ((ulong)(major & 0xFFF) << 8) | ((ulong)(minor & 0xFFFFFF00) << 12) | (minor & 0xFF);
+        if (Libc.MknodAt(dirFd, name, mode, dev) < 0)
+        {
+            throw SysException.FromLastError($"mknod({what})");
+        }
+    }
+
+    public static void Symlink(string target, int dirFd, string name, string what)
+    {
+        if (Libc.SymlinkAt(target, dirFd, name) < 0 && (Errno)Marshal.GetLastPInvokeError() != Errno.EEXIST)
+        {
+            throw SysException.FromLastError($"symlink({what} -> {target})");
+        }
+    }
+
+    public static void Chown(int dirFd, string name, uint uid, uint gid, string what)
+    {
+        if (Libc.FchownAt(dirFd, name, uid, gid, AtSymlinkNoFollow) < 0)
+        {
+            throw SysException.FromLastError($"chown({what})");
+        }
+    }
+
+    /// <summary>fstat of an open fd (O_PATH fds included).</summary>
+    public static unsafe FileStatus StatusOf(int fd, string what)
+    {
+        byte* buffer = stackalloc byte[256];
+        if (Libc.Statx(fd, "", AtEmptyPath | AtSymlinkNoFollow, 0x7FF, buffer) < 0)
+        {
+            throw SysException.FromLastError($"stat({what})");
+        }
+        var span = new ReadOnlySpan<byte>(buffer, 256);
+        return new FileStatus(
+            Mode: BinaryPrimitives.ReadUInt16LittleEndian(span[28..]),
+            DevMajor: BinaryPrimitives.ReadUInt32LittleEndian(span[136..]),
+            DevMinor: BinaryPrimitives.ReadUInt32LittleEndian(span[140..]),
+            RdevMajor: BinaryPrimitives.ReadUInt32LittleEndian(span[128..]),
+            RdevMinor: BinaryPrimitives.ReadUInt32LittleEndian(span[132..]),
+            Size: BinaryPrimitives.ReadInt64LittleEndian(span[40..]));
+    }
+
+    /// <summary>The path the kernel resolves an fd through: mount(2) onto an fd, not a re-walked path.</summary>
+    public static string ProcPath(int fd) => $"/proc/self/fd/{fd}";
+}

@@ -1,0 +1,144 @@
+using System.Runtime.InteropServices;
+using InitOs.Sys.Interop;
+
+namespace InitOs.Sys;
+
+/// <summary>What a jail's program runs as (see native/initos_jail.c for the order it is applied in).</summary>
+public sealed record JailProcessSettings
+{
+    public uint Uid { get; init; }
+    public uint Gid { get; init; }
+    public IReadOnlyList<uint> Groups { get; init; } = [];
+    public int Umask { get; init; } = -1;
+    public ulong Bounding { get; init; }
+    public ulong Effective { get; init; }
+    public ulong Permitted { get; init; }
+    public ulong Inheritable { get; init; }
+    public ulong Ambient { get; init; }
+    public bool NoNewPrivileges { get; init; }
+    public IReadOnlyList<(int Resource, ulong Soft, ulong Hard)> Rlimits { get; init; } = [];
+    /// <summary>Classic BPF, 8 bytes per instruction; empty: no filter.</summary>
+    public byte[] Seccomp { get; init; } = [];
+    public string Cwd { get; init; } = "/";
+    public int LastCapability { get; init; } = 40;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct JailProcessNative
+{
+    public uint Uid;
+    public uint Gid;
+    public uint GroupCount;
+    public uint* Groups;
+    public int Umask;
+    public ulong Bounding, Effective, Permitted, Inheritable, Ambient;
+    public int NoNewPrivs;
+    public uint RlimitCount;
+    public RlimitNative* Rlimits;
+    public uint FilterLength;
+    public byte* Filter;
+    public byte* Cwd;
+    public int LastCapability;
+}
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct RlimitNative
+{
+    public int Resource;
+    public ulong Soft;
+    public ulong Hard;
+}
+
+/// <summary>A failure in a child before exec: which step, and errno.</summary>
+public readonly record struct PreExecFailure(string Step, Errno Error)
+{
+    private static readonly string[] Steps =
+    [
+        "", "signals", "setsid", "setrlimit", "drop bounding set", "keep capabilities", "setgroups", "setgid",
+        "setuid", "capset", "raise ambient capabilities", "no_new_privs", "seccomp", "chdir",
+        "working directory unreachable", "close fds", "exec", "wait for the host", "arrange fds", "become root of the user namespace",
+    ];
+
+    internal static PreExecFailure? From(int stage, int error) =>
+        stage == 0 ? null : new PreExecFailure(stage < Steps.Length ? Steps[stage] : $"step {stage}", (Errno)error);
+
+    public override string ToString() => $"{Step}: {SysException.Describe(Error)}";
+}
+
+public static class JailExec
+{
+    /// <summary>fork + exec of a jail's program with <paramref name="settings"/>; the failure (if any) before exec.</summary>
+    public static unsafe (int Pid, PreExecFailure? Failure) Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings)
+    {
+        using var nativeArgv = new NativeStringArray(argv);
+        using var nativeEnv = new NativeStringArray(env);
+        var groups = settings.Groups.ToArray();
+        var rlimits = settings.Rlimits.Select(r => new RlimitNative { Resource = r.Resource, Soft = r.Soft, Hard = r.Hard }).ToArray();
+        var cwd = System.Text.Encoding.UTF8.GetBytes(settings.Cwd + "\0");
+        fixed (uint* groupsPointer = groups)
+        fixed (RlimitNative* rlimitsPointer = rlimits)
+        fixed (byte* filter = settings.Seccomp)
+        fixed (byte* cwdPointer = cwd)
+        {
+            var native = new JailProcessNative
+            {
+                Uid = settings.Uid,
+                Gid = settings.Gid,
+                GroupCount = (uint)groups.Length,
+                Groups = groupsPointer,
+                Umask = settings.Umask,
+                Bounding = settings.Bounding,
+                Effective = settings.Effective,
+                Permitted = settings.Permitted,
+                Inheritable = settings.Inheritable,
+                Ambient = settings.Ambient,
+                NoNewPrivs = settings.NoNewPrivileges ? 1 : 0,
+                RlimitCount = (uint)rlimits.Length,
+                Rlimits = rlimitsPointer,
+                FilterLength = (uint)(settings.Seccomp.Length / 8),
+                Filter = filter,
+                Cwd = cwdPointer,
+                LastCapability = settings.LastCapability,
+            };
+            int pid = Native.JailSpawn(path, nativeArgv.Pointer, nativeEnv.Pointer, &native, out int stage, out int error);
+            if (pid < 0)
+            {
+                throw new SysException("fork", (Errno)(-pid));
+            }
+            return (pid, PreExecFailure.From(stage, error));
+        }
+    }
+
+    /// <summary>
+    /// clone(2) into <paramref name="cloneFlags"/> namespaces; the child waits for a byte on
+    /// <paramref name="goFd"/>, then execs <paramref name="executableFd"/> with <paramref name="fds"/> at 3, 4, ….
+    /// Call <see cref="ClonedChild.Result"/> after sending "go" to learn whether exec happened.
+    /// </summary>
+    public static unsafe ClonedChild CloneExec(ulong cloneFlags, int executableFd, IReadOnlyList<string> argv, IReadOnlyList<string> env, IReadOnlyList<int> fds, int goFd, int deathSignal = 0)
+    {
+        using var nativeArgv = new NativeStringArray(argv);
+        using var nativeEnv = new NativeStringArray(env);
+        var fdArray = fds.ToArray();
+        fixed (int* fdPointer = fdArray)
+        {
+            int pid = Native.CloneExec(cloneFlags, executableFd, nativeArgv.Pointer, nativeEnv.Pointer, fdPointer, fdArray.Length, goFd, deathSignal, out int reportFd);
+            if (pid < 0)
+            {
+                throw new SysException("clone", (Errno)(-pid));
+            }
+            return new ClonedChild(pid, reportFd);
+        }
+    }
+}
+
+public sealed class ClonedChild(int pid, int reportFd)
+{
+    public int Pid { get; } = pid;
+
+    /// <summary>Blocks until the child has exec'd (null) or failed before exec.</summary>
+    public PreExecFailure? Result()
+    {
+        Native.CloneExecResult(reportFd, out int stage, out int error);
+        return PreExecFailure.From(stage, error);
+    }
+}

@@ -1,0 +1,259 @@
+/*
+ * Jail process plumbing that must run between fork/clone and exec, where no managed code
+ * may run (see initos_native.c):
+ *
+ * - initos_clone_exec: clone(2) into new namespaces, wait for the host's "go" (uid/gid maps
+ *   written, cgroup and network ready), become root of a new user namespace, and exec a
+ *   sealed copy of the InitOS binary (an fd from memfd_create) with chosen fds at 3, 4, 5…
+ * - initos_jail_spawn: fork and exec the jail's program as its spec says: new session,
+ *   rlimits, umask, bounding set, ids, capabilities, no_new_privs, seccomp, working directory,
+ *   every fd above 2 close-on-exec.
+ *
+ * A failure is reported as (stage, errno) through a close-on-exec pipe, so the caller can say
+ * which step failed; the child then exits 127.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void initos_restore_inherited_signals(void);
+
+struct initos_rlimit {
+    int32_t resource;
+    uint64_t soft;
+    uint64_t hard;
+};
+
+/* Mirrors JailProcessNative in InitOs.Sys/Jails.cs (sequential layout, natural alignment). */
+struct initos_jail_process {
+    uint32_t uid;
+    uint32_t gid;
+    uint32_t group_count;
+    const uint32_t *groups;
+    int32_t umask;                  /* -1: leave as is */
+    uint64_t bounding, effective, permitted, inheritable, ambient;
+    int32_t no_new_privs;
+    uint32_t rlimit_count;
+    const struct initos_rlimit *rlimits;
+    uint32_t filter_length;         /* instructions; 0: no seccomp */
+    const struct sock_filter *filter;
+    const char *cwd;
+    int32_t last_capability;
+};
+
+enum {
+    STAGE_NONE, STAGE_SIGNALS, STAGE_SETSID, STAGE_RLIMIT, STAGE_BOUNDING, STAGE_KEEPCAPS, STAGE_GROUPS,
+    STAGE_SETGID, STAGE_SETUID, STAGE_CAPSET, STAGE_AMBIENT, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP,
+    STAGE_CHDIR, STAGE_CWD_UNREACHABLE, STAGE_CLOSE_FDS, STAGE_EXEC, STAGE_GO, STAGE_DUP, STAGE_USERNS_IDS,
+};
+
+struct failure {
+    int32_t stage;
+    int32_t error;
+};
+
+static void fail(int report_fd, int stage)
+{
+    struct failure f = { stage, errno };
+    ssize_t ignored = write(report_fd, &f, sizeof f);
+    (void)ignored;
+    _exit(127);
+}
+
+/* Reads the (stage, errno) a child sent before exec; stage 0 when exec happened. */
+static void read_failure(int fd, int *stage, int *error)
+{
+    struct failure f = { 0, 0 };
+    ssize_t n;
+    do {
+        n = read(fd, &f, sizeof f);
+    } while (n < 0 && errno == EINTR);
+    *stage = n == (ssize_t)sizeof f ? f.stage : 0;
+    *error = n == (ssize_t)sizeof f ? f.error : 0;
+}
+
+static int set_capabilities(const struct initos_jail_process *p)
+{
+    struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    data[0].effective = (uint32_t)p->effective;
+    data[1].effective = (uint32_t)(p->effective >> 32);
+    data[0].permitted = (uint32_t)p->permitted;
+    data[1].permitted = (uint32_t)(p->permitted >> 32);
+    data[0].inheritable = (uint32_t)p->inheritable;
+    data[1].inheritable = (uint32_t)(p->inheritable >> 32);
+    return (int)syscall(SYS_capset, &header, data);
+}
+
+static int install_seccomp(const struct initos_jail_process *p)
+{
+    struct sock_fprog program = { (unsigned short)p->filter_length, (struct sock_filter *)p->filter };
+    return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
+}
+
+static void jail_child(const char *path, char *const argv[], char *const envp[],
+                       const struct initos_jail_process *p, int report)
+{
+    initos_restore_inherited_signals();
+    /* A new session: the program cannot reach the caller's terminal (TIOCSTI). */
+    if (setsid() < 0)
+        fail(report, STAGE_SETSID);
+    for (uint32_t i = 0; i < p->rlimit_count; i++) {
+        struct rlimit limit = { p->rlimits[i].soft, p->rlimits[i].hard };
+        if (setrlimit(p->rlimits[i].resource, &limit) != 0)
+            fail(report, STAGE_RLIMIT);
+    }
+    if (p->umask >= 0)
+        umask((mode_t)p->umask);
+    /* The bounding set needs CAP_SETPCAP, so it is dropped while we are still root. */
+    for (int cap = 0; cap <= p->last_capability; cap++)
+        if (!(p->bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+            fail(report, STAGE_BOUNDING);
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
+        fail(report, STAGE_KEEPCAPS);
+    if (setgroups(p->group_count, (const gid_t *)p->groups) != 0)
+        fail(report, STAGE_GROUPS);
+    if (setresgid(p->gid, p->gid, p->gid) != 0)
+        fail(report, STAGE_SETGID);
+    /* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it before dropping it. */
+    if (!p->no_new_privs && p->filter_length > 0 && install_seccomp(p) != 0)
+        fail(report, STAGE_SECCOMP);
+    if (setresuid(p->uid, p->uid, p->uid) != 0)
+        fail(report, STAGE_SETUID);
+    if (set_capabilities(p) != 0)
+        fail(report, STAGE_CAPSET);
+    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+    for (int cap = 0; cap <= p->last_capability; cap++)
+        if ((p->ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+            fail(report, STAGE_AMBIENT);
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+        fail(report, STAGE_NO_NEW_PRIVS);
+    /* As the program's user, so a directory it may not enter is an error here. */
+    if (chdir(p->cwd) != 0)
+        fail(report, STAGE_CHDIR);
+    /* A working directory outside the jail's root (a leaked host directory) reads as "(unreachable)". */
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
+        fail(report, STAGE_CWD_UNREACHABLE);
+    /* No fd above 2 reaches the program (CVE-2024-21626): the report pipe closes at exec too. */
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+        fail(report, STAGE_CLOSE_FDS);
+    if (p->no_new_privs && p->filter_length > 0 && install_seccomp(p) != 0)
+        fail(report, STAGE_SECCOMP);
+    execvpe(path, argv, envp);
+    fail(report, STAGE_EXEC);
+}
+
+/* Returns the pid, or -errno; stage and error say what failed before exec (stage 0: exec ran). */
+int initos_jail_spawn(const char *path, char *const argv[], char *const envp[],
+                      const struct initos_jail_process *process, int *stage, int *error)
+{
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(report[0]);
+        close(report[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(report[0]);
+        jail_child(path, argv, envp, process, report[1]);
+    }
+    close(report[1]);
+    read_failure(report[0], stage, error);
+    close(report[0]);
+    return pid;
+}
+
+/*
+ * clone(2) with CLONE_NEW* flags, then in the child: wait for one byte on go_fd (the host
+ * has written the id maps and prepared the rest), become uid/gid 0 of a new user namespace,
+ * put fds[i] at 3+i, and execveat the sealed binary. Returns the pid or -errno; the stage and
+ * errno of a failure before exec in the child (stage 0: exec ran) are only known
+ * after the host has written "go" — read them with initos_clone_exec_result.
+ */
+int initos_clone_exec(uint64_t clone_flags, int exec_fd, char *const argv[], char *const envp[],
+                      const int *fds, int fd_count, int go_fd, int death_signal, int *report_fd)
+{
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags | SIGCHLD), 0, 0, 0, 0);
+    if (pid < 0) {
+        int e = errno;
+        close(report[0]);
+        close(report[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(report[0]);
+        initos_restore_inherited_signals();
+        /* A jail run in the foreground ends with the command that runs it. */
+        if (death_signal > 0)
+            prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0);
+        char go;
+        ssize_t n;
+        do {
+            n = read(go_fd, &go, 1);
+        } while (n < 0 && errno == EINTR);
+        if (n != 1) {
+            errno = n == 0 ? ECANCELED : errno;
+            fail(report[1], STAGE_GO);
+        }
+        if (clone_flags & CLONE_NEWUSER) {
+            /* The maps are written: be root of the new namespace, so exec keeps its capabilities. */
+            if (setresgid(0, 0, 0) != 0 || setgroups(0, NULL) != 0 || setresuid(0, 0, 0) != 0)
+                fail(report[1], STAGE_USERNS_IDS);
+        }
+        /* Move everything out of the way first, then into place: sources may overlap 3…3+n. */
+        int high[16];
+        if (fd_count > 16) {
+            errno = EINVAL;
+            fail(report[1], STAGE_DUP);
+        }
+        int reporter = fcntl(report[1], F_DUPFD_CLOEXEC, 100);
+        int exe = fcntl(exec_fd, F_DUPFD_CLOEXEC, 100);
+        if (reporter < 0 || exe < 0)
+            fail(report[1], STAGE_DUP);
+        for (int i = 0; i < fd_count; i++)
+            if ((high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
+                fail(reporter, STAGE_DUP);
+        for (int i = 0; i < fd_count; i++)
+            if (dup2(high[i], 3 + i) < 0)
+                fail(reporter, STAGE_DUP);
+        /* Everything else is closed at exec: no host fd reaches the jail. */
+        if (syscall(SYS_close_range, 3 + fd_count, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+            fail(reporter, STAGE_CLOSE_FDS);
+        syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+        fail(reporter, STAGE_EXEC);
+    }
+    close(report[1]);
+    *report_fd = report[0];
+    return pid;
+}
+
+/* After "go": what happened in the cloned child before exec (stage 0: exec ran). */
+void initos_clone_exec_result(int report_fd, int *stage, int *error)
+{
+    read_failure(report_fd, stage, error);
+    close(report_fd);
+}

@@ -1,0 +1,67 @@
+namespace InitOs.Jails.Planning;
+
+/// <summary>
+/// Everything needed to run one jail, decided before anything is touched: the host side
+/// reads it to clone and prepare, the jail side (jail-init) to build the root and exec.
+/// Plain data, serialized as JSON to the jail-init process.
+/// </summary>
+public sealed record JailPlan
+{
+    public required string Id { get; init; }
+    public required string BundleDirectory { get; init; }
+    /// <summary>The image directory (the bundle's root.path, absolute).</summary>
+    public required string RootfsSource { get; init; }
+    /// <summary>Where the jail's root is assembled (a directory under the jail's state dir).</summary>
+    public required string RootMountPoint { get; init; }
+    /// <summary>Overlay upper/work dirs; null binds the image itself.</summary>
+    public OverlayDirs? Overlay { get; init; }
+    public bool RootReadonly { get; init; }
+    /// <summary>CLONE_NEW* flags for the jail's namespaces.</summary>
+    public required ulong CloneFlags { get; init; }
+    /// <summary>MS_* propagation for the jail's whole mount tree (default MS_SLAVE|MS_REC).</summary>
+    public required ulong RootPropagation { get; init; }
+    public IReadOnlyList<MountStep> Mounts { get; init; } = [];
+    public IReadOnlyList<DeviceNode> Devices { get; init; } = [];
+    public IReadOnlyList<string> MaskedPaths { get; init; } = [];
+    public IReadOnlyList<string> ReadonlyPaths { get; init; } = [];
+    public IReadOnlyList<SysctlSetting> Sysctls { get; init; } = [];
+    public string? Hostname { get; init; }
+    public IReadOnlyList<IdMap> UidMap { get; init; } = [];
+    public IReadOnlyList<IdMap> GidMap { get; init; } = [];
+    public required ProcessPlan Process { get; init; }
+}
+
+public sealed record OverlayDirs(string Upper, string Work);
+
+/// <summary>One mount(2) inside the jail's root; Destination is relative to that root.</summary>
+public sealed record MountStep(string Destination, string Type, string? Source, ulong Flags, string? Data, ulong Propagation, bool Bind);
+
+public sealed record DeviceNode(string Path, char Kind, long Major, long Minor, uint Mode, uint Uid, uint Gid);
+
+public sealed record SysctlSetting(string Key, string Value)
+{
+    public string ProcPath => "/proc/sys/" + Key.Replace('.', '/');
+}
+
+public sealed record IdMap(uint Inside, uint Outside, uint Count);
+
+public sealed record ProcessPlan
+{
+    public required IReadOnlyList<string> Args { get; init; }
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string Cwd { get; init; } = "/";
+    public uint Uid { get; init; }
+    public uint Gid { get; init; }
+    public IReadOnlyList<uint> AdditionalGids { get; init; } = [];
+    public uint? Umask { get; init; }
+    public required CapabilitySets Capabilities { get; init; }
+    public IReadOnlyList<RlimitSetting> Rlimits { get; init; } = [];
+    public bool NoNewPrivileges { get; init; }
+    /// <summary>Classic BPF for SECCOMP_MODE_FILTER (8 bytes per instruction).</summary>
+    public required byte[] Seccomp { get; init; }
+}
+
+/// <summary>Capability sets as bit masks (bit n = capability n).</summary>
+public sealed record CapabilitySets(ulong Bounding, ulong Effective, ulong Permitted, ulong Inheritable, ulong Ambient);
+
+public sealed record RlimitSetting(int Resource, ulong Soft, ulong Hard);

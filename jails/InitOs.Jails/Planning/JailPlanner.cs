@@ -1,0 +1,160 @@
+using InitOs.Jails.Oci;
+using InitOs.Jails.Seccomp;
+
+namespace InitOs.Jails.Planning;
+
+/// <summary>
+/// Spec → plan. Checks every field InitOS acts on and collects all problems, each naming its
+/// field, before anything on the machine is touched.
+/// </summary>
+public sealed class JailPlanner
+{
+    private readonly List<string> _problems = [];
+
+    private JailPlanner()
+    {
+    }
+
+    /// <param name="stateDirectory">The jail's directory under /run (its root is assembled there).</param>
+    public static JailPlan Plan(Bundle bundle, string id, string stateDirectory, OverlayDirs? overlay = null)
+    {
+        var planner = new JailPlanner();
+        var plan = planner.Build(bundle, id, stateDirectory, overlay);
+        if (planner._problems.Count > 0 || plan is null)
+        {
+            throw new SpecException(bundle.ConfigPath, planner._problems);
+        }
+        return plan;
+    }
+
+    private void Problem(string field, string message) => _problems.Add($"{field}: {message}");
+
+    private JailPlan? Build(Bundle bundle, string id, string stateDirectory, OverlayDirs? overlay)
+    {
+        var spec = bundle.Spec;
+        CheckVersion(spec.OciVersion);
+        var rootfs = Rootfs(bundle, spec.Root);
+        var linux = spec.Linux ?? new OciLinux();
+        var cloneFlags = Namespaces.Parse(linux.Namespaces, Problem);
+        var process = ProcessPlanner.Plan(spec.Process, linux.Seccomp, Problem);
+        if (linux.Resources is not null)
+        {
+            Problem("linux.resources", "cgroup limits are not applied by this InitOS version; remove the field rather than have it ignored");
+        }
+        if (spec.Hostname is not null && (cloneFlags & Namespaces.Uts) == 0)
+        {
+            Problem("hostname", "needs a uts namespace (linux.namespaces)");
+        }
+        var propagation = Propagation(linux.RootfsPropagation);
+        var mounts = MountPlanner.Plan(spec.Mounts ?? [], bundle.Directory, Problem);
+        var devices = DevicePlanner.Plan(linux.Devices ?? [], Problem);
+        var sysctls = SysctlPlanner.Plan(linux.Sysctl, cloneFlags, Problem);
+        var (uidMap, gidMap) = IdMaps(linux, cloneFlags);
+        CheckPaths("linux.maskedPaths", linux.MaskedPaths);
+        CheckPaths("linux.readonlyPaths", linux.ReadonlyPaths);
+        if (rootfs is null || process is null || _problems.Count > 0)
+        {
+            return null;
+        }
+        return new JailPlan
+        {
+            Id = id,
+            BundleDirectory = bundle.Directory,
+            RootfsSource = rootfs,
+            RootMountPoint = Path.Combine(stateDirectory, "root"),
+            Overlay = overlay,
+            RootReadonly = spec.Root!.Readonly,
+            CloneFlags = cloneFlags,
+            RootPropagation = propagation,
+            Mounts = mounts,
+            Devices = devices,
+            MaskedPaths = linux.MaskedPaths ?? [],
+            ReadonlyPaths = linux.ReadonlyPaths ?? [],
+            Sysctls = sysctls,
+            Hostname = spec.Hostname,
+            UidMap = uidMap,
+            GidMap = gidMap,
+            Process = process,
+        };
+    }
+
+    private void CheckVersion(string? version)
+    {
+        if (version is null)
+        {
+            Problem("ociVersion", "missing");
+        }
+        else if (!version.StartsWith("1.", StringComparison.Ordinal))
+        {
+            Problem("ociVersion", $"\"{version}\": InitOS runs runtime-spec 1.x");
+        }
+    }
+
+    private string? Rootfs(Bundle bundle, OciRoot? root)
+    {
+        if (root?.Path is not { Length: > 0 } path)
+        {
+            Problem("root.path", "missing");
+            return null;
+        }
+        var full = Path.GetFullPath(Path.Combine(bundle.Directory, path));
+        if (!Directory.Exists(full))
+        {
+            Problem("root.path", $"{full} is not a directory");
+            return null;
+        }
+        return full;
+    }
+
+    private ulong Propagation(string? name)
+    {
+        if (string.IsNullOrEmpty(name))
+        {
+            // Host mounts flow into the jail, nothing flows back (SECURITY.md).
+            return MountOptions.Slave | MountOptions.Recursive;
+        }
+        if (!MountOptions.TryParsePropagation(name, out var flags))
+        {
+            Problem("linux.rootfsPropagation", $"\"{name}\" is not one of private, rprivate, slave, rslave, shared, rshared, unbindable, runbindable");
+        }
+        else if ((flags & MountOptions.Shared) != 0)
+        {
+            Problem("linux.rootfsPropagation", $"\"{name}\" would let jail mounts reach the host; InitOS refuses it");
+        }
+        return flags;
+    }
+
+    private (IReadOnlyList<IdMap>, IReadOnlyList<IdMap>) IdMaps(OciLinux linux, ulong cloneFlags)
+    {
+        var uid = (linux.UidMappings ?? []).Select(m => new IdMap(m.ContainerId, m.HostId, m.Size)).ToList();
+        var gid = (linux.GidMappings ?? []).Select(m => new IdMap(m.ContainerId, m.HostId, m.Size)).ToList();
+        bool userNamespace = (cloneFlags & Namespaces.User) != 0;
+        if (!userNamespace && (uid.Count > 0 || gid.Count > 0))
+        {
+            Problem("linux.uidMappings", "mappings need a user namespace (linux.namespaces)");
+        }
+        if (userNamespace && (uid.Count == 0 || gid.Count == 0))
+        {
+            Problem("linux.uidMappings", "a user namespace needs uidMappings and gidMappings in this InitOS version");
+        }
+        foreach (var (map, i) in uid.Concat(gid).Select((m, i) => (m, i)))
+        {
+            if (map.Count == 0)
+            {
+                Problem($"linux.{(i < uid.Count ? "uid" : "gid")}Mappings", "a mapping of size 0");
+            }
+        }
+        return (uid, gid);
+    }
+
+    private void CheckPaths(string field, IReadOnlyList<string>? paths)
+    {
+        foreach (var (path, i) in (paths ?? []).Select((p, i) => (p, i)))
+        {
+            if (!path.StartsWith('/') || path.Split('/').Contains(".."))
+            {
+                Problem($"{field}[{i}]", $"\"{path}\" must be an absolute path without ..");
+            }
+        }
+    }
+}

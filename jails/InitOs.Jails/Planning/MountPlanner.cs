@@ -1,0 +1,61 @@
+using InitOs.Jails.Oci;
+
+namespace InitOs.Jails.Planning;
+
+/// <summary>mounts → mount steps inside the jail's root, checked before anything is mounted.</summary>
+public static class MountPlanner
+{
+    private static readonly HashSet<string> FilesystemTypes = new(StringComparer.Ordinal)
+    {
+        "proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "bind", "none",
+    };
+
+    public static List<MountStep> Plan(IReadOnlyList<OciMount> mounts, string bundleDirectory, Action<string, string> problem)
+    {
+        var steps = new List<MountStep>();
+        foreach (var (mount, i) in mounts.Select((m, i) => (m, i)))
+        {
+            var field = $"mounts[{i}]";
+            if (mount.Destination is not { } destination || !destination.StartsWith('/') || destination.Split('/').Contains(".."))
+            {
+                problem(field + ".destination", $"\"{mount.Destination}\" must be an absolute path without ..");
+                continue;
+            }
+            var (flags, propagation, bind, data) = MountOptions.Parse(mount.Options ?? []);
+            var type = mount.Type ?? (bind ? "bind" : null);
+            if (type is null || !FilesystemTypes.Contains(type))
+            {
+                problem(field + ".type", $"\"{mount.Type}\" is not one of {string.Join(", ", FilesystemTypes)}");
+                continue;
+            }
+            if (type == "bind")
+            {
+                bind = true;
+                flags |= MountOptions.Bind;
+            }
+            string? source = mount.Source;
+            if (bind)
+            {
+                if (source is null)
+                {
+                    problem(field + ".source", "a bind mount needs a source");
+                    continue;
+                }
+                source = Path.GetFullPath(Path.Combine(bundleDirectory, source));
+                if (!File.Exists(source) && !Directory.Exists(source))
+                {
+                    problem(field + ".source", $"{source} does not exist");
+                    continue;
+                }
+                if (data is not null)
+                {
+                    problem(field + ".options", $"\"{data}\" is not a bind mount option");
+                    continue;
+                }
+            }
+            // The OCI "cgroup" type means the cgroup filesystem of the jail's namespace: cgroup2 here.
+            steps.Add(new MountStep(destination, type == "cgroup" ? "cgroup2" : type, source, flags, data, propagation, bind));
+        }
+        return steps;
+    }
+}

@@ -1,0 +1,156 @@
+using InitOs.Jails.Oci;
+using InitOs.Jails.Seccomp;
+
+namespace InitOs.Jails.Planning;
+
+/// <summary>process and linux.seccomp → what the jail's program runs as.</summary>
+public static class ProcessPlanner
+{
+    private static readonly string[] RlimitNames =
+    [
+        "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS", "RLIMIT_NPROC",
+        "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS", "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE",
+        "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
+    ];
+
+    public static ProcessPlan? Plan(OciProcess? process, OciSeccomp? seccomp, Action<string, string> problem)
+    {
+        if (process is null)
+        {
+            problem("process", "missing");
+            return null;
+        }
+        if (process.Args is not { Count: > 0 } args)
+        {
+            problem("process.args", "missing or empty");
+            return null;
+        }
+        if (process.Terminal)
+        {
+            problem("process.terminal", "true is not supported: a jail's program gets the caller's stdio, never a new console");
+        }
+        var cwd = process.Cwd ?? "/";
+        if (!cwd.StartsWith('/'))
+        {
+            problem("process.cwd", $"\"{cwd}\" is not an absolute path");
+        }
+        foreach (var (entry, i) in (process.Env ?? []).Select((e, i) => (e, i)))
+        {
+            if (!entry.Contains('=', StringComparison.Ordinal))
+            {
+                problem($"process.env[{i}]", $"\"{entry}\" is not NAME=VALUE");
+            }
+        }
+        return new ProcessPlan
+        {
+            Args = args,
+            Env = process.Env ?? [],
+            Cwd = cwd,
+            Uid = process.User?.Uid ?? 0,
+            Gid = process.User?.Gid ?? 0,
+            AdditionalGids = process.User?.AdditionalGids ?? [],
+            Umask = process.User?.Umask,
+            Capabilities = CapabilitySets(process.Capabilities, problem),
+            Rlimits = Rlimits(process.Rlimits, problem),
+            NoNewPrivileges = process.NoNewPrivileges,
+            Seccomp = BpfProgram.Compile(SeccompPolicy(seccomp, problem)),
+        };
+    }
+
+    private static CapabilitySets CapabilitySets(OciCapabilities? caps, Action<string, string> problem)
+    {
+        if (caps is null)
+        {
+            var defaults = Mask(Capabilities.Default, "process.capabilities", problem);
+            return new CapabilitySets(defaults, defaults, defaults, 0, 0);
+        }
+        return new CapabilitySets(
+            Mask(caps.Bounding, "process.capabilities.bounding", problem),
+            Mask(caps.Effective, "process.capabilities.effective", problem),
+            Mask(caps.Permitted, "process.capabilities.permitted", problem),
+            Mask(caps.Inheritable, "process.capabilities.inheritable", problem),
+            Mask(caps.Ambient, "process.capabilities.ambient", problem));
+    }
+
+    private static ulong Mask(IReadOnlyList<string>? names, string field, Action<string, string> problem)
+    {
+        ulong mask = 0;
+        foreach (var name in names ?? [])
+        {
+            if (Capabilities.TryParse(name, out var bit))
+            {
+                mask |= 1UL << bit;
+            }
+            else
+            {
+                problem(field, $"\"{name}\" is not a capability this kernel knows");
+            }
+        }
+        return mask;
+    }
+
+    private static List<RlimitSetting> Rlimits(IReadOnlyList<OciRlimit>? rlimits, Action<string, string> problem)
+    {
+        var result = new List<RlimitSetting>();
+        foreach (var (limit, i) in (rlimits ?? []).Select((l, i) => (l, i)))
+        {
+            int resource = Array.IndexOf(RlimitNames, limit.Type);
+            if (resource < 0)
+            {
+                problem($"process.rlimits[{i}].type", $"\"{limit.Type}\" is not an RLIMIT_* name");
+            }
+            else if (limit.Soft > limit.Hard)
+            {
+                problem($"process.rlimits[{i}]", $"soft {limit.Soft} is above hard {limit.Hard}");
+            }
+            else
+            {
+                result.Add(new RlimitSetting(resource, limit.Soft, limit.Hard));
+            }
+        }
+        return result;
+    }
+
+    private static SeccompPolicy SeccompPolicy(OciSeccomp? seccomp, Action<string, string> problem)
+    {
+        if (seccomp is null)
+        {
+            return Seccomp.SeccompPolicy.InitOsDefault();
+        }
+        const uint EPERM = 1;
+        var defaultAction = SeccompAction.FromOci(seccomp.DefaultAction, seccomp.DefaultErrnoRet, EPERM);
+        if (defaultAction is null)
+        {
+            problem("linux.seccomp.defaultAction", $"\"{seccomp.DefaultAction}\" is not an action InitOS knows");
+        }
+        foreach (var arch in seccomp.Architectures ?? [])
+        {
+            if (arch != "SCMP_ARCH_X86_64")
+            {
+                problem("linux.seccomp.architectures", $"\"{arch}\": InitOS filters x86_64 only (other ABIs are killed)");
+            }
+        }
+        var rules = new Dictionary<int, SeccompAction>();
+        foreach (var (rule, i) in (seccomp.Syscalls ?? []).Select((r, i) => (r, i)))
+        {
+            var action = SeccompAction.FromOci(rule.Action, rule.ErrnoRet, EPERM);
+            if (action is null)
+            {
+                problem($"linux.seccomp.syscalls[{i}].action", $"\"{rule.Action}\" is not an action InitOS knows");
+                continue;
+            }
+            foreach (var name in rule.Names ?? [])
+            {
+                if (SyscallTable.TryGetNumber(name, out var number))
+                {
+                    rules[number] = action.Value;
+                }
+                else
+                {
+                    problem($"linux.seccomp.syscalls[{i}].names", $"\"{name}\" is not an x86_64 syscall");
+                }
+            }
+        }
+        return new SeccompPolicy(defaultAction ?? SeccompAction.KillProcess, rules, DenyDeviceNodes: false);
+    }
+}

@@ -1,0 +1,169 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using InitOs.Jails.Planning;
+using InitOs.Sys;
+
+namespace InitOs.Jails.Running;
+
+/// <summary>
+/// The host side of starting a jail: state directory, a sealed copy of this binary as the
+/// jail's init, clone into the plan's namespaces, id maps, "go", and the jail-init's report
+/// that its root is built. A failure at any step removes what was made and names the step.
+/// </summary>
+public static class JailLauncher
+{
+    public const string InitApplet = "jail-init";
+    /// <summary>The fds jail-init finds: the plan, its report pipe, and the start fifo (create only).</summary>
+    public const int PlanFd = 3, ReportFd = 4, StartFd = 5;
+
+    /// <param name="waitForStart">create: the jail waits for `start`; run: the program starts at once.</param>
+    /// <param name="foreground">run: the jail dies with this command (parent-death signal).</param>
+    public static JailState Launch(JailPlan plan, bool waitForStart, bool foreground, string stateRoot = JailState.Root)
+    {
+        var directory = JailState.DirectoryOf(plan.Id, stateRoot);
+        Directory.CreateDirectory(stateRoot);
+        try
+        {
+            Directory.CreateDirectory(directory);
+            if (Directory.EnumerateFileSystemEntries(directory).Any())
+            {
+                throw new JailException($"jail {plan.Id} already exists ({directory})");
+            }
+        }
+        catch (IOException e)
+        {
+            throw new JailException($"jail {plan.Id}: cannot create {directory}: {e.Message}");
+        }
+        try
+        {
+            return Start(plan, directory, waitForStart, foreground, stateRoot);
+        }
+        catch
+        {
+            RemoveDirectory(directory);
+            throw;
+        }
+    }
+
+    private static JailState Start(JailPlan plan, string directory, bool waitForStart, bool foreground, string stateRoot)
+    {
+        var fds = new List<int>();
+        int[] go = Pipe(), report = Pipe();
+        int exe = SealedBinary.CopyOf("/proc/self/exe");
+        int planFd = PlanMemfd(plan);
+        int startFd = waitForStart ? StartFifo(directory) : -1;
+        fds.AddRange([go[0], go[1], report[0], report[1], exe, planFd]);
+        if (startFd >= 0)
+        {
+            fds.Add(startFd);
+        }
+        try
+        {
+            var childFds = startFd >= 0 ? new[] { planFd, report[1], startFd } : new[] { planFd, report[1] };
+            var child = JailExec.CloneExec(plan.CloneFlags, exe, waitForStart ? ["initos", InitApplet, "--wait-start"] : ["initos", InitApplet], [], childFds, go[0], foreground ? Signal.Kill : 0);
+            Files.Close(report[1]);
+            fds.Remove(report[1]);
+            var state = new JailState
+            {
+                Id = plan.Id,
+                Status = "creating",
+                Pid = child.Pid,
+                PidStartTime = JailState.ProcessStartTime(child.Pid) ?? 0,
+                Bundle = plan.BundleDirectory,
+                Created = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+            };
+            state.Save(stateRoot);
+            try
+            {
+                WriteIdMaps(child.Pid, plan);
+                Files.WriteAll(go[1], "g"u8);
+            }
+            catch
+            {
+                Processes.Signal(child.Pid, Signal.Kill);
+                throw;
+            }
+            if (child.Result() is { } failure)
+            {
+                throw new JailException($"jail {plan.Id}: starting its init failed at {failure}");
+            }
+            var message = ReadAll(report[0]);
+            if (message != "ok")
+            {
+                Processes.Signal(child.Pid, Signal.Kill);
+                throw new JailException($"jail {plan.Id}: {(message.Length > 0 ? message : "its init exited while building the root")}");
+            }
+            state = state with { Status = waitForStart ? "created" : "running" };
+            state.Save(stateRoot);
+            return state;
+        }
+        finally
+        {
+            foreach (var fd in fds)
+            {
+                Files.Close(fd);
+            }
+        }
+    }
+
+    private static void WriteIdMaps(int pid, JailPlan plan)
+    {
+        if ((plan.CloneFlags & Namespaces.User) == 0)
+        {
+            return;
+        }
+        File.WriteAllText($"/proc/{pid}/uid_map", Format(plan.UidMap));
+        File.WriteAllText($"/proc/{pid}/gid_map", Format(plan.GidMap));
+    }
+
+    private static string Format(IReadOnlyList<IdMap> maps) =>
+        string.Concat(maps.Select(m => $"{m.Inside} {m.Outside} {m.Count}\n"));
+
+    private static int PlanMemfd(JailPlan plan)
+    {
+        int fd = Memfd.Create("initos-plan");
+        Files.WriteAll(fd, Encoding.UTF8.GetBytes(JsonSerializer.Serialize(plan, PlanJson.Default.JailPlan)));
+        return fd;
+    }
+
+    /// <summary>The fifo `start` writes to; jail-init holds it open read-write so the open never blocks.</summary>
+    private static int StartFifo(string directory)
+    {
+        var path = Path.Combine(directory, "start.fifo");
+        Fifo.Create(path);
+        return Files.Open(path, Files.ReadWrite | Files.CloseOnExec);
+    }
+
+    private static int[] Pipe() => Pipes.Create(closeOnExec: true);
+
+    private static string ReadAll(int fd)
+    {
+        var text = new StringBuilder();
+        var buffer = new byte[4096];
+        int n;
+        while ((n = Files.Read(fd, buffer)) > 0)
+        {
+            text.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        }
+        return text.ToString().Trim();
+    }
+
+    public static void RemoveDirectory(string directory)
+    {
+        try
+        {
+            if (Directory.Exists(directory))
+            {
+                Directory.Delete(directory, recursive: true);
+            }
+        }
+        catch (IOException)
+        {
+            // A mount point still busy is left for `delete` to retry; the error that brought us here matters more.
+        }
+    }
+}
+
+/// <summary>A jail operation that could not be done; the message says which jail and why.</summary>
+public sealed class JailException(string message) : Exception(message);

@@ -1,0 +1,68 @@
+using InitOs.Jails.Planning;
+using InitOs.Sys;
+
+namespace InitOs.Jails.Running;
+
+/// <summary>Starting the jail's program from inside the jail (jail-init, after the root is built).</summary>
+public static class JailProgram
+{
+    private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    /// <summary>fork + exec with the plan's ids, capabilities, limits and filter; the exec error, if any.</summary>
+    public static (int Pid, string? ExecError) Spawn(ProcessPlan process)
+    {
+        var path = Resolve(process.Args[0], process.Env);
+        var (pid, failure) = JailExec.Spawn(path, process.Args, process.Env, Settings(process));
+        return (pid, failure?.ToString());
+    }
+
+    public static JailProcessSettings Settings(ProcessPlan process) => new()
+    {
+        Uid = process.Uid,
+        Gid = process.Gid,
+        Groups = process.AdditionalGids,
+        Umask = process.Umask is { } umask ? (int)umask : -1,
+        Bounding = process.Capabilities.Bounding,
+        Effective = process.Capabilities.Effective,
+        Permitted = process.Capabilities.Permitted,
+        Inheritable = process.Capabilities.Inheritable,
+        Ambient = process.Capabilities.Ambient,
+        NoNewPrivileges = process.NoNewPrivileges,
+        Rlimits = process.Rlimits.Select(r => (r.Resource, r.Soft, r.Hard)).ToList(),
+        Seccomp = process.Seccomp,
+        Cwd = process.Cwd,
+        LastCapability = LastCapability(),
+    };
+
+    /// <summary>args[0] through the jail's PATH (the spec's env), as a shell would find it; as is when it has a slash.</summary>
+    public static string Resolve(string program, IReadOnlyList<string> env)
+    {
+        if (program.Contains('/', StringComparison.Ordinal))
+        {
+            return program;
+        }
+        var pathVariable = env.LastOrDefault(e => e.StartsWith("PATH=", StringComparison.Ordinal))?[5..] ?? DefaultPath;
+        foreach (var directory in pathVariable.Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, program);
+            if (Files.Status(candidate, followSymlinks: true) is { IsRegularFile: true, IsExecutable: true })
+            {
+                return candidate;
+            }
+        }
+        return program; // exec reports ENOENT with the name the spec gave.
+    }
+
+    /// <summary>The kernel's last capability (/proc/sys/kernel/cap_last_cap); newer ones are dropped too.</summary>
+    private static int LastCapability()
+    {
+        try
+        {
+            return int.Parse(File.ReadAllText("/proc/sys/kernel/cap_last_cap").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return Capabilities.Last;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Text.Json;
+using InitOs.Sys;
+
+namespace InitOs.Jails.Running;
+
+/// <summary>
+/// A jail's record under /run/initos/jails/ID/state.json: what `initos jail state` prints (the
+/// OCI state) plus what InitOS needs to find the jail again. Written by rename, so a reader
+/// never sees half a file; it outlives the command that created the jail.
+/// </summary>
+public sealed record JailState
+{
+    public string OciVersion { get; init; } = "1.0.2";
+    public required string Id { get; init; }
+    public required string Status { get; init; }
+    public int Pid { get; init; }
+    /// <summary>The process's start time (field 22 of /proc/PID/stat): a reused pid is not this jail.</summary>
+    public ulong PidStartTime { get; init; }
+    public required string Bundle { get; init; }
+    public string Created { get; init; } = "";
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
+
+    public const string Root = "/run/initos/jails";
+
+    public static string DirectoryOf(string id, string root = Root) => Path.Combine(root, id);
+
+    public void Save(string root = Root)
+    {
+        var path = Path.Combine(DirectoryOf(Id, root), "state.json");
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(this, PlanJson.Default.JailState));
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public static JailState? Load(string id, string root = Root)
+    {
+        var path = Path.Combine(DirectoryOf(id, root), "state.json");
+        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), PlanJson.Default.JailState) : null;
+    }
+
+    /// <summary>The status now: "stopped" once the jail's init is gone (or its pid belongs to another process).</summary>
+    public JailState Refreshed() => Status is "created" or "running" && !IsAlive() ? this with { Status = "stopped" } : this;
+
+    private bool IsAlive() => Pid > 0 && ProcessStartTime(Pid) is { } start && start == PidStartTime && !IsZombie(Pid);
+
+    public static ulong? ProcessStartTime(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // The command name may hold spaces and parentheses: fields count from the last ')'.
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return ulong.Parse(fields[19], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[stat.LastIndexOf(')') + 2] == 'Z';
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+
+    public static IEnumerable<string> AllIds(string root = Root) =>
+        Directory.Exists(root) ? Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal) : [];
+
+    internal static bool ProcessExists(int pid) => Processes.Signal(pid, 0);
+}
