@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 
 namespace InitOs.Jails.Oci;
@@ -23,34 +24,33 @@ public sealed record Bundle(string Directory, OciSpec Spec)
 
     public static OciSpec Parse(string json, string file)
     {
+        var bytes = Encoding.UTF8.GetBytes(json);
+        List<string> unknown;
         try
         {
-            return JsonSerializer.Deserialize(json, OciJson.Default.OciSpec)
+            unknown = UnknownFields.Find(bytes);
+        }
+        catch (JsonException e)
+        {
+            throw new SpecException(file + Line(e), [$"{Field(e.Path ?? "$", null)}: not valid JSON"]);
+        }
+        if (unknown.Count > 0)
+        {
+            // One file:line per problem: "config.json:12: hooks: not supported by InitOS".
+            throw new SpecException(file, unknown, lineInEach: true);
+        }
+        try
+        {
+            return JsonSerializer.Deserialize(bytes, OciJson.Default.OciSpec)
                 ?? throw new SpecException(file, ["the file holds null, not a runtime spec"]);
         }
         catch (JsonException e)
         {
-            throw new SpecException(file + (e.LineNumber is { } line ? $":{line + 1}" : ""), [Describe(e)]);
+            throw new SpecException(file + Line(e), [$"{Field(e.Path ?? "$", null)}: wrong type of value"]);
         }
     }
 
-    // System.Text.Json's messages name .NET types; say it in the spec's terms instead.
-    private static string Describe(JsonException e)
-    {
-        var path = e.Path ?? "$";
-        const string unmapped = "The JSON property '";
-        if (e.Message.StartsWith(unmapped, StringComparison.Ordinal))
-        {
-            var name = e.Message[unmapped.Length..e.Message.IndexOf('\'', unmapped.Length)];
-            var parent = path.EndsWith("." + name, StringComparison.Ordinal) ? path[..^(name.Length + 1)] : path;
-            return $"{Field(parent, name)}: not supported by InitOS";
-        }
-        if (e.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal))
-        {
-            return $"{Field(path, null)}: wrong type of value";
-        }
-        return $"{Field(path, null)}: not valid JSON ({e.Message.Split(" Path:")[0].TrimEnd('.')})";
-    }
+    private static string Line(JsonException e) => e.LineNumber is { } line ? $":{line + 1}" : "";
 
     private static string Field(string jsonPath, string? child)
     {
@@ -62,8 +62,9 @@ public sealed record Bundle(string Directory, OciSpec Spec)
 /// <summary>A bundle InitOS cannot run; every problem found is listed, each naming its field.</summary>
 public sealed class SpecException : Exception
 {
-    public SpecException(string file, IReadOnlyList<string> problems)
-        : base($"{file}: " + string.Join($"\n{file}: ", problems))
+    /// <param name="lineInEach">The problems start with "LINE: " and are printed as file:LINE: ….</param>
+    public SpecException(string file, IReadOnlyList<string> problems, bool lineInEach = false)
+        : base(string.Join("\n", problems.Select(p => lineInEach ? $"{file}:{p}" : $"{file}: {p}")))
     {
         File = file;
         Problems = problems;

@@ -1,0 +1,126 @@
+/*
+ * Escape attempts, run from inside a jail by the escape tests (built static by the test
+ * fixture). Each prints "ESCAPED: how" when the attempt worked and "BLOCKED: why" when
+ * it did not; the tests require BLOCKED. The host marker is a file that exists only
+ * outside the jail: seeing it means the jail's filesystem view was left.
+ *
+ * usage: jail-escape chroot MARKER | fd MARKER | exe | kill PID | raw-socket | mknod | module
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+static int blocked(const char *why)
+{
+    printf("BLOCKED: %s: %s\n", why, strerror(errno));
+    return 0;
+}
+
+static int escaped(const char *how)
+{
+    printf("ESCAPED: %s\n", how);
+    return 1;
+}
+
+/* mkdir x; chroot x; cd ../../..; chroot . — the classic: escapes a chroot, not a pivot_root. */
+static int chroot_escape(const char *marker)
+{
+    mkdir("/tmp/escape-dir", 0700);
+    if (chroot("/tmp/escape-dir") != 0)
+        return blocked("chroot");
+    for (int i = 0; i < 64; i++)
+        if (chdir("..") != 0)
+            return blocked("chdir ..");
+    if (chroot(".") != 0)
+        return blocked("chroot .");
+    if (access(marker, F_OK) == 0)
+        return escaped("the host marker is visible after chroot .. chroot .");
+    errno = ENOENT;
+    return blocked("after the chroot dance the host marker is not visible");
+}
+
+/* Any inherited directory fd that leads to the host (runc CVE-2024-21626). */
+static int fd_escape(const char *marker)
+{
+    for (int fd = 3; fd < 1024; fd++) {
+        if (fchdir(fd) != 0)
+            continue;
+        for (int i = 0; i < 64; i++)
+            if (chdir("..") != 0)
+                break;
+        if (access(marker + 1, F_OK) == 0)
+            return escaped("an inherited directory fd reaches the host");
+    }
+    errno = EBADF;
+    return blocked("no inherited fd leads to the host marker");
+}
+
+/* Open the jail's init binary for writing through /proc (runc CVE-2019-5736). */
+static int exe_escape(void)
+{
+    int fd = open("/proc/1/exe", O_WRONLY);
+    if (fd < 0)
+        return blocked("open /proc/1/exe for writing");
+    if (write(fd, "X", 1) == 1)
+        return escaped("wrote into the jail init's binary");
+    return blocked("write to /proc/1/exe");
+}
+
+static int kill_escape(const char *pid_text)
+{
+    if (kill(atoi(pid_text), SIGKILL) == 0)
+        return escaped("killed a host process");
+    return blocked("kill a host pid");
+}
+
+static int raw_socket_escape(void)
+{
+    int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+    if (fd >= 0)
+        return escaped("opened a raw socket");
+    return blocked("socket(AF_INET, SOCK_RAW)");
+}
+
+static int mknod_escape(void)
+{
+    if (mknod("/tmp/disk", S_IFBLK | 0600, makedev(8, 0)) == 0)
+        return escaped("made a block device node");
+    return blocked("mknod block device");
+}
+
+static int module_escape(void)
+{
+    static const char junk[64] = "not a module";
+    if (syscall(SYS_init_module, junk, sizeof junk, "") == 0)
+        return escaped("loaded a module");
+    /* ENOEXEC would mean the kernel looked at the image: the call itself was allowed. */
+    if (errno == ENOEXEC || errno == EINVAL)
+        return escaped("init_module reached the module loader");
+    return blocked("init_module");
+}
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (argc < 2)
+        return 2;
+    const char *what = argv[1], *arg = argc > 2 ? argv[2] : "";
+    if (!strcmp(what, "chroot")) return chroot_escape(arg);
+    if (!strcmp(what, "fd")) return fd_escape(arg);
+    if (!strcmp(what, "exe")) return exe_escape();
+    if (!strcmp(what, "kill")) return kill_escape(arg);
+    if (!strcmp(what, "raw-socket")) return raw_socket_escape();
+    if (!strcmp(what, "mknod")) return mknod_escape();
+    if (!strcmp(what, "module")) return module_escape();
+    return 2;
+}

@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+
+namespace InitOs.JailTests;
+
+/// <summary>`initos jail run` of a busybox bundle, privileged, as root on this machine.</summary>
+public sealed class JailRunTests
+{
+    [Fact]
+    public void The_program_runs_in_its_own_namespaces_under_the_jails_init_and_its_status_is_the_commands()
+    {
+        using var bundle = new TestBundle();
+        bundle.WithShell("echo host=$(hostname); echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'; exit 7");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("run"));
+
+        Assert.True(result.Code == 7, result.ToString());
+        Assert.Contains("host=testjail", result.Out, StringComparison.Ordinal);
+        // The shell is not PID 1: the jail's init (InitOS in its tini role) is.
+        Assert.DoesNotContain("pid=1\n", result.Out, StringComparison.Ordinal);
+        Assert.Contains("initos jail-init", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_program_gets_the_specs_capabilities_no_new_privs_a_seccomp_filter_and_a_new_session()
+    {
+        using var bundle = new TestBundle();
+        bundle.WithShell("grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; echo sid=$(cut -d' ' -f6 /proc/self/stat) pid=$$");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("caps"));
+
+        Assert.True(result.Code == 0, result.ToString());
+        // The OCI default set: CAP_KILL (5), CAP_NET_BIND_SERVICE (10), CAP_AUDIT_WRITE (29).
+        Assert.Contains("CapEff:\t0000000020000420", result.Out, StringComparison.Ordinal);
+        Assert.Contains("CapBnd:\t0000000020000420", result.Out, StringComparison.Ordinal);
+        Assert.Contains("NoNewPrivs:\t1", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Seccomp:\t2", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Masked_paths_read_empty_and_read_only_paths_refuse_writes()
+    {
+        using var bundle = new TestBundle();
+        bundle.WithShell("echo timer_list=$(wc -c < /proc/timer_list); echo 1 > /proc/sys/kernel/domainname && echo wrote || echo refused");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("mask"));
+
+        Assert.True(result.Code == 0, result.ToString());
+        Assert.True(new FileInfo("/proc/timer_list").Exists, "the host has /proc/timer_list to hide");
+        Assert.Contains("timer_list=0", result.Out, StringComparison.Ordinal);
+        Assert.Contains("refused", result.Out, StringComparison.Ordinal);
+        Assert.Contains("Read-only file system", result.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_readonly_root_refuses_writes_and_dev_is_minimal()
+    {
+        using var bundle = new TestBundle();
+        bundle.Config["root"]!["readonly"] = true;
+        bundle.WithShell("touch /etc/x && echo wrote || echo refused; ls /dev | tr '\\n' ' '");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("ro"));
+
+        Assert.True(result.Code == 0, result.ToString());
+        Assert.Contains("refused", result.Out, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(bundle.Rootfs, "etc/x")));
+        Assert.Contains("fd full null ptmx random stderr stdin stdout tty urandom zero", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_unsupported_field_is_an_error_naming_it_and_nothing_is_left_behind()
+    {
+        using var bundle = new TestBundle();
+        bundle.Config["hooks"] = new JsonObject();
+        bundle.Process["terminal"] = true;
+        var id = JailCli.NewId("bad");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), id);
+
+        Assert.Equal(1, result.Code);
+        Assert.Contains("hooks: not supported by InitOS", result.Err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists($"/run/initos/jails/{id}"));
+    }
+
+    [Fact]
+    public void Every_problem_of_a_spec_is_listed_with_its_field()
+    {
+        using var bundle = new TestBundle();
+        bundle.Process["terminal"] = true;
+        bundle.Process["cwd"] = "relative";
+        bundle.Config["linux"]!["namespaces"] = JsonNode.Parse("""[ { "type": "pid" }, { "type": "time" } ]""");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("bad"));
+
+        Assert.Equal(1, result.Code);
+        foreach (var field in new[] { "process.terminal:", "process.cwd:", "linux.namespaces[1].type:", "linux.namespaces: a mount namespace is required" })
+        {
+            Assert.Contains(field, result.Err, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void A_missing_program_is_127_with_the_name()
+    {
+        using var bundle = new TestBundle();
+        bundle.WithArgs("no-such-program");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("missing"));
+
+        Assert.Equal(127, result.Code);
+        Assert.Contains("no-such-program", result.Err, StringComparison.Ordinal);
+    }
+}
