@@ -9,6 +9,7 @@ packages=(
   e2fsprogs btrfs-progs xfsprogs dosfstools erofs-utils squashfs-tools  # mkfs.* for probes and images
   gdisk fdisk                  # sgdisk/sfdisk for partition-table fixtures
   gcc libc6-dev                # the C signal/spawn helper; NativeAOT links with the system toolchain
+  iproute2 iputils-ping        # network tests create namespaces and ping (the product uses rtnetlink, not ip)
 )
 
 missing=()
