@@ -23,11 +23,7 @@ public static class SealedBinary
         }
         try
         {
-            var bytes = File.ReadAllBytes(path);
-            if (!Files.WriteAll(fd, bytes))
-            {
-                throw SysException.FromLastError($"write(memfd copy of {path})");
-            }
+            CopyInKernel(path, fd);
             if (Libc.Fcntl(fd, FAddSeals, SealSeal | SealShrink | SealGrow | SealWrite) < 0)
             {
                 throw SysException.FromLastError("fcntl(F_ADD_SEALS)");
@@ -38,6 +34,31 @@ public static class SealedBinary
         {
             Files.Close(fd);
             throw;
+        }
+    }
+
+    // sendfile: the kernel copies page cache to the memfd, no trip through managed buffers.
+    private static void CopyInKernel(string path, int memfd)
+    {
+        int source = Files.Open(path, Files.ReadOnly | Files.CloseOnExec);
+        try
+        {
+            while (true)
+            {
+                long n = Libc.Sendfile(memfd, source, 0, 1 << 30);
+                if (n == 0)
+                {
+                    return;
+                }
+                if (n < 0 && (Errno)Marshal.GetLastPInvokeError() != Errno.EINTR)
+                {
+                    throw SysException.FromLastError($"sendfile(memfd copy of {path})");
+                }
+            }
+        }
+        finally
+        {
+            Files.Close(source);
         }
     }
 

@@ -16,6 +16,8 @@ public sealed class TestBundle : IDisposable
 
     public TestBundle()
     {
+        // Traversable by other users: an unprivileged jail's root is a host uid in its range.
+        File.SetUnixFileMode(_dir.Path, (UnixFileMode)0x1ED);
         Rootfs = Path.Combine(_dir.Path, "rootfs");
         foreach (var sub in new[] { "bin", "proc", "dev", "sys", "tmp", "etc" })
         {

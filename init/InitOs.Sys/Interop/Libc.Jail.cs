@@ -34,6 +34,9 @@ internal static partial class Libc
 
 internal static partial class Libc
 {
+    [LibraryImport(Name, EntryPoint = "sendfile", SetLastError = true)]
+    internal static partial long Sendfile(int outFd, int inFd, nint offset, nuint count);
+
     [LibraryImport(Name, EntryPoint = "mkfifo", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Mkfifo(string path, int mode);
 }

@@ -46,7 +46,7 @@ public sealed class JailPlanner
             Problem("hostname", "needs a uts namespace (linux.namespaces)");
         }
         var propagation = Propagation(linux.RootfsPropagation);
-        var mounts = MountPlanner.Plan(spec.Mounts ?? [], bundle.Directory, Problem);
+        var mounts = MountPlanner.Plan(spec.Mounts ?? [], bundle.Directory, cloneFlags, Problem);
         var devices = DevicePlanner.Plan(linux.Devices ?? [], Problem);
         var sysctls = SysctlPlanner.Plan(linux.Sysctl, cloneFlags, Problem);
         var (uidMap, gidMap) = IdMaps(linux, cloneFlags);

@@ -10,7 +10,17 @@ public static class MountPlanner
         "proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "bind", "none",
     };
 
-    public static List<MountStep> Plan(IReadOnlyList<OciMount> mounts, string bundleDirectory, Action<string, string> problem)
+    /// <summary>
+    /// The OCI "cgroup" type: with a cgroup namespace, a fresh cgroup2 mount (its root is the
+    /// namespace's); without one a fresh mount would show the same host tree, so the host's
+    /// /sys/fs/cgroup is bound instead — the same view, without a new superblock (13 ms here).
+    /// </summary>
+    private static MountStep CgroupMount(string destination, ulong flags, ulong propagation, ulong cloneFlags) =>
+        (cloneFlags & Namespaces.Cgroup) != 0
+            ? new MountStep(destination, "cgroup2", "cgroup", flags, null, propagation, false)
+            : new MountStep(destination, "bind", "/sys/fs/cgroup", flags | MountOptions.Bind | MountOptions.Recursive, null, propagation, true);
+
+    public static List<MountStep> Plan(IReadOnlyList<OciMount> mounts, string bundleDirectory, ulong cloneFlags, Action<string, string> problem)
     {
         var steps = new List<MountStep>();
         foreach (var (mount, i) in mounts.Select((m, i) => (m, i)))
@@ -53,8 +63,12 @@ public static class MountPlanner
                     continue;
                 }
             }
-            // The OCI "cgroup" type means the cgroup filesystem of the jail's namespace: cgroup2 here.
-            steps.Add(new MountStep(destination, type == "cgroup" ? "cgroup2" : type, source, flags, data, propagation, bind));
+            if (type == "cgroup")
+            {
+                steps.Add(CgroupMount(destination, flags, propagation, cloneFlags));
+                continue;
+            }
+            steps.Add(new MountStep(destination, type, source, flags, data, propagation, bind));
         }
         return steps;
     }

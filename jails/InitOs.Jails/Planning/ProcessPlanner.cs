@@ -64,12 +64,21 @@ public static class ProcessPlanner
             var defaults = Mask(Capabilities.Default, "process.capabilities", problem);
             return new CapabilitySets(defaults, defaults, defaults, 0, 0);
         }
+        var permitted = Mask(caps.Permitted, "process.capabilities.permitted", problem);
+        var ambient = Mask(caps.Ambient, "process.capabilities.ambient", problem);
+        if ((ambient & ~permitted) != 0)
+        {
+            problem("process.capabilities.ambient", "holds capabilities that are not in permitted (the kernel refuses to raise them)");
+        }
+        // The kernel raises an ambient capability only if it is also inheritable; `runc spec`
+        // writes ambient without inheritable, meaning "keep these across exec": so ambient
+        // implies inheritable here rather than failing or being dropped.
         return new CapabilitySets(
             Mask(caps.Bounding, "process.capabilities.bounding", problem),
             Mask(caps.Effective, "process.capabilities.effective", problem),
-            Mask(caps.Permitted, "process.capabilities.permitted", problem),
-            Mask(caps.Inheritable, "process.capabilities.inheritable", problem),
-            Mask(caps.Ambient, "process.capabilities.ambient", problem));
+            permitted,
+            Mask(caps.Inheritable, "process.capabilities.inheritable", problem) | ambient,
+            ambient);
     }
 
     private static ulong Mask(IReadOnlyList<string>? names, string field, Action<string, string> problem)

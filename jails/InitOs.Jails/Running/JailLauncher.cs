@@ -37,6 +37,8 @@ public static class JailLauncher
         }
         try
         {
+            // Made here, by host root: in a user namespace the jail's init could not create it.
+            Directory.CreateDirectory(plan.RootMountPoint);
             return Start(plan, directory, waitForStart, foreground, stateRoot);
         }
         catch

@@ -12,7 +12,7 @@ namespace InitOs.Jails.Running;
 public static class JailRoot
 {
     private const ulong MsRdonly = MountOptions.ReadOnly, MsBind = MountOptions.Bind, MsRec = MountOptions.Recursive,
-        MsRemount = MountOptions.Remount, MsPrivate = MountOptions.Private, MsNoSuid = MountOptions.NoSuid,
+        MsRemount = MountOptions.Remount, MsNoSuid = MountOptions.NoSuid,
         MsNoDev = MountOptions.NoDev, MsNoExec = MountOptions.NoExec;
 
     public static void Build(JailPlan plan)
@@ -69,7 +69,6 @@ public static class JailRoot
 
     private static void AssembleRoot(JailPlan plan)
     {
-        Directory.CreateDirectory(plan.RootMountPoint);
         if (plan.Overlay is { } overlay)
         {
             Mount("overlay", plan.RootMountPoint, "overlay", 0, $"lowerdir={plan.RootfsSource},upperdir={overlay.Upper},workdir={overlay.Work}");
@@ -219,12 +218,17 @@ public static class JailRoot
         return fd;
     }
 
-    /// <summary>pivot_root(".", "."): the old root ends up on top of the new one, made private and detached.</summary>
+    /// <summary>
+    /// pivot_root(".", "."): the old root ends up stacked on the new one and is detached. Before
+    /// the detach the tree is made slave, not private: "." resolves to the new root here, and
+    /// private would cut host → jail propagation of its bind mounts; as a slave the old root
+    /// (a slave since the start) sends nothing back to the host when it goes.
+    /// </summary>
     private static void PivotInto(string newRoot)
     {
         Processes.ChangeDirectory(newRoot);
         Mounts.PivotRoot(".", ".");
-        Mount(null, ".", null, MsRec | MsPrivate, null);
+        Mount(null, ".", null, MsRec | MountOptions.Slave, null);
         Mounts.Unmount(".", UnmountFlags.Detach);
         Processes.ChangeDirectory("/");
     }

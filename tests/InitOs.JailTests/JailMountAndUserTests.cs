@@ -1,0 +1,77 @@
+using System.Text.Json.Nodes;
+using InitOs.TestKit;
+
+namespace InitOs.JailTests;
+
+/// <summary>Mount propagation (host → jail only) and unprivileged (user-namespace) jails.</summary>
+public sealed class JailMountAndUserTests
+{
+    [Fact]
+    public void A_host_mount_made_after_start_appears_in_the_jail_and_a_jail_mount_never_reaches_the_host()
+    {
+        using var bundle = new TestBundle();
+        using var shared = new TempDirectory("initos-shared-");
+        var volume = shared.Path;
+        Directory.CreateDirectory(Path.Combine(volume, "from-host"));
+        Directory.CreateDirectory(Path.Combine(volume, "from-jail"));
+        // The host side is a shared mount (what InitOS as PID 1 makes of /); this host's / is private.
+        Tool.Run("mount", "--bind", volume, volume);
+        Tool.Run("mount", "--make-shared", volume);
+        var id = JailCli.NewId("prop");
+        try
+        {
+            bundle.Config["mounts"]!.AsArray().Add(JsonNode.Parse($$"""{ "destination": "/data", "type": "bind", "source": "{{volume}}", "options": ["rbind"] }"""));
+            bundle.WithCapabilities("CAP_SYS_ADMIN");
+            bundle.WithShell("mount -t tmpfs jailfs /data/from-jail && touch /jail-mounted; " +
+                             "while [ ! -e /data/from-host/marker ]; do sleep 0.05; done; touch /saw-host-mount; exec sleep 600");
+            Assert.Equal(0, JailCli.Run("create", "--bundle", bundle.Save(), id).Code);
+            Assert.Equal(0, JailCli.Run("start", id).Code);
+            WaitForFile(Path.Combine(bundle.Rootfs, "jail-mounted"));
+            Assert.DoesNotContain(Path.Combine(volume, "from-jail"), File.ReadAllText("/proc/self/mountinfo"), StringComparison.Ordinal);
+
+            Tool.Run("mount", "-t", "tmpfs", "hostfs", Path.Combine(volume, "from-host"));
+            File.WriteAllText(Path.Combine(volume, "from-host/marker"), "host");
+            WaitForFile(Path.Combine(bundle.Rootfs, "saw-host-mount"));
+        }
+        finally
+        {
+            JailCli.Run("delete", "--force", id);
+            Tool.Run("umount", "-R", volume);
+        }
+    }
+
+    [Fact]
+    public void An_unprivileged_jail_is_root_inside_and_its_files_belong_to_its_host_range()
+    {
+        using var bundle = new TestBundle();
+        using var output = new TempDirectory("initos-userns-out-");
+        const int HostBase = 231072;
+        Tool.Run("chown", $"{HostBase}:{HostBase}", output.Path);
+        var linux = bundle.Config["linux"]!.AsObject();
+        linux["namespaces"]!.AsArray().Add(JsonNode.Parse("""{ "type": "user" }"""));
+        linux["uidMappings"] = JsonNode.Parse($$"""[ { "containerID": 0, "hostID": {{HostBase}}, "size": 65536 } ]""");
+        linux["gidMappings"] = JsonNode.Parse($$"""[ { "containerID": 0, "hostID": {{HostBase}}, "size": 65536 } ]""");
+        bundle.Config["mounts"]!.AsArray().Add(JsonNode.Parse($$"""{ "destination": "/out", "type": "bind", "source": "{{output.Path}}", "options": ["rbind"] }"""));
+        // Mount points exist in the image: the jail's root (a host uid of its range) cannot add them to a root-owned image.
+        Directory.CreateDirectory(Path.Combine(bundle.Rootfs, "out"));
+        bundle.WithShell("id -u; touch /out/made-inside; cat /proc/self/uid_map");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("userns"));
+
+        Assert.True(result.Code == 0, result.ToString());
+        Assert.StartsWith("0\n", result.Out, StringComparison.Ordinal);
+        var map = result.Out.Split('\n')[1].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["0", HostBase.ToString(System.Globalization.CultureInfo.InvariantCulture), "65536"], map);
+        var owner = Tool.Run("stat", "-c", "%u:%g", Path.Combine(output.Path, "made-inside")).Trim();
+        Assert.Equal($"{HostBase}:{HostBase}", owner);
+    }
+
+    private static void WaitForFile(string path)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!File.Exists(path))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"timed out waiting for {path}");
+            Thread.Sleep(20);
+        }
+    }
+}
