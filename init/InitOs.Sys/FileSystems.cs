@@ -1,0 +1,33 @@
+using System.Buffers.Binary;
+using InitOs.Sys.Interop;
+
+namespace InitOs.Sys;
+
+/// <summary>What statfs(2) says about the filesystem a path is on: its type (magic) and its space.</summary>
+public readonly record struct FileSystemStatus(long Type, ulong TotalBytes, ulong FreeBytes, ulong AvailableBytes);
+
+/// <summary>statfs(2), with errno turned into <see cref="SysException"/>.</summary>
+public static class FileSystems
+{
+    public static unsafe FileSystemStatus Status(string path)
+    {
+        byte* buffer = stackalloc byte[Libc.StatfsSize];
+        if (Libc.Statfs(path, buffer) < 0)
+        {
+            throw SysException.FromLastError($"statfs({path})");
+        }
+        var span = new ReadOnlySpan<byte>(buffer, Libc.StatfsSize);
+        // struct statfs (64-bit): f_type@0, f_bsize@8, f_blocks@16, f_bfree@24, f_bavail@32, f_frsize@72.
+        long blockSize = BinaryPrimitives.ReadInt64LittleEndian(span[72..]);
+        if (blockSize == 0)
+        {
+            blockSize = BinaryPrimitives.ReadInt64LittleEndian(span[8..]); // kernels before 2.6 had no f_frsize
+        }
+        ulong unit = (ulong)blockSize;
+        return new FileSystemStatus(
+            Type: BinaryPrimitives.ReadInt64LittleEndian(span),
+            TotalBytes: BinaryPrimitives.ReadUInt64LittleEndian(span[16..]) * unit,
+            FreeBytes: BinaryPrimitives.ReadUInt64LittleEndian(span[24..]) * unit,
+            AvailableBytes: BinaryPrimitives.ReadUInt64LittleEndian(span[32..]) * unit);
+    }
+}
