@@ -4,6 +4,7 @@ using InitOs.Init.Supervision;
 using InitOs.Jails.Oci;
 using InitOs.Jails.Planning;
 using InitOs.Jails.Running;
+using InitOs.Jails.Storage;
 using InitOs.Sys;
 
 namespace InitOs.Box;
@@ -16,13 +17,15 @@ internal static class JailApplet
 {
     private const string Usage = """
         usage: initos jail COMMAND
-          run    [--bundle DIR] [--pid-file FILE] ID   create and start, wait, exit with the program's status
-          create [--bundle DIR] [--pid-file FILE] ID   build the jail; its program waits for start
+          run    [--bundle DIR] [--pid-file FILE] [--pool DIR] ID   create and start, wait, exit with the program's status
+          create [--bundle DIR] [--pid-file FILE] [--pool DIR] ID   build the jail; its program waits for start
+                 --pool: the root is an overlay whose upper is a fresh slot of that btrfs pool
           start  ID                                     start the program of a created jail
           state  ID                                     print the OCI state JSON
           kill   ID [SIGNAL]                            signal the jail's init (default TERM), which forwards it
           delete [--force] ID                           remove a stopped jail (--force: kill it first)
           list                                          the jails and their status
+          pool init DIR --slots N --quota BYTES         make DIR (on btrfs) a pool of N quota'd subvolumes
         """;
 
     public static int Run(string[] args)
@@ -43,6 +46,7 @@ internal static class JailApplet
                 "kill" => Kill(args[1..]),
                 "delete" => Delete(JailArguments.Parse(args[1..], withBundle: false)),
                 "list" => List(),
+                "pool" => Pool(args[1..]),
                 _ => throw new JailUsageException($"unknown command '{args[0]}'"),
             };
         }
@@ -52,20 +56,73 @@ internal static class JailApplet
             Console.Error.Write(Usage);
             return 2;
         }
-        catch (Exception e) when (e is JailException or SpecException or SysException or IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is JailException or SpecException or SysException or IOException or UnauthorizedAccessException or StoragePoolException or ArgumentException)
         {
             Console.Error.WriteLine($"initos jail: {e.Message}");
             return 1;
         }
     }
 
-    private static JailPlan Plan(JailArguments arguments) =>
-        JailPlanner.Plan(Bundle.Load(arguments.Bundle), arguments.Id, JailState.DirectoryOf(arguments.Id));
+    /// <summary>The plan, with a pool slot taken for its overlay when --pool is given (released again if anything fails).</summary>
+    private static JailPlan Plan(JailArguments arguments)
+    {
+        var bundle = Bundle.Load(arguments.Bundle);
+        var stateDirectory = JailState.DirectoryOf(arguments.Id);
+        if (arguments.Pool is null)
+        {
+            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory);
+        }
+        var pool = PoolSettings.Open(arguments.Pool);
+        var slot = pool.Take();
+        try
+        {
+            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, new OverlayDirs(slot.Upper, slot.Work), new PoolLease(pool.Directory, slot.Index, slot.Lease));
+        }
+        catch
+        {
+            pool.Release(slot);
+            throw;
+        }
+    }
+
+    private static JailState Launch(JailPlan plan, bool waitForStart, bool foreground)
+    {
+        try
+        {
+            return JailLauncher.Launch(plan, waitForStart, foreground);
+        }
+        catch
+        {
+            ReleaseSlot(plan.Lease);
+            throw;
+        }
+    }
+
+    /// <summary>The jail is gone: its upper is destroyed and the slot made fresh for the next one.</summary>
+    private static void ReleaseSlot(PoolLease? lease)
+    {
+        if (lease is not null)
+        {
+            PoolSettings.Open(lease.PoolDirectory).Release(lease.Slot, lease.Token);
+        }
+    }
 
     private static int Create(JailArguments arguments)
     {
-        var state = JailLauncher.Launch(Plan(arguments), waitForStart: true, foreground: false);
+        var state = Launch(Plan(arguments), waitForStart: true, foreground: false);
         WritePidFile(arguments.PidFile, state.Pid);
+        return 0;
+    }
+
+    private static int Pool(string[] args)
+    {
+        if (args.Length != 6 || args[0] != "init" || args[2] != "--slots" || args[4] != "--quota"
+            || !int.TryParse(args[3], CultureInfo.InvariantCulture, out var slots) || !long.TryParse(args[5], CultureInfo.InvariantCulture, out var quota))
+        {
+            throw new JailUsageException("pool init DIR --slots N --quota BYTES");
+        }
+        var pool = PoolSettings.Initialize(args[1], slots, quota);
+        Console.WriteLine($"pool {pool.Directory}: {slots} slots of {quota} bytes ({pool.QuotaKind} quotas)");
         return 0;
     }
 
@@ -83,7 +140,7 @@ internal static class JailApplet
         {
             Volatile.Write(ref pid, reaper.Start(() =>
             {
-                var state = JailLauncher.Launch(plan, waitForStart: false, foreground: true);
+                var state = Launch(plan, waitForStart: false, foreground: true);
                 WritePidFile(arguments.PidFile, state.Pid);
                 return state.Pid;
             }, e =>
@@ -96,6 +153,10 @@ internal static class JailApplet
         finally
         {
             JailLauncher.RemoveDirectory(JailState.DirectoryOf(arguments.Id));
+        }
+        if (pid != 0)
+        {
+            ReleaseSlot(plan.Lease);
         }
         return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
     }
@@ -160,6 +221,7 @@ internal static class JailApplet
             Processes.Signal(state.Pid, Signal.Kill);
             WaitUntilGone(state);
         }
+        ReleaseSlot(state.Lease);
         JailLauncher.RemoveDirectory(JailState.DirectoryOf(state.Id));
         return 0;
     }
@@ -208,11 +270,11 @@ internal static class JailApplet
 internal sealed class JailUsageException(string message) : Exception(message);
 
 /// <summary>ID and the runc-style flags of create/run/delete.</summary>
-internal sealed record JailArguments(string Id, string Bundle, string? PidFile, bool Force)
+internal sealed record JailArguments(string Id, string Bundle, string? PidFile, bool Force, string? Pool)
 {
     public static JailArguments Parse(string[] args, bool withBundle)
     {
-        string? id = null, pidFile = null;
+        string? id = null, pidFile = null, pool = null;
         string bundle = Directory.GetCurrentDirectory();
         bool force = false;
         for (int i = 0; i < args.Length; i++)
@@ -224,6 +286,9 @@ internal sealed record JailArguments(string Id, string Bundle, string? PidFile, 
                     break;
                 case "--pid-file" when withBundle && i + 1 < args.Length:
                     pidFile = Path.GetFullPath(args[++i]);
+                    break;
+                case "--pool" when withBundle && i + 1 < args.Length:
+                    pool = args[++i];
                     break;
                 case "--force" or "-f" when !withBundle:
                     force = true;
@@ -245,7 +310,7 @@ internal sealed record JailArguments(string Id, string Bundle, string? PidFile, 
         {
             throw new JailUsageException($"jail ID '{id}' must be 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
         }
-        return new JailArguments(id, bundle, pidFile, force);
+        return new JailArguments(id, bundle, pidFile, force, pool);
     }
 }
 

@@ -15,6 +15,8 @@ public sealed record JailPlan
     public required string RootMountPoint { get; init; }
     /// <summary>Overlay upper/work dirs; null binds the image itself.</summary>
     public OverlayDirs? Overlay { get; init; }
+    /// <summary>The pool slot holding the overlay's upper, released (destroyed and re-created) when the jail ends.</summary>
+    public PoolLease? Lease { get; init; }
     public bool RootReadonly { get; init; }
     /// <summary>CLONE_NEW* flags for the jail's namespaces.</summary>
     public required ulong CloneFlags { get; init; }
@@ -32,6 +34,8 @@ public sealed record JailPlan
 }
 
 public sealed record OverlayDirs(string Upper, string Work);
+
+public sealed record PoolLease(string PoolDirectory, int Slot, string Token);
 
 /// <summary>One mount(2) inside the jail's root; Destination is relative to that root.</summary>
 public sealed record MountStep(string Destination, string Type, string? Source, ulong Flags, string? Data, ulong Propagation, bool Bind);

@@ -16,15 +16,19 @@ public sealed class JailPlanner
     }
 
     /// <param name="stateDirectory">The jail's directory under /run (its root is assembled there).</param>
-    public static JailPlan Plan(Bundle bundle, string id, string stateDirectory, OverlayDirs? overlay = null)
+    public static JailPlan Plan(Bundle bundle, string id, string stateDirectory, OverlayDirs? overlay = null, PoolLease? lease = null)
     {
         var planner = new JailPlanner();
         var plan = planner.Build(bundle, id, stateDirectory, overlay);
+        if (plan is not null && overlay is not null && (plan.CloneFlags & Namespaces.User) != 0)
+        {
+            planner.Problem("linux.namespaces", "an overlay from the pool with a user namespace is not supported yet (the upper would need the jail's ids)");
+        }
         if (planner._problems.Count > 0 || plan is null)
         {
             throw new SpecException(bundle.ConfigPath, planner._problems);
         }
-        return plan;
+        return plan with { Lease = lease };
     }
 
     private void Problem(string field, string message) => _problems.Add($"{field}: {message}");

@@ -74,6 +74,7 @@ public static class JailLauncher
                 PidStartTime = JailState.ProcessStartTime(child.Pid) ?? 0,
                 Bundle = plan.BundleDirectory,
                 Created = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+                Lease = plan.Lease,
             };
             state.Save(stateRoot);
             try

@@ -19,6 +19,8 @@ public sealed record JailState
     public required string Bundle { get; init; }
     public string Created { get; init; } = "";
     public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
+    /// <summary>The pool slot under the jail's overlay, if any: released by run's end or by delete.</summary>
+    public Planning.PoolLease? Lease { get; init; }
 
     public const string Root = "/run/initos/jails";
 
