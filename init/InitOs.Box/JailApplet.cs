@@ -3,6 +3,7 @@ using System.Text.Json;
 using InitOs.Init.Supervision;
 using InitOs.Jails.Oci;
 using InitOs.Jails.Planning;
+using InitOs.Jails.Network;
 using InitOs.Jails.Running;
 using InitOs.Jails.Storage;
 using InitOs.Sys;
@@ -20,6 +21,8 @@ internal static class JailApplet
           run    [--bundle DIR] [--pid-file FILE] [--pool DIR] ID   create and start, wait, exit with the program's status
           create [--bundle DIR] [--pid-file FILE] [--pool DIR] ID   build the jail; its program waits for start
                  --pool: the root is an overlay whose upper is a fresh slot of that btrfs pool
+                 --network bridge|none|host [--bridge NAME] [--subnet CIDR]: veth on a bridge with an
+                   address from the subnet (initos0, 10.88.0.0/16), lo only, or the host's network
           start  ID                                     start the program of a created jail
           state  ID                                     print the OCI state JSON
           kill   ID [SIGNAL]                            signal the jail's init (default TERM), which forwards it
@@ -70,13 +73,14 @@ internal static class JailApplet
         var stateDirectory = JailState.DirectoryOf(arguments.Id);
         if (arguments.Pool is null)
         {
-            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory);
+            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory) with { Network = arguments.Network };
         }
         var pool = PoolSettings.Open(arguments.Pool);
         var slot = pool.Take();
         try
         {
-            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, new OverlayDirs(slot.Upper, slot.Work), new PoolLease(pool.Directory, slot.Index, slot.Lease));
+            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, new OverlayDirs(slot.Upper, slot.Work), new PoolLease(pool.Directory, slot.Index, slot.Lease))
+                with { Network = arguments.Network };
         }
         catch
         {
@@ -157,6 +161,7 @@ internal static class JailApplet
         if (pid != 0)
         {
             ReleaseSlot(plan.Lease);
+            JailNetworking.Detach(plan.Id, plan.Network);
         }
         return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
     }
@@ -222,6 +227,7 @@ internal static class JailApplet
             WaitUntilGone(state);
         }
         ReleaseSlot(state.Lease);
+        JailNetworking.Detach(state.Id, state.Network);
         JailLauncher.RemoveDirectory(JailState.DirectoryOf(state.Id));
         return 0;
     }
@@ -270,11 +276,11 @@ internal static class JailApplet
 internal sealed class JailUsageException(string message) : Exception(message);
 
 /// <summary>ID and the runc-style flags of create/run/delete.</summary>
-internal sealed record JailArguments(string Id, string Bundle, string? PidFile, bool Force, string? Pool)
+internal sealed record JailArguments(string Id, string Bundle, string? PidFile, bool Force, string? Pool, NetworkPlan? Network)
 {
     public static JailArguments Parse(string[] args, bool withBundle)
     {
-        string? id = null, pidFile = null, pool = null;
+        string? id = null, pidFile = null, pool = null, network = null, bridge = null, subnet = null;
         string bundle = Directory.GetCurrentDirectory();
         bool force = false;
         for (int i = 0; i < args.Length; i++)
@@ -289,6 +295,15 @@ internal sealed record JailArguments(string Id, string Bundle, string? PidFile, 
                     break;
                 case "--pool" when withBundle && i + 1 < args.Length:
                     pool = args[++i];
+                    break;
+                case "--network" when withBundle && i + 1 < args.Length:
+                    network = args[++i];
+                    break;
+                case "--bridge" when withBundle && i + 1 < args.Length:
+                    bridge = args[++i];
+                    break;
+                case "--subnet" when withBundle && i + 1 < args.Length:
+                    subnet = args[++i];
                     break;
                 case "--force" or "-f" when !withBundle:
                     force = true;
@@ -310,7 +325,27 @@ internal sealed record JailArguments(string Id, string Bundle, string? PidFile, 
         {
             throw new JailUsageException($"jail ID '{id}' must be 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
         }
-        return new JailArguments(id, bundle, pidFile, force, pool);
+        return new JailArguments(id, bundle, pidFile, force, pool, ParseNetwork(network, bridge, subnet));
+    }
+
+    private static NetworkPlan? ParseNetwork(string? mode, string? bridge, string? subnet)
+    {
+        if (mode is null)
+        {
+            return bridge is null && subnet is null ? null : throw new JailUsageException("--bridge and --subnet go with --network bridge");
+        }
+        var parsed = mode switch
+        {
+            "bridge" => NetworkMode.Bridge,
+            "none" => NetworkMode.None,
+            "host" => NetworkMode.Host,
+            _ => throw new JailUsageException($"--network '{mode}': expected bridge, none or host"),
+        };
+        if (subnet is not null && !System.Net.IPNetwork.TryParse(subnet, out _))
+        {
+            throw new JailUsageException($"--subnet '{subnet}' is not a CIDR such as 10.88.0.0/16");
+        }
+        return new NetworkPlan(parsed, bridge ?? JailNetworkConfig.DefaultBridgeName, subnet ?? "10.88.0.0/16");
     }
 }
 

@@ -10,7 +10,7 @@ namespace InitOs.JailTests;
 public sealed class TestBundle : IDisposable
 {
     private static readonly string[] Applets =
-        ["sh", "ls", "cat", "id", "hostname", "echo", "mkdir", "mount", "ps", "true", "false", "sleep", "touch", "grep", "head", "wc", "chroot", "kill"];
+        ["sh", "ls", "cat", "id", "hostname", "echo", "mkdir", "mount", "ps", "true", "false", "sleep", "touch", "grep", "head", "wc", "chroot", "kill", "ping", "ip"];
 
     private readonly TempDirectory _dir = new("initos-bundle-");
 

@@ -31,7 +31,12 @@ public sealed record JailPlan
     public IReadOnlyList<IdMap> UidMap { get; init; } = [];
     public IReadOnlyList<IdMap> GidMap { get; init; } = [];
     public required ProcessPlan Process { get; init; }
+    /// <summary>How the host connects the jail's network namespace; null: left as the spec made it.</summary>
+    public NetworkPlan? Network { get; init; }
 }
+
+/// <summary>--network: bridge (veth on the bridge, an address from the subnet), none (lo only), host.</summary>
+public sealed record NetworkPlan(Network.NetworkMode Mode, string Bridge, string Subnet);
 
 public sealed record OverlayDirs(string Upper, string Work);
 

@@ -39,10 +39,15 @@ public static class JailLauncher
         {
             // Made here, by host root: in a user namespace the jail's init could not create it.
             Directory.CreateDirectory(plan.RootMountPoint);
+            if (plan.Network is { } network)
+            {
+                plan = JailNetworking.Prepare(plan, network, directory);
+            }
             return Start(plan, directory, waitForStart, foreground, stateRoot);
         }
         catch
         {
+            JailNetworking.Detach(plan.Id, plan.Network);
             RemoveDirectory(directory);
             throw;
         }
@@ -75,11 +80,13 @@ public static class JailLauncher
                 Bundle = plan.BundleDirectory,
                 Created = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
                 Lease = plan.Lease,
+                Network = plan.Network,
             };
             state.Save(stateRoot);
             try
             {
                 WriteIdMaps(child.Pid, plan);
+                JailNetworking.Attach(plan, child.Pid);
                 Files.WriteAll(go[1], "g"u8);
             }
             catch

@@ -21,6 +21,8 @@ public sealed record JailState
     public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
     /// <summary>The pool slot under the jail's overlay, if any: released by run's end or by delete.</summary>
     public Planning.PoolLease? Lease { get; init; }
+    /// <summary>The network set up for the jail, if any: freed by run's end or by delete.</summary>
+    public Planning.NetworkPlan? Network { get; init; }
 
     public const string Root = "/run/initos/jails";
 
