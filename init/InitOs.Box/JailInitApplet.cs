@@ -18,7 +18,7 @@ internal static class JailInitApplet
         try
         {
             // Through /proc: a fresh open of the memfd reads from the start.
-            plan = JailPlans.Parse(File.ReadAllText($"/proc/self/fd/{JailLauncher.PlanFd}"));
+            plan = PlanCodec.Decode(File.ReadAllBytes($"/proc/self/fd/{JailLauncher.PlanFd}"));
             Files.Close(JailLauncher.PlanFd);
             JailRoot.Build(plan);
         }
@@ -33,7 +33,10 @@ internal static class JailInitApplet
             WaitForStart();
         }
         var options = new TiniOptions { Command = plan.Process.Args, Verbosity = 1 };
-        return TiniApplet.Supervise(options, () => JailProgram.Spawn(plan.Process));
+        int status = TiniApplet.Supervise(options, () => JailProgram.Spawn(plan.Process));
+        // The program is gone: the jail ends with its status, without the runtime's shutdown.
+        Processes.ExitNow(status);
+        return status;
     }
 
     private static void Report(string message)

@@ -30,4 +30,16 @@ public static class FileSystems
             FreeBytes: BinaryPrimitives.ReadUInt64LittleEndian(span[24..]) * unit,
             AvailableBytes: BinaryPrimitives.ReadUInt64LittleEndian(span[32..]) * unit);
     }
+
+    /// <summary>Whether the mount holding <paramref name="path"/> is read-only (statfs f_flags ST_RDONLY).</summary>
+    public static unsafe bool IsReadOnlyMount(string path)
+    {
+        byte* buffer = stackalloc byte[Libc.StatfsSize];
+        if (Libc.Statfs(path, buffer) < 0)
+        {
+            throw SysException.FromLastError($"statfs({path})");
+        }
+        const long StRdonly = 1;
+        return (BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(buffer, Libc.StatfsSize)[80..]) & StRdonly) != 0;
+    }
 }

@@ -196,4 +196,15 @@ public static class Processes
             throw SysException.FromLastError($"sethostname({name})");
         }
     }
+
+    /// <summary>
+    /// _exit(2) after flushing the console: for a process whose work is done and whose exit
+    /// status is all that is left (a jail's init), the runtime's orderly shutdown is only delay.
+    /// </summary>
+    public static void ExitNow(int status)
+    {
+        Console.Out.Flush();
+        Console.Error.Flush();
+        Libc.ExitNow(status);
+    }
 }

@@ -4,10 +4,16 @@ using InitOs.Sys.Interop;
 namespace InitOs.Sys;
 
 /// <summary>
+/// Copies of an executable that a jail can run but never write: a sealed in-memory copy, or a
+/// cached copy on its own read-only bind mount (what jails use: made once per binary, it spares
+/// every start the 4.7 MB copy). Either way /proc/self/exe inside the jail is not the host's
+/// binary and cannot be opened for writing (runc CVE-2019-5736).
+/// </summary>
+/// <remarks>The memfd form:
 /// A read-only, sealed in-memory copy of an executable (memfd_create + F_ADD_SEALS). A jail's
 /// init runs from it, so /proc/self/exe inside the jail is this memfd — which cannot be
 /// written — and never the host's binary (runc CVE-2019-5736).
-/// </summary>
+/// </remarks>
 public static class SealedBinary
 {
     private const uint MfdCloexec = 1, MfdAllowSealing = 2;
@@ -60,6 +66,48 @@ public static class SealedBinary
         {
             Files.Close(source);
         }
+    }
+
+    /// <summary>
+    /// An O_PATH fd of a copy of <paramref name="path"/> under <paramref name="cacheDirectory"/>,
+    /// named after the original's device, inode, size and mtime, bind-mounted read-only onto
+    /// itself. Made (under a lock) when missing or not on a read-only mount.
+    /// </summary>
+    public static int ReadOnlyCopy(string path, string cacheDirectory)
+    {
+        var original = new FileInfo(File.ResolveLinkTarget(path, returnFinalTarget: true)?.FullName ?? Path.GetFullPath(path));
+        var status = Files.Status(original.FullName, followSymlinks: true) ?? throw new FileNotFoundException($"{path} does not exist");
+        var name = $"initos-{status.DevMajor}.{status.DevMinor}-{original.Length}-{original.LastWriteTimeUtc.Ticks}";
+        var copy = Path.Combine(cacheDirectory, name);
+        if (!IsSealedCopy(copy))
+        {
+            Directory.CreateDirectory(cacheDirectory);
+            using var cacheLock = FileLock.Exclusive(Path.Combine(cacheDirectory, ".lock"));
+            if (!IsSealedCopy(copy))
+            {
+                MakeSealedCopy(original.FullName, copy);
+            }
+        }
+        return Files.Open(copy, FilesAt.PathOnly | Files.CloseOnExec);
+    }
+
+    private static bool IsSealedCopy(string copy) => File.Exists(copy) && FileSystems.IsReadOnlyMount(copy);
+
+    private static void MakeSealedCopy(string original, string copy)
+    {
+        var temporary = copy + ".tmp";
+        int fd = Files.Open(temporary, Files.WriteOnly | FilesAt.Create | Files.CloseOnExec | 0x200 /* O_TRUNC */, 0x16D);
+        try
+        {
+            CopyInKernel(original, fd);
+        }
+        finally
+        {
+            Files.Close(fd);
+        }
+        File.Move(temporary, copy, overwrite: true);
+        Mounts.Mount(copy, copy, null, MountFlags.Bind, null);
+        Mounts.Mount(null, copy, null, MountFlags.Bind | MountFlags.Remount | MountFlags.ReadOnly | MountFlags.NoSuid | MountFlags.NoDev, null);
     }
 
     /// <summary>True when the fd carries F_SEAL_WRITE (tests check the jail's own /proc/self/exe).</summary>

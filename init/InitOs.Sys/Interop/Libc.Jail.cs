@@ -34,6 +34,9 @@ internal static partial class Libc
 
 internal static partial class Libc
 {
+    [LibraryImport(Name, EntryPoint = "_exit")]
+    internal static partial void ExitNow(int status);
+
     [LibraryImport(Name, EntryPoint = "sendfile", SetLastError = true)]
     internal static partial long Sendfile(int outFd, int inFd, nint offset, nuint count);
 

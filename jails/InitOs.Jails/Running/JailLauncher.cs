@@ -16,6 +16,8 @@ public static class JailLauncher
     public const string InitApplet = "jail-init";
     /// <summary>The fds jail-init finds: the plan, its report pipe, and the start fifo (create only).</summary>
     public const int PlanFd = 3, ReportFd = 4, StartFd = 5;
+    /// <summary>Where the jails' read-only copies of this binary live (one per binary, kept until reboot).</summary>
+    public const string SealedCopies = "/run/initos/sealed";
 
     /// <param name="waitForStart">create: the jail waits for `start`; run: the program starts at once.</param>
     /// <param name="foreground">run: the jail dies with this command (parent-death signal).</param>
@@ -57,7 +59,7 @@ public static class JailLauncher
     {
         var fds = new List<int>();
         int[] go = Pipe(), report = Pipe();
-        int exe = SealedBinary.CopyOf("/proc/self/exe");
+        int exe = SealedBinary.ReadOnlyCopy("/proc/self/exe", SealedCopies);
         int planFd = PlanMemfd(plan);
         int startFd = waitForStart ? StartFifo(directory) : -1;
         fds.AddRange([go[0], go[1], report[0], report[1], exe, planFd]);
@@ -133,7 +135,7 @@ public static class JailLauncher
     private static int PlanMemfd(JailPlan plan)
     {
         int fd = Memfd.Create("initos-plan");
-        Files.WriteAll(fd, Encoding.UTF8.GetBytes(JsonSerializer.Serialize(plan, PlanJson.Default.JailPlan)));
+        Files.WriteAll(fd, PlanCodec.Encode(plan));
         return fd;
     }
 

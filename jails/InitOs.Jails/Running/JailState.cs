@@ -28,11 +28,49 @@ public sealed record JailState
 
     public static string DirectoryOf(string id, string root = Root) => Path.Combine(root, id);
 
+    /// <summary>
+    /// Written with Utf8JsonWriter, not the serializer: this is on every start's path, and the
+    /// serializer's first use costs milliseconds; reading (state, list, delete) may use it.
+    /// </summary>
     public void Save(string root = Root)
     {
         var path = Path.Combine(DirectoryOf(Id, root), "state.json");
         var temporary = path + ".tmp";
-        File.WriteAllText(temporary, JsonSerializer.Serialize(this, PlanJson.Default.JailState));
+        using (var stream = File.Create(temporary))
+        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("ociVersion", OciVersion);
+            json.WriteString("id", Id);
+            json.WriteString("status", Status);
+            json.WriteNumber("pid", Pid);
+            json.WriteNumber("pidStartTime", PidStartTime);
+            json.WriteString("bundle", Bundle);
+            json.WriteString("created", Created);
+            json.WriteStartObject("annotations");
+            foreach (var (key, value) in Annotations)
+            {
+                json.WriteString(key, value);
+            }
+            json.WriteEndObject();
+            if (Lease is { } lease)
+            {
+                json.WriteStartObject("lease");
+                json.WriteString("poolDirectory", lease.PoolDirectory);
+                json.WriteNumber("slot", lease.Slot);
+                json.WriteString("token", lease.Token);
+                json.WriteEndObject();
+            }
+            if (Network is { } network)
+            {
+                json.WriteStartObject("network");
+                json.WriteNumber("mode", (int)network.Mode);
+                json.WriteString("bridge", network.Bridge);
+                json.WriteString("subnet", network.Subnet);
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
         File.Move(temporary, path, overwrite: true);
     }
 

@@ -1,0 +1,98 @@
+using System.Text.Json;
+using InitOs.Jails.Network;
+using InitOs.Jails.Oci;
+using InitOs.Jails.Planning;
+using InitOs.Jails.Running;
+using InitOs.Jails.Seccomp;
+
+namespace InitOs.UnitTests.Jails;
+
+public sealed class PlanTests
+{
+    private static readonly JsonSerializerOptions Compare = new() { IncludeFields = true };
+
+    [Fact]
+    public void The_plan_codec_round_trips_every_field()
+    {
+        var plan = new JailPlan
+        {
+            Id = "j1", BundleDirectory = "/b", RootfsSource = "/b/rootfs", RootMountPoint = "/run/initos/jails/j1/root",
+            Overlay = new OverlayDirs("/pool/slot-0/upper", "/pool/slot-0/work"), Lease = new PoolLease("/pool", 0, "token"),
+            RootReadonly = true, CloneFlags = Namespaces.Pid | Namespaces.Mount, RootPropagation = MountOptions.Slave | MountOptions.Recursive,
+            Mounts = [new MountStep("/proc", "proc", "proc", 14, null, 0, false), new MountStep("/data", "bind", "/srv", 4096, "x=1", MountOptions.Slave, true)],
+            Devices = [new DeviceNode("/dev/null", 'c', 1, 3, 0x1B6, 0, 0)],
+            MaskedPaths = ["/proc/kcore"], ReadonlyPaths = ["/proc/sys"], Sysctls = [new SysctlSetting("net.ipv4.ip_forward", "1")],
+            Hostname = "h", UidMap = [new IdMap(0, 100000, 65536)], GidMap = [new IdMap(0, 100000, 65536)],
+            Process = new ProcessPlan
+            {
+                Args = ["/bin/sh", "-c", "true"], Env = ["PATH=/bin"], Cwd = "/tmp", Uid = 1000, Gid = 1000, AdditionalGids = [10, 20], Umask = 0x12,
+                Capabilities = new CapabilitySets(1, 2, 3, 4, 5), Rlimits = [new RlimitSetting(7, 1024, 4096)], NoNewPrivileges = true, Seccomp = [1, 2, 3, 4, 5, 6, 7, 8],
+            },
+            Network = new NetworkPlan(NetworkMode.Bridge, "initos0", "10.88.0.0/16"),
+        };
+        var decoded = PlanCodec.Decode(PlanCodec.Encode(plan));
+        Assert.Equal(JsonSerializer.Serialize(plan, Compare), JsonSerializer.Serialize(decoded, Compare));
+    }
+
+    private static JailPlan PlanOf(string json)
+    {
+        var dir = Directory.CreateTempSubdirectory("plan-").FullName;
+        Directory.CreateDirectory(Path.Combine(dir, "rootfs"));
+        try
+        {
+            return JailPlanner.Plan(new Bundle(dir, Bundle.Parse(json, "config.json")), "t", "/run/initos/jails/t");
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    private const string Base = """
+        { "ociVersion": "1.0.2", "root": { "path": "rootfs" }, "process": { "args": ["/bin/true"] %PROCESS% },
+          "linux": { "namespaces": [ { "type": "pid" }, { "type": "mount" } ] %LINUX% } }
+        """;
+
+    private static string Spec(string process = "", string linux = "") => Base.Replace("%PROCESS%", process).Replace("%LINUX%", linux);
+
+    [Fact]
+    public void Without_capabilities_the_OCI_default_set_is_used_and_the_default_filter_is_compiled()
+    {
+        var plan = PlanOf(Spec());
+        Assert.Equal((1UL << 5) | (1UL << 10) | (1UL << 29), plan.Process.Capabilities.Bounding);
+        Assert.True(plan.Process.Seccomp.Length > 8 * 300, "the default allow-list covers the syscall table");
+        Assert.Equal(MountOptions.Slave | MountOptions.Recursive, plan.RootPropagation);
+    }
+
+    [Fact]
+    public void Ambient_capabilities_are_made_inheritable_as_runc_spec_means_them()
+    {
+        var plan = PlanOf(Spec(""", "capabilities": { "permitted": ["CAP_KILL"], "ambient": ["CAP_KILL"] }"""));
+        Assert.Equal(1UL << 5, plan.Process.Capabilities.Inheritable);
+        Assert.Equal(1UL << 5, plan.Process.Capabilities.Ambient);
+    }
+
+    [Theory]
+    [InlineData(""", "sysctl": { "kernel.panic": "1" }""", "linux.sysctl.kernel.panic: not a namespaced sysctl")]
+    [InlineData(""", "sysctl": { "net.ipv4.ip_forward": "1" }""", "linux.sysctl.net.ipv4.ip_forward: needs a network namespace")]
+    [InlineData(""", "rootfsPropagation": "rshared" """, "linux.rootfsPropagation: \"rshared\" would let jail mounts reach the host")]
+    [InlineData(""", "seccomp": { "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ { "names": ["no_such_call"], "action": "SCMP_ACT_ALLOW" } ] }""", "linux.seccomp.syscalls[0].names: \"no_such_call\" is not an x86_64 syscall")]
+    [InlineData(""", "devices": [ { "path": "/etc/sda", "type": "b", "major": 8, "minor": 0 } ]""", "linux.devices[0].path: \"/etc/sda\" must be a path under /dev")]
+    [InlineData(""", "resources": { "pids": { "limit": 10 } }""", "linux.resources: cgroup limits are not applied by this InitOS version")]
+    public void A_spec_InitOS_cannot_honour_is_refused_naming_the_field(string linux, string expected)
+    {
+        var e = Assert.Throws<SpecException>(() => PlanOf(Spec(linux: linux)));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_default_filter_denies_module_loading_and_allows_ordinary_calls()
+    {
+        var policy = SeccompPolicy.InitOsDefault();
+        Assert.True(SyscallTable.TryGetNumber("finit_module", out var finit));
+        Assert.True(SyscallTable.TryGetNumber("openat", out var openat));
+        Assert.Equal(SeccompAction.Errno(1), policy.Rules[finit]);
+        Assert.Equal(SeccompAction.Allow, policy.Rules[openat]);
+        Assert.True(policy.DenyDeviceNodes);
+    }
+}
