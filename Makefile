@@ -23,7 +23,7 @@ help:
 	@echo "make demo   install prerequisites, build, boot InitOS in QEMU into the default OS"
 	@echo "make test   install prerequisites and run every test"
 	@echo "make run    boot the built images interactively (Ctrl-A X quits)"
-	@echo "make bench  boot time and size against initramfs-tools and a busybox script; PID 1 reaping and memory against tini and busybox init"
+	@echo "make bench  boot time and size against initramfs-tools and a busybox script; PID 1 reaping and memory against tini and busybox init; jail start-up against runc and bwrap"
 
 prereqs:
 	@scripts/install-prereqs.sh
@@ -69,6 +69,7 @@ test: kernel box diag
 bench: images
 	scripts/bench.sh
 	scripts/bench-pid1.sh
+	scripts/bench-jails.sh
 
 clean:
 	rm -rf $(OUT) tests/artifacts
