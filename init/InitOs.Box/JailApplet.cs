@@ -140,11 +140,13 @@ internal static class JailApplet
         var signals = new SignalLoop(reaper, forwarded, signal => Processes.Signal(Volatile.Read(ref pid), signal));
         using var done = new ManualResetEventSlim();
         ChildExit exit = default;
+        JailState? launched = null;
         try
         {
             Volatile.Write(ref pid, reaper.Start(() =>
             {
                 var state = Launch(plan, waitForStart: false, foreground: true);
+                launched = state;
                 WritePidFile(arguments.PidFile, state.Pid);
                 return state.Pid;
             }, e =>
@@ -162,6 +164,7 @@ internal static class JailApplet
         {
             ReleaseSlot(plan.Lease);
             JailNetworking.Detach(plan.Id, plan.Network);
+            JailLauncher.ReleaseIdRange(launched?.IdRangeStart);
         }
         return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
     }
@@ -228,6 +231,7 @@ internal static class JailApplet
         }
         ReleaseSlot(state.Lease);
         JailNetworking.Detach(state.Id, state.Network);
+        JailLauncher.ReleaseIdRange(state.IdRangeStart);
         JailLauncher.RemoveDirectory(JailState.DirectoryOf(state.Id));
         return 0;
     }

@@ -10,6 +10,7 @@ namespace InitOs.JailTests;
 /// attempt meaningful (CAP_SYS_CHROOT for chroot, CAP_MKNOD, CAP_SYS_MODULE, CAP_NET_RAW's
 /// absence) the jail is given exactly that.
 /// </summary>
+[Collection(JailCollection.Name)]
 public sealed class EscapeTests : IDisposable
 {
     private readonly string _marker = Path.Combine(Path.GetTempPath(), $"initos-host-marker-{Guid.NewGuid():N}");

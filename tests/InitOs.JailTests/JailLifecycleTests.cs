@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace InitOs.JailTests;
 
 /// <summary>create → start → state → kill → delete, as runc's command line has them.</summary>
+[Collection(JailCollection.Name)]
 public sealed class JailLifecycleTests
 {
     private static string Status(string id)

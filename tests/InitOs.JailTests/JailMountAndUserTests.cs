@@ -4,6 +4,7 @@ using InitOs.TestKit;
 namespace InitOs.JailTests;
 
 /// <summary>Mount propagation (host → jail only) and unprivileged (user-namespace) jails.</summary>
+[Collection(JailCollection.Name)]
 public sealed class JailMountAndUserTests
 {
     [Fact]
@@ -63,6 +64,46 @@ public sealed class JailMountAndUserTests
         Assert.Equal(["0", HostBase.ToString(System.Globalization.CultureInfo.InvariantCulture), "65536"], map);
         var owner = Tool.Run("stat", "-c", "%u:%g", Path.Combine(output.Path, "made-inside")).Trim();
         Assert.Equal($"{HostBase}:{HostBase}", owner);
+    }
+
+    [Fact]
+    public void Unprivileged_jails_without_mappings_get_host_ranges_no_two_share_and_delete_frees_them()
+    {
+        using var bundle = new TestBundle();
+        bundle.Config["linux"]!["namespaces"]!.AsArray().Add(JsonNode.Parse("""{ "type": "user" }"""));
+        bundle.WithShell("exec sleep 600");
+        bundle.Save();
+        string first = JailCli.NewId("range"), second = JailCli.NewId("range");
+        try
+        {
+            var a = JailCli.Run("create", "--bundle", bundle.Directory, first);
+            var b = JailCli.Run("create", "--bundle", bundle.Directory, second);
+            Assert.True(a.Code == 0 && b.Code == 0, $"{a}\n{b}");
+            var rangeA = HostRangeOf(first);
+            var rangeB = HostRangeOf(second);
+            Assert.NotEqual(rangeA, rangeB);
+            Assert.True(rangeA >= 1u << 20 && rangeB >= 1u << 20, $"{rangeA} {rangeB}");
+            Assert.True(File.Exists($"/run/initos/idranges/{rangeA}"));
+            Assert.Equal(0, JailCli.Run("delete", "--force", first).Code);
+            Assert.False(File.Exists($"/run/initos/idranges/{rangeA}"), "delete did not free the range");
+        }
+        finally
+        {
+            JailCli.Run("delete", "--force", first);
+            JailCli.Run("delete", "--force", second);
+        }
+    }
+
+    /// <summary>The host id that uid 0 of the jail's init maps to (from the host's view of its uid_map).</summary>
+    private static uint HostRangeOf(string id)
+    {
+        var state = JailCli.Run("state", id);
+        using var json = System.Text.Json.JsonDocument.Parse(state.Out);
+        var pid = json.RootElement.GetProperty("pid").GetInt32();
+        var map = File.ReadAllText($"/proc/{pid}/uid_map").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("0", map[0]);
+        Assert.Equal("65536", map[2].Trim());
+        return uint.Parse(map[1], System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static void WaitForFile(string path)

@@ -3,6 +3,7 @@ using InitOs.TestKit;
 namespace InitOs.JailTests;
 
 /// <summary>`initos jail run|create --network …`: jails on a bridge reach each other and the host.</summary>
+[Collection(JailCollection.Name)]
 public sealed class JailNetworkRunTests : IDisposable
 {
     private readonly string _bridge = "ibrj" + Guid.NewGuid().ToString("N")[..6];

@@ -6,6 +6,7 @@ namespace InitOs.JailTests;
 /// Jails whose root is an overlay: lower = the bundle's rootfs, upper/work = a fresh slot of a
 /// quota'd btrfs pool (on a loop file), destroyed and re-created after each run.
 /// </summary>
+[Collection(JailCollection.Name)]
 public sealed class JailPoolTests : IDisposable
 {
     private const long Quota = 32L << 20;

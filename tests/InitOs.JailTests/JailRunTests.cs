@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 namespace InitOs.JailTests;
 
 /// <summary>`initos jail run` of a busybox bundle, privileged, as root on this machine.</summary>
+[Collection(JailCollection.Name)]
 public sealed class JailRunTests
 {
     [Fact]

@@ -1,35 +1,32 @@
-using System.Runtime.CompilerServices;
 using InitOs.Sys;
 
 namespace InitOs.JailTests;
 
 /// <summary>
 /// Jails run from read-only copies of the box under /run/initos/sealed, each a bind mount kept
-/// until reboot; a test run removes the ones it made when the test process ends.
+/// until reboot. The tests that start jails share this fixture, which removes the copies the
+/// run made when the last of them is done.
 /// </summary>
-internal static class SealedCopyCleanup
+public sealed class SealedCopyCleanup : IDisposable
 {
-    private static readonly HashSet<string> Before = Existing();
-
-    [ModuleInitializer]
-    internal static void Register() => AppDomain.CurrentDomain.ProcessExit += (_, _) => RemoveNew();
+    private const string Directory = "/run/initos/sealed";
+    private readonly HashSet<string> _before = Existing();
 
     private static HashSet<string> Existing() =>
-        Directory.Exists("/run/initos/sealed") ? Directory.GetFiles("/run/initos/sealed", "initos-*").ToHashSet() : [];
+        System.IO.Directory.Exists(Directory) ? System.IO.Directory.GetFiles(Directory, "initos-*").ToHashSet() : [];
 
-    private static void RemoveNew()
+    public void Dispose()
     {
-        foreach (var copy in Existing().Except(Before))
+        foreach (var copy in Existing().Except(_before))
         {
-            try
-            {
-                Mounts.Unmount(copy, UnmountFlags.Detach);
-                File.Delete(copy);
-            }
-            catch (Exception e) when (e is SysException or IOException)
-            {
-                Console.Error.WriteLine($"could not remove {copy}: {e.Message}");
-            }
+            Mounts.Unmount(copy, UnmountFlags.Detach);
+            File.Delete(copy);
         }
     }
+}
+
+[CollectionDefinition(Name)]
+public sealed class JailCollection : ICollectionFixture<SealedCopyCleanup>
+{
+    public const string Name = "jails";
 }

@@ -30,6 +30,8 @@ public sealed record JailPlan
     public string? Hostname { get; init; }
     public IReadOnlyList<IdMap> UidMap { get; init; } = [];
     public IReadOnlyList<IdMap> GidMap { get; init; } = [];
+    /// <summary>The host range InitOS allocated for a user namespace the spec gave no mappings for.</summary>
+    public uint? IdRangeStart { get; init; }
     public required ProcessPlan Process { get; init; }
     /// <summary>How the host connects the jail's network namespace; null: left as the spec made it.</summary>
     public NetworkPlan? Network { get; init; }

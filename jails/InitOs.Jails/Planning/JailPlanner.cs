@@ -137,9 +137,9 @@ public sealed class JailPlanner
         {
             Problem("linux.uidMappings", "mappings need a user namespace (linux.namespaces)");
         }
-        if (userNamespace && (uid.Count == 0 || gid.Count == 0))
+        if (userNamespace && (uid.Count == 0) != (gid.Count == 0))
         {
-            Problem("linux.uidMappings", "a user namespace needs uidMappings and gidMappings in this InitOS version");
+            Problem("linux.uidMappings", "give both uidMappings and gidMappings, or neither (InitOS then allocates a host range)");
         }
         foreach (var (map, i) in uid.Concat(gid).Select((m, i) => (m, i)))
         {

@@ -41,6 +41,7 @@ public static class JailLauncher
         {
             // Made here, by host root: in a user namespace the jail's init could not create it.
             Directory.CreateDirectory(plan.RootMountPoint);
+            plan = WithIdRange(plan);
             if (plan.Network is { } network)
             {
                 plan = JailNetworking.Prepare(plan, network, directory);
@@ -50,6 +51,7 @@ public static class JailLauncher
         catch
         {
             JailNetworking.Detach(plan.Id, plan.Network);
+            ReleaseIdRange(plan.IdRangeStart);
             RemoveDirectory(directory);
             throw;
         }
@@ -83,6 +85,7 @@ public static class JailLauncher
                 Created = DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
                 Lease = plan.Lease,
                 Network = plan.Network,
+                IdRangeStart = plan.IdRangeStart,
             };
             state.Save(stateRoot);
             try
@@ -116,6 +119,26 @@ public static class JailLauncher
             {
                 Files.Close(fd);
             }
+        }
+    }
+
+    /// <summary>A user namespace without mappings in the spec gets a host range of its own: 0…65535 inside.</summary>
+    private static JailPlan WithIdRange(JailPlan plan)
+    {
+        if ((plan.CloneFlags & Namespaces.User) == 0 || plan.UidMap.Count > 0)
+        {
+            return plan;
+        }
+        uint start = IdRanges.Allocate(plan.Id);
+        IdMap[] map = [new IdMap(0, start, IdRanges.Size)];
+        return plan with { UidMap = map, GidMap = map, IdRangeStart = start };
+    }
+
+    public static void ReleaseIdRange(uint? start)
+    {
+        if (start is { } value)
+        {
+            IdRanges.Release(value);
         }
     }
 

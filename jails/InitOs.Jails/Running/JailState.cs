@@ -23,6 +23,8 @@ public sealed record JailState
     public Planning.PoolLease? Lease { get; init; }
     /// <summary>The network set up for the jail, if any: freed by run's end or by delete.</summary>
     public Planning.NetworkPlan? Network { get; init; }
+    /// <summary>The host id range allocated for the jail, freed by run's end or by delete.</summary>
+    public uint? IdRangeStart { get; init; }
 
     public const string Root = "/run/initos/jails";
 
@@ -60,6 +62,10 @@ public sealed record JailState
                 json.WriteNumber("slot", lease.Slot);
                 json.WriteString("token", lease.Token);
                 json.WriteEndObject();
+            }
+            if (IdRangeStart is { } idRange)
+            {
+                json.WriteNumber("idRangeStart", idRange);
             }
             if (Network is { } network)
             {

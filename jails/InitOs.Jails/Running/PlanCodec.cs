@@ -36,6 +36,8 @@ public static class PlanCodec
             OptionalString(w, plan.Hostname);
             List(w, plan.UidMap, IdMap);
             List(w, plan.GidMap, IdMap);
+            w.Write(plan.IdRangeStart.HasValue);
+            w.Write(plan.IdRangeStart ?? 0);
             Process(w, plan.Process);
             Optional(w, plan.Network, (w, n) => { w.Write((int)n.Mode); w.Write(n.Bridge); w.Write(n.Subnet); });
         }
@@ -64,6 +66,7 @@ public static class PlanCodec
             Hostname = OptionalString(r),
             UidMap = List(r, IdMap),
             GidMap = List(r, IdMap),
+            IdRangeStart = ReadOptionalUInt(r),
             Process = Process(r),
             Network = Optional(r, r => new NetworkPlan((NetworkMode)r.ReadInt32(), r.ReadString(), r.ReadString())),
         };
@@ -107,6 +110,13 @@ public static class PlanCodec
             Umask = hasUmask ? umask : null, Capabilities = caps, Rlimits = rlimits,
             NoNewPrivileges = noNewPrivileges, Seccomp = seccomp,
         };
+    }
+
+    private static uint? ReadOptionalUInt(BinaryReader r)
+    {
+        bool has = r.ReadBoolean();
+        uint value = r.ReadUInt32();
+        return has ? value : null;
     }
 
     private static void IdMap(BinaryWriter w, IdMap m)
