@@ -25,6 +25,7 @@ internal static class JailApplet
                    address from the subnet (initos0, 10.88.0.0/16), lo only, or the host's network
           start  ID                                     start the program of a created jail
           state  ID                                     print the OCI state JSON
+          exec   ID [--] PROGRAM [ARGS]                 run another program in a running jail (the bundle's process settings)
           kill   ID [SIGNAL]                            signal the jail's init (default TERM), which forwards it
           delete [--force] ID                           remove a stopped jail (--force: kill it first)
           list                                          the jails and their status
@@ -47,6 +48,7 @@ internal static class JailApplet
                 "start" => Start(JailArguments.Parse(args[1..], withBundle: false).Id),
                 "state" => State(JailArguments.Parse(args[1..], withBundle: false).Id),
                 "kill" => Kill(args[1..]),
+                "exec" => Exec(args[1..]),
                 "delete" => Delete(JailArguments.Parse(args[1..], withBundle: false)),
                 "list" => List(),
                 "pool" => Pool(args[1..]),
@@ -196,6 +198,28 @@ internal static class JailApplet
         var state = Existing(id);
         Console.WriteLine(JsonSerializer.Serialize(new OciState(state.OciVersion, state.Id, state.Status, state.Pid, state.Bundle, state.Annotations), StateJson.Default.OciState));
         return 0;
+    }
+
+    private static int Exec(string[] args)
+    {
+        if (args.Length < 2)
+        {
+            throw new JailUsageException("exec takes ID [--] PROGRAM [ARGS]");
+        }
+        var command = args[1] == "--" ? args[2..] : args[1..];
+        if (command.Length == 0)
+        {
+            throw new JailUsageException("exec: no program given");
+        }
+        var state = Existing(args[0]);
+        if (state.Status != "running")
+        {
+            throw new JailException($"jail {state.Id} is {state.Status}, not running");
+        }
+        var plan = JailPlanner.Plan(Bundle.Load(state.Bundle), state.Id, JailState.DirectoryOf(state.Id));
+        int helper = JailProgram.Enter(state.Pid, plan.CloneFlags, plan.Process with { Args = command });
+        var exit = Processes.Wait(helper) ?? throw new JailException($"jail {state.Id}: lost the exec helper {helper}");
+        return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
     }
 
     private static int Kill(string[] args)

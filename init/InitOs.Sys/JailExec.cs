@@ -56,7 +56,7 @@ public readonly record struct PreExecFailure(string Step, Errno Error)
     [
         "", "signals", "setsid", "setrlimit", "drop bounding set", "keep capabilities", "setgroups", "setgid",
         "setuid", "capset", "raise ambient capabilities", "no_new_privs", "seccomp", "chdir",
-        "working directory unreachable", "close fds", "exec", "wait for the host", "arrange fds", "become root of the user namespace",
+        "working directory unreachable", "close fds", "exec", "wait for the host", "arrange fds", "become root of the user namespace", "join the jail's namespaces",
     ];
 
     internal static PreExecFailure? From(int stage, int error) =>
@@ -80,27 +80,8 @@ public static class JailExec
         fixed (byte* filter = settings.Seccomp)
         fixed (byte* cwdPointer = cwd)
         {
-            var native = new JailProcessNative
-            {
-                Uid = settings.Uid,
-                Gid = settings.Gid,
-                GroupCount = (uint)groups.Length,
-                Groups = groupsPointer,
-                Umask = settings.Umask,
-                Bounding = settings.Bounding,
-                Effective = settings.Effective,
-                Permitted = settings.Permitted,
-                Inheritable = settings.Inheritable,
-                Ambient = settings.Ambient,
-                NoNewPrivs = settings.NoNewPrivileges ? 1 : 0,
-                RlimitCount = (uint)rlimits.Length,
-                Rlimits = rlimitsPointer,
-                FilterLength = (uint)(settings.Seccomp.Length / 8),
-                Filter = filter,
-                Cwd = cwdPointer,
-                LastCapability = settings.LastCapability,
-            };
-            int pid = Native.JailSpawn(path, nativeArgv.Pointer, nativeEnv.Pointer, &native, out int stage, out int error);
+            var native = Native(settings, groupsPointer, (uint)groups.Length, rlimitsPointer, (uint)rlimits.Length, filter, cwdPointer);
+            int pid = Interop.Native.JailSpawn(path, nativeArgv.Pointer, nativeEnv.Pointer, &native, out int stage, out int error);
             if (pid < 0)
             {
                 throw new SysException("fork", (Errno)(-pid));
@@ -108,6 +89,56 @@ public static class JailExec
             return (pid, PreExecFailure.From(stage, error));
         }
     }
+
+    /// <summary>
+    /// A process inside a running jail: joins <paramref name="namespaceFds"/> (user first), forks
+    /// into the pid namespace and execs with <paramref name="settings"/>. The pid returned is a
+    /// helper outside the pid namespace that exits with the program's status.
+    /// </summary>
+    public static unsafe (int Pid, PreExecFailure? Failure) Enter(IReadOnlyList<int> namespaceFds, string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings)
+    {
+        using var nativeArgv = new NativeStringArray(argv);
+        using var nativeEnv = new NativeStringArray(env);
+        var fds = namespaceFds.ToArray();
+        var groups = settings.Groups.ToArray();
+        var rlimits = settings.Rlimits.Select(r => new RlimitNative { Resource = r.Resource, Soft = r.Soft, Hard = r.Hard }).ToArray();
+        var cwd = System.Text.Encoding.UTF8.GetBytes(settings.Cwd + "\0");
+        fixed (int* fdPointer = fds)
+        fixed (uint* groupsPointer = groups)
+        fixed (RlimitNative* rlimitsPointer = rlimits)
+        fixed (byte* filter = settings.Seccomp)
+        fixed (byte* cwdPointer = cwd)
+        {
+            var native = Native(settings, groupsPointer, (uint)groups.Length, rlimitsPointer, (uint)rlimits.Length, filter, cwdPointer);
+            int pid = Interop.Native.JailEnter(fdPointer, fds.Length, path, nativeArgv.Pointer, nativeEnv.Pointer, &native, out int stage, out int error);
+            if (pid < 0)
+            {
+                throw new SysException("fork", (Errno)(-pid));
+            }
+            return (pid, PreExecFailure.From(stage, error));
+        }
+    }
+
+    private static unsafe JailProcessNative Native(JailProcessSettings settings, uint* groups, uint groupCount, RlimitNative* rlimits, uint rlimitCount, byte* filter, byte* cwd) => new()
+    {
+        Uid = settings.Uid,
+        Gid = settings.Gid,
+        GroupCount = groupCount,
+        Groups = groups,
+        Umask = settings.Umask,
+        Bounding = settings.Bounding,
+        Effective = settings.Effective,
+        Permitted = settings.Permitted,
+        Inheritable = settings.Inheritable,
+        Ambient = settings.Ambient,
+        NoNewPrivs = settings.NoNewPrivileges ? 1 : 0,
+        RlimitCount = rlimitCount,
+        Rlimits = rlimits,
+        FilterLength = (uint)(settings.Seccomp.Length / 8),
+        Filter = filter,
+        Cwd = cwd,
+        LastCapability = settings.LastCapability,
+    };
 
     /// <summary>
     /// clone(2) into <paramref name="cloneFlags"/> namespaces; the child waits for a byte on
@@ -121,7 +152,7 @@ public static class JailExec
         var fdArray = fds.ToArray();
         fixed (int* fdPointer = fdArray)
         {
-            int pid = Native.CloneExec(cloneFlags, executableFd, nativeArgv.Pointer, nativeEnv.Pointer, fdPointer, fdArray.Length, goFd, deathSignal, out int reportFd);
+            int pid = Interop.Native.CloneExec(cloneFlags, executableFd, nativeArgv.Pointer, nativeEnv.Pointer, fdPointer, fdArray.Length, goFd, deathSignal, out int reportFd);
             if (pid < 0)
             {
                 throw new SysException("clone", (Errno)(-pid));
@@ -138,7 +169,7 @@ public sealed class ClonedChild(int pid, int reportFd)
     /// <summary>Blocks until the child has exec'd (null) or failed before exec.</summary>
     public PreExecFailure? Result()
     {
-        Native.CloneExecResult(reportFd, out int stage, out int error);
+        Interop.Native.CloneExecResult(reportFd, out int stage, out int error);
         return PreExecFailure.From(stage, error);
     }
 }

@@ -78,6 +78,36 @@ public sealed class JailLifecycleTests
         }
     }
 
+    [Fact]
+    public void Exec_runs_another_program_inside_a_running_jail_with_the_bundles_settings()
+    {
+        using var bundle = new TestBundle();
+        bundle.WithShell("exec sleep 600");
+        var id = JailCli.NewId("exec");
+        try
+        {
+            Assert.Equal(0, JailCli.Run("create", "--bundle", bundle.Save(), id).Code);
+            var early = JailCli.Run("exec", id, "true");
+            Assert.Equal(1, early.Code);
+            Assert.Contains("is created, not running", early.Err, StringComparison.Ordinal);
+            Assert.Equal(0, JailCli.Run("start", id).Code);
+
+            var result = JailCli.Run("exec", id, "--", "sh", "-c", "echo pid=$$ host=$(hostname); cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -E '^(CapEff|Seccomp):' /proc/self/status; exit 5");
+            Assert.True(result.Code == 5, result.ToString());
+            Assert.Contains("host=testjail", result.Out, StringComparison.Ordinal);
+            Assert.Contains("initos jail-init", result.Out, StringComparison.Ordinal);
+            Assert.Contains("CapEff:\t0000000020000420", result.Out, StringComparison.Ordinal);
+            Assert.Contains("Seccomp:\t2", result.Out, StringComparison.Ordinal);
+            // A small pid: the program is in the jail's pid namespace.
+            var pid = int.Parse(result.Out.Split("pid=")[1].Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+            Assert.InRange(pid, 2, 100);
+        }
+        finally
+        {
+            JailCli.Run("delete", "--force", id);
+        }
+    }
+
     private static void WaitFor(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);

@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void initos_restore_inherited_signals(void);
@@ -58,7 +59,7 @@ struct initos_jail_process {
 enum {
     STAGE_NONE, STAGE_SIGNALS, STAGE_SETSID, STAGE_RLIMIT, STAGE_BOUNDING, STAGE_KEEPCAPS, STAGE_GROUPS,
     STAGE_SETGID, STAGE_SETUID, STAGE_CAPSET, STAGE_AMBIENT, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP,
-    STAGE_CHDIR, STAGE_CWD_UNREACHABLE, STAGE_CLOSE_FDS, STAGE_EXEC, STAGE_GO, STAGE_DUP, STAGE_USERNS_IDS,
+    STAGE_CHDIR, STAGE_CWD_UNREACHABLE, STAGE_CLOSE_FDS, STAGE_EXEC, STAGE_GO, STAGE_DUP, STAGE_USERNS_IDS, STAGE_SETNS,
 };
 
 struct failure {
@@ -256,4 +257,47 @@ void initos_clone_exec_result(int report_fd, int *stage, int *error)
 {
     read_failure(report_fd, stage, error);
     close(report_fd);
+}
+
+/*
+ * `initos jail exec`: a new process inside a running jail. Forks; the child joins the jail's
+ * namespaces (the user namespace first, so the others are joined with its capabilities; setns
+ * into a user namespace needs a single-threaded process, which a fork child is), then forks
+ * again because a pid namespace only applies to children. The grandchild is set up like the
+ * jail's program (jail_child) and execs; the middle process waits for it and exits with its
+ * status (128+signal when killed). Returns the middle process's pid or -errno.
+ */
+int initos_jail_exec(const int *ns_fds, int ns_count, const char *path, char *const argv[], char *const envp[],
+                     const struct initos_jail_process *process, int *stage, int *error)
+{
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(report[0]);
+        close(report[1]);
+        return -e;
+    }
+    if (pid == 0) {
+        close(report[0]);
+        for (int i = 0; i < ns_count; i++)
+            if (setns(ns_fds[i], 0) != 0)
+                fail(report[1], STAGE_SETNS);
+        pid_t inner = fork();
+        if (inner < 0)
+            fail(report[1], STAGE_SETNS);
+        if (inner == 0)
+            jail_child(path, argv, envp, process, report[1]);
+        close(report[1]);
+        int status = 0;
+        while (waitpid(inner, &status, 0) < 0 && errno == EINTR) {
+        }
+        _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    }
+    close(report[1]);
+    read_failure(report[0], stage, error);
+    close(report[0]);
+    return pid;
 }

@@ -35,7 +35,10 @@ public static class JailProgram
     };
 
     /// <summary>args[0] through the jail's PATH (the spec's env), as a shell would find it; as is when it has a slash.</summary>
-    public static string Resolve(string program, IReadOnlyList<string> env)
+    public static string Resolve(string program, IReadOnlyList<string> env) => Resolve(program, env, "");
+
+    /// <summary>As <see cref="Resolve(string, IReadOnlyList{string})"/>, looking under <paramref name="root"/> (e.g. /proc/PID/root).</summary>
+    public static string Resolve(string program, IReadOnlyList<string> env, string root)
     {
         if (program.Contains('/', StringComparison.Ordinal))
         {
@@ -45,12 +48,52 @@ public static class JailProgram
         foreach (var directory in pathVariable.Split(':', StringSplitOptions.RemoveEmptyEntries))
         {
             var candidate = Path.Combine(directory, program);
-            if (Files.Status(candidate, followSymlinks: true) is { IsRegularFile: true, IsExecutable: true })
+            if (Files.Status(root + candidate, followSymlinks: true) is { IsRegularFile: true, IsExecutable: true })
             {
                 return candidate;
             }
         }
         return program; // exec reports ENOENT with the name the spec gave.
+    }
+
+    /// <summary>
+    /// `initos jail exec`: <paramref name="process"/> (the bundle's, with other args) in the
+    /// namespaces of the running jail whose init is <paramref name="initPid"/>. Returns the pid of
+    /// a helper (outside the jail's pid namespace) that exits with the program's status.
+    /// </summary>
+    public static int Enter(int initPid, ulong cloneFlags, ProcessPlan process)
+    {
+        // The user namespace first: the others are then joined with its capabilities.
+        var order = new (ulong Flag, string Name)[]
+        {
+            (Namespaces.User, "user"), (Namespaces.Mount, "mnt"), (Namespaces.Uts, "uts"), (Namespaces.Ipc, "ipc"),
+            (Namespaces.Network, "net"), (Namespaces.Cgroup, "cgroup"), (Namespaces.Pid, "pid"),
+        };
+        var fds = new List<int>();
+        try
+        {
+            foreach (var (flag, name) in order)
+            {
+                if ((cloneFlags & flag) != 0)
+                {
+                    fds.Add(Files.Open($"/proc/{initPid}/ns/{name}", Files.ReadOnly | Files.CloseOnExec));
+                }
+            }
+            var path = Resolve(process.Args[0], process.Env, $"/proc/{initPid}/root");
+            var (pid, failure) = JailExec.Enter(fds, path, process.Args, process.Env, Settings(process));
+            if (failure is { } f)
+            {
+                throw new JailException($"exec {process.Args[0]} in the jail failed at {f}");
+            }
+            return pid;
+        }
+        finally
+        {
+            foreach (var fd in fds)
+            {
+                Files.Close(fd);
+            }
+        }
     }
 
     /// <summary>The kernel's last capability (/proc/sys/kernel/cap_last_cap); newer ones are dropped too.</summary>
