@@ -12,4 +12,13 @@ public readonly record struct FileStatus(uint Mode, uint DevMajor, uint DevMinor
     public bool IsExecutable => (Mode & 0x49) != 0;
 
     public bool SameDevice(FileStatus other) => DevMajor == other.DevMajor && DevMinor == other.DevMinor;
+
+    /// <summary>From a filled struct statx (linux/stat.h): mode@28, size@40, rdev@128/132, dev@136/140.</summary>
+    internal static FileStatus FromStatx(ReadOnlySpan<byte> statx) => new(
+        Mode: System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(statx[28..]),
+        DevMajor: System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(statx[136..]),
+        DevMinor: System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(statx[140..]),
+        RdevMajor: System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(statx[128..]),
+        RdevMinor: System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(statx[132..]),
+        Size: System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(statx[40..]));
 }

@@ -110,15 +110,7 @@ public static class Files
             return null;
         }
         errno = Errno.None;
-        var span = new ReadOnlySpan<byte>(buffer, 256);
-        // struct statx offsets (linux/stat.h): mode@28, size@40, rdev@128/132, dev@136/140.
-        return new FileStatus(
-            Mode: BinaryPrimitives.ReadUInt16LittleEndian(span[28..]),
-            DevMajor: BinaryPrimitives.ReadUInt32LittleEndian(span[136..]),
-            DevMinor: BinaryPrimitives.ReadUInt32LittleEndian(span[140..]),
-            RdevMajor: BinaryPrimitives.ReadUInt32LittleEndian(span[128..]),
-            RdevMinor: BinaryPrimitives.ReadUInt32LittleEndian(span[132..]),
-            Size: BinaryPrimitives.ReadInt64LittleEndian(span[40..]));
+        return FileStatus.FromStatx(new ReadOnlySpan<byte>(buffer, 256));
     }
 
     /// <summary>unlink or rmdir one entry, without following symlinks.</summary>

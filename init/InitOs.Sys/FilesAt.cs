@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using InitOs.Sys.Interop;
 
@@ -73,14 +72,7 @@ public static class FilesAt
         {
             throw SysException.FromLastError($"stat({what})");
         }
-        var span = new ReadOnlySpan<byte>(buffer, 256);
-        return new FileStatus(
-            Mode: BinaryPrimitives.ReadUInt16LittleEndian(span[28..]),
-            DevMajor: BinaryPrimitives.ReadUInt32LittleEndian(span[136..]),
-            DevMinor: BinaryPrimitives.ReadUInt32LittleEndian(span[140..]),
-            RdevMajor: BinaryPrimitives.ReadUInt32LittleEndian(span[128..]),
-            RdevMinor: BinaryPrimitives.ReadUInt32LittleEndian(span[132..]),
-            Size: BinaryPrimitives.ReadInt64LittleEndian(span[40..]));
+        return FileStatus.FromStatx(new ReadOnlySpan<byte>(buffer, 256));
     }
 
     /// <summary>The path the kernel resolves an fd through: mount(2) onto an fd, not a re-walked path.</summary>

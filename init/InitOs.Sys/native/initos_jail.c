@@ -87,6 +87,31 @@ static void read_failure(int fd, int *stage, int *error)
     *error = n == (ssize_t)sizeof f ? f.error : 0;
 }
 
+/* The parent's side of a start that reports through a pipe: close its end of the child, wait for
+ * the report (or exec's close-on-exec closing the pipe), and return the child's pid. */
+static int finish_start(pid_t pid, int report[2], int *stage, int *error)
+{
+    close(report[1]);
+    read_failure(report[0], stage, error);
+    close(report[0]);
+    return pid;
+}
+
+/* fork, with the report pipe closed again if it fails. */
+static pid_t fork_with_report(int report[2])
+{
+    if (pipe2(report, O_CLOEXEC) != 0)
+        return -errno;
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(report[0]);
+        close(report[1]);
+        return -e;
+    }
+    return pid;
+}
+
 static int set_capabilities(const struct initos_jail_process *p)
 {
     struct __user_cap_header_struct header = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -166,23 +191,14 @@ int initos_jail_spawn(const char *path, char *const argv[], char *const envp[],
                       const struct initos_jail_process *process, int *stage, int *error)
 {
     int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0)
-        return -errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(report[0]);
-        close(report[1]);
-        return -e;
-    }
+    pid_t pid = fork_with_report(report);
+    if (pid < 0)
+        return pid;
     if (pid == 0) {
         close(report[0]);
         jail_child(path, argv, envp, process, report[1]);
     }
-    close(report[1]);
-    read_failure(report[0], stage, error);
-    close(report[0]);
-    return pid;
+    return finish_start(pid, report, stage, error);
 }
 
 /*
@@ -271,15 +287,9 @@ int initos_jail_exec(const int *ns_fds, int ns_count, const char *path, char *co
                      const struct initos_jail_process *process, int *stage, int *error)
 {
     int report[2];
-    if (pipe2(report, O_CLOEXEC) != 0)
-        return -errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(report[0]);
-        close(report[1]);
-        return -e;
-    }
+    pid_t pid = fork_with_report(report);
+    if (pid < 0)
+        return pid;
     if (pid == 0) {
         close(report[0]);
         for (int i = 0; i < ns_count; i++)
@@ -296,8 +306,5 @@ int initos_jail_exec(const int *ns_fds, int ns_count, const char *path, char *co
         }
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     }
-    close(report[1]);
-    read_failure(report[0], stage, error);
-    close(report[0]);
-    return pid;
+    return finish_start(pid, report, stage, error);
 }
