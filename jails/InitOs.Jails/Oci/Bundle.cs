@@ -25,6 +25,21 @@ public sealed record Bundle(string Directory, OciSpec Spec)
     public static OciSpec Parse(string json, string file)
     {
         var bytes = Encoding.UTF8.GetBytes(json);
+        try
+        {
+            // The deserializer refuses unknown members itself (UnmappedMemberHandling.Disallow);
+            // the walk that lists all of them runs only once something is wrong.
+            return JsonSerializer.Deserialize(bytes, OciJson.Default.OciSpec)
+                ?? throw new SpecException(file, ["the file holds null, not a runtime spec"]);
+        }
+        catch (JsonException e)
+        {
+            throw Explain(bytes, file, e);
+        }
+    }
+
+    private static SpecException Explain(byte[] bytes, string file, JsonException error)
+    {
         List<string> unknown;
         try
         {
@@ -32,22 +47,12 @@ public sealed record Bundle(string Directory, OciSpec Spec)
         }
         catch (JsonException e)
         {
-            throw new SpecException(file + Line(e), [$"{Field(e.Path ?? "$", null)}: not valid JSON"]);
+            return new SpecException(file + Line(e), [$"{Field(e.Path ?? "$", null)}: not valid JSON"]);
         }
-        if (unknown.Count > 0)
-        {
-            // One file:line per problem: "config.json:12: hooks: not supported by InitOS".
-            throw new SpecException(file, unknown, lineInEach: true);
-        }
-        try
-        {
-            return JsonSerializer.Deserialize(bytes, OciJson.Default.OciSpec)
-                ?? throw new SpecException(file, ["the file holds null, not a runtime spec"]);
-        }
-        catch (JsonException e)
-        {
-            throw new SpecException(file + Line(e), [$"{Field(e.Path ?? "$", null)}: wrong type of value"]);
-        }
+        // One file:line per problem: "config.json:12: hooks: not supported by InitOS".
+        return unknown.Count > 0
+            ? new SpecException(file, unknown, lineInEach: true)
+            : new SpecException(file + Line(error), [$"{Field(error.Path ?? "$", null)}: wrong type of value"]);
     }
 
     private static string Line(JsonException e) => e.LineNumber is { } line ? $":{line + 1}" : "";
