@@ -81,8 +81,9 @@ internal static class JailApplet
         var slot = pool.Take();
         try
         {
-            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, new OverlayDirs(slot.Upper, slot.Work), new PoolLease(pool.Directory, slot.Index, slot.Lease))
-                with { Network = arguments.Network };
+            var overlay = new OverlayDirs(slot.Upper, slot.Work);
+            var lease = new PoolLease(pool.Directory, slot.Index, slot.Lease);
+            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, overlay, lease) with { Network = arguments.Network };
         }
         catch
         {

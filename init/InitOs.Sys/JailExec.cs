@@ -72,22 +72,8 @@ public static class JailExec
     {
         using var nativeArgv = new NativeStringArray(argv);
         using var nativeEnv = new NativeStringArray(env);
-        var groups = settings.Groups.ToArray();
-        var rlimits = settings.Rlimits.Select(r => new RlimitNative { Resource = r.Resource, Soft = r.Soft, Hard = r.Hard }).ToArray();
-        var cwd = System.Text.Encoding.UTF8.GetBytes(settings.Cwd + "\0");
-        fixed (uint* groupsPointer = groups)
-        fixed (RlimitNative* rlimitsPointer = rlimits)
-        fixed (byte* filter = settings.Seccomp)
-        fixed (byte* cwdPointer = cwd)
-        {
-            var native = Native(settings, groupsPointer, (uint)groups.Length, rlimitsPointer, (uint)rlimits.Length, filter, cwdPointer);
-            int pid = Interop.Native.JailSpawn(path, nativeArgv.Pointer, nativeEnv.Pointer, &native, out int stage, out int error);
-            if (pid < 0)
-            {
-                throw new SysException("fork", (Errno)(-pid));
-            }
-            return (pid, PreExecFailure.From(stage, error));
-        }
+        return WithNativeSettings(settings, (JailProcessNative* process, out int stage, out int error) =>
+            Interop.Native.JailSpawn(path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error));
     }
 
     /// <summary>
@@ -100,17 +86,30 @@ public static class JailExec
         using var nativeArgv = new NativeStringArray(argv);
         using var nativeEnv = new NativeStringArray(env);
         var fds = namespaceFds.ToArray();
+        return WithNativeSettings(settings, (JailProcessNative* process, out int stage, out int error) =>
+        {
+            fixed (int* fdPointer = fds)
+            {
+                return Interop.Native.JailEnter(fdPointer, fds.Length, path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error);
+            }
+        });
+    }
+
+    private unsafe delegate int NativeStart(JailProcessNative* process, out int stage, out int error);
+
+    /// <summary>Pins the settings' arrays for the native struct, starts, and turns the result into a pid or an exception.</summary>
+    private static unsafe (int Pid, PreExecFailure? Failure) WithNativeSettings(JailProcessSettings settings, NativeStart start)
+    {
         var groups = settings.Groups.ToArray();
         var rlimits = settings.Rlimits.Select(r => new RlimitNative { Resource = r.Resource, Soft = r.Soft, Hard = r.Hard }).ToArray();
         var cwd = System.Text.Encoding.UTF8.GetBytes(settings.Cwd + "\0");
-        fixed (int* fdPointer = fds)
         fixed (uint* groupsPointer = groups)
         fixed (RlimitNative* rlimitsPointer = rlimits)
         fixed (byte* filter = settings.Seccomp)
         fixed (byte* cwdPointer = cwd)
         {
             var native = Native(settings, groupsPointer, (uint)groups.Length, rlimitsPointer, (uint)rlimits.Length, filter, cwdPointer);
-            int pid = Interop.Native.JailEnter(fdPointer, fds.Length, path, nativeArgv.Pointer, nativeEnv.Pointer, &native, out int stage, out int error);
+            int pid = start(&native, out int stage, out int error);
             if (pid < 0)
             {
                 throw new SysException("fork", (Errno)(-pid));

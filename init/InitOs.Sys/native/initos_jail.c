@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 void initos_restore_inherited_signals(void);
+pid_t initos_fork_with_report(int report[2]);
 
 struct initos_rlimit {
     int32_t resource;
@@ -94,21 +95,6 @@ static int finish_start(pid_t pid, int report[2], int *stage, int *error)
     close(report[1]);
     read_failure(report[0], stage, error);
     close(report[0]);
-    return pid;
-}
-
-/* fork, with the report pipe closed again if it fails. */
-static pid_t fork_with_report(int report[2])
-{
-    if (pipe2(report, O_CLOEXEC) != 0)
-        return -errno;
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
-        close(report[0]);
-        close(report[1]);
-        return -e;
-    }
     return pid;
 }
 
@@ -191,7 +177,7 @@ int initos_jail_spawn(const char *path, char *const argv[], char *const envp[],
                       const struct initos_jail_process *process, int *stage, int *error)
 {
     int report[2];
-    pid_t pid = fork_with_report(report);
+    pid_t pid = initos_fork_with_report(report);
     if (pid < 0)
         return pid;
     if (pid == 0) {
@@ -287,7 +273,7 @@ int initos_jail_exec(const int *ns_fds, int ns_count, const char *path, char *co
                      const struct initos_jail_process *process, int *stage, int *error)
 {
     int report[2];
-    pid_t pid = fork_with_report(report);
+    pid_t pid = initos_fork_with_report(report);
     if (pid < 0)
         return pid;
     if (pid == 0) {

@@ -164,14 +164,11 @@ static void child_setup(int flags, int death_signal, int stdio_fd)
 }
 
 /*
- * fork + exec. Returns the pid, or -errno. If exec fails the child exits with 126
- * (found but not executable) or 127 (not found), the shell's and tini's convention,
- * after writing errno into the CLOEXEC pipe so the parent can report it.
+ * fork, with a close-on-exec pipe for the child to report a failure before exec through;
+ * the pipe is closed again if fork fails. Returns the pid (0 in the child) or -errno.
  */
-int initos_spawn(const char *path, char *const argv[], char *const envp[], int search_path,
-                 int flags, int death_signal, int stdio_fd, int *exec_errno)
+pid_t initos_fork_with_report(int report[2])
 {
-    int report[2];
     if (pipe2(report, O_CLOEXEC) != 0)
         return -errno;
     pid_t pid = fork();
@@ -181,6 +178,21 @@ int initos_spawn(const char *path, char *const argv[], char *const envp[], int s
         close(report[1]);
         return -e;
     }
+    return pid;
+}
+
+/*
+ * fork + exec. Returns the pid, or -errno. If exec fails the child exits with 126
+ * (found but not executable) or 127 (not found), the shell's and tini's convention,
+ * after writing errno into the CLOEXEC pipe so the parent can report it.
+ */
+int initos_spawn(const char *path, char *const argv[], char *const envp[], int search_path,
+                 int flags, int death_signal, int stdio_fd, int *exec_errno)
+{
+    int report[2];
+    pid_t pid = initos_fork_with_report(report);
+    if (pid < 0)
+        return pid;
     if (pid == 0) {
         close(report[0]);
         child_setup(flags, death_signal, stdio_fd);

@@ -121,6 +121,4 @@ public sealed record JailState
 
     public static IEnumerable<string> AllIds(string root = Root) =>
         Directory.Exists(root) ? Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal) : [];
-
-    internal static bool ProcessExists(int pid) => Processes.Signal(pid, 0);
 }
