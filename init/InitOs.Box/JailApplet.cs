@@ -161,13 +161,10 @@ internal static class JailApplet
         }
         finally
         {
-            JailLauncher.RemoveDirectory(JailState.DirectoryOf(arguments.Id));
-        }
-        if (pid != 0)
-        {
-            ReleaseSlot(plan.Lease);
-            JailNetworking.Detach(plan.Id, plan.Network);
-            JailLauncher.ReleaseIdRange(launched?.IdRangeStart);
+            if (launched is not null)
+            {
+                JailLauncher.Release(launched);
+            }
         }
         return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
     }
@@ -218,7 +215,7 @@ internal static class JailApplet
             throw new JailException($"jail {state.Id} is {state.Status}, not running");
         }
         var plan = JailPlanner.Plan(Bundle.Load(state.Bundle), state.Id, JailState.DirectoryOf(state.Id));
-        int helper = JailProgram.Enter(state.Pid, plan.CloneFlags, plan.Process with { Args = command });
+        int helper = JailProgram.Enter(state.Pid, state.Cgroup, plan.CloneFlags, plan.Process with { Args = command });
         var exit = Processes.Wait(helper) ?? throw new JailException($"jail {state.Id}: lost the exec helper {helper}");
         return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
     }
@@ -254,10 +251,7 @@ internal static class JailApplet
             Processes.Signal(state.Pid, Signal.Kill);
             WaitUntilGone(state);
         }
-        ReleaseSlot(state.Lease);
-        JailNetworking.Detach(state.Id, state.Network);
-        JailLauncher.ReleaseIdRange(state.IdRangeStart);
-        JailLauncher.RemoveDirectory(JailState.DirectoryOf(state.Id));
+        JailLauncher.Release(state);
         return 0;
     }
 

@@ -76,6 +76,26 @@ public static class Files
         return true;
     }
 
+    /// <summary>
+    /// One write(2) of <paramref name="text"/> to an existing file (a kernel interface such as a
+    /// cgroup or /proc file): the kernel's errno for a refused value comes back named with the path.
+    /// </summary>
+    public static void WriteText(string path, string text)
+    {
+        int fd = Open(path, WriteOnly | CloseOnExec);
+        try
+        {
+            if (!WriteAll(fd, System.Text.Encoding.UTF8.GetBytes(text)))
+            {
+                throw SysException.FromLastError($"write({path}, \"{text.TrimEnd()}\")");
+            }
+        }
+        finally
+        {
+            Close(fd);
+        }
+    }
+
     /// <summary>mkdir that accepts an existing directory.</summary>
     public static void MakeDirectory(string path, int mode = 0x1ED)
     {

@@ -57,6 +57,7 @@ public readonly record struct PreExecFailure(string Step, Errno Error)
         "", "signals", "setsid", "setrlimit", "drop bounding set", "keep capabilities", "setgroups", "setgid",
         "setuid", "capset", "raise ambient capabilities", "no_new_privs", "seccomp", "chdir",
         "working directory unreachable", "close fds", "exec", "wait for the host", "arrange fds", "become root of the user namespace", "join the jail's namespaces",
+        "make the cgroup namespace", "join the jail's cgroup",
     ];
 
     internal static PreExecFailure? From(int stage, int error) =>
@@ -77,11 +78,12 @@ public static class JailExec
     }
 
     /// <summary>
-    /// A process inside a running jail: joins <paramref name="namespaceFds"/> (user first), forks
+    /// A process inside a running jail: joins its cgroup (by writing to <paramref name="cgroupProcsFd"/>,
+    /// -1 for none) and <paramref name="namespaceFds"/> (user first), forks
     /// into the pid namespace and execs with <paramref name="settings"/>. The pid returned is a
     /// helper outside the pid namespace that exits with the program's status.
     /// </summary>
-    public static unsafe (int Pid, PreExecFailure? Failure) Enter(IReadOnlyList<int> namespaceFds, string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings)
+    public static unsafe (int Pid, PreExecFailure? Failure) Enter(int cgroupProcsFd, IReadOnlyList<int> namespaceFds, string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings)
     {
         using var nativeArgv = new NativeStringArray(argv);
         using var nativeEnv = new NativeStringArray(env);
@@ -90,7 +92,7 @@ public static class JailExec
         {
             fixed (int* fdPointer = fds)
             {
-                return Interop.Native.JailEnter(fdPointer, fds.Length, path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error);
+                return Interop.Native.JailEnter(cgroupProcsFd, fdPointer, fds.Length, path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error);
             }
         });
     }

@@ -20,6 +20,29 @@ public sealed class JailRunTests
         Assert.Contains("initos jail-init", result.Out, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// This machine has the hybrid cgroup layout (FACTS.md): limits cannot be applied through v2
+    /// here, so a bundle that asks for them is refused, naming them, and nothing is left behind.
+    /// (On a pure cgroup2 host the limits are applied; JailCgroupBootTests proves them in a guest.)
+    /// </summary>
+    [Fact]
+    public void Limits_on_a_host_without_cgroup2_are_refused_by_name_and_nothing_is_left()
+    {
+        Assert.NotEqual("cgroup2", MountTypeOf("/sys/fs/cgroup"));
+        using var bundle = new TestBundle();
+        bundle.Config["linux"]!["resources"] = JsonNode.Parse("""{ "memory": { "limit": 33554432 }, "pids": { "limit": 20 } }""");
+        var id = JailCli.NewId("limits");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), id);
+
+        Assert.True(result.Code == 1, result.ToString());
+        Assert.Contains("linux.resources asks for memory.max, pids.max, but /sys/fs/cgroup is not a cgroup2 mount", result.Err, StringComparison.Ordinal);
+        Assert.False(Directory.Exists($"/run/initos/jails/{id}"), "no state is left");
+    }
+
+    private static string? MountTypeOf(string mountPoint) =>
+        File.ReadLines("/proc/self/mountinfo").Select(l => l.Split(' ')).Where(f => f[4] == mountPoint)
+            .Select(f => f[Array.IndexOf(f, "-") + 1]).LastOrDefault();
+
     [Fact]
     public void The_program_gets_the_specs_capabilities_no_new_privs_a_seccomp_filter_and_a_new_session()
     {

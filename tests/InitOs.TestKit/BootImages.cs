@@ -29,7 +29,7 @@ public sealed class BootImages : IDisposable
     public string Scratch(string name) => _dir.File(name);
 
     /// <summary>An initramfs with another config; <paramref name="allowInvalid"/> packs a broken one on purpose.</summary>
-    public string BuildInitramfs(string name, string? configFile, bool allowInvalid = false, IReadOnlyDictionary<string, string>? extraExecutables = null)
+    public string BuildInitramfs(string name, string? configFile, bool allowInvalid = false, IReadOnlyDictionary<string, string>? extraExecutables = null, IReadOnlyDictionary<string, string>? extraTrees = null)
     {
         var output = _dir.File(name);
         InitramfsBuilder.Build(new InitramfsSpec
@@ -39,6 +39,7 @@ public sealed class BootImages : IDisposable
             ConfigFile = configFile,
             AllowInvalidConfig = allowInvalid,
             ExtraExecutables = extraExecutables ?? new Dictionary<string, string>(),
+            ExtraTrees = extraTrees ?? new Dictionary<string, string>(),
             Compression = Compression.Zstd,
             ZstdLevel = 3,
         }, output);

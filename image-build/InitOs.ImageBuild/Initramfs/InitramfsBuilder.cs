@@ -27,6 +27,7 @@ public static class InitramfsBuilder
             var modules = AddModules(archive, spec.KernelDirectory, config, staging);
             AddShell(archive, spec.Busybox);
             AddExtraExecutables(archive, spec.ExtraExecutables);
+            AddExtraTrees(archive, spec.ExtraTrees);
             WriteAtomically(archive, spec, output);
             return new InitramfsReport(output, new FileInfo(output).Length, archive.Paths.Count, modules, libraries);
         }
@@ -96,6 +97,50 @@ public static class InitramfsBuilder
                 throw new FileNotFoundException($"extra executable {source} (for /{target.TrimStart('/')}) does not exist");
             }
             AddExecutable(archive, target.TrimStart('/'), source);
+        }
+    }
+
+    /// <summary>Each tree as it is on the host: directories, files with their modes, symlinks; in name order.</summary>
+    private static void AddExtraTrees(CpioArchive archive, IReadOnlyDictionary<string, string> trees)
+    {
+        foreach (var (target, source) in trees.OrderBy(e => e.Key, StringComparer.Ordinal))
+        {
+            if (!Directory.Exists(source))
+            {
+                throw new DirectoryNotFoundException($"extra tree {source} (for /{target.Trim('/')}) does not exist");
+            }
+            var parts = target.Trim('/').Split('/');
+            for (int i = 1; i < parts.Length; i++)
+            {
+                // The kernel's unpacker makes no missing parents.
+                var parent = string.Join('/', parts[..i]);
+                if (!archive.Paths.Contains(parent))
+                {
+                    archive.AddDirectory(parent);
+                }
+            }
+            AddTree(archive, string.Join('/', parts), new DirectoryInfo(source));
+        }
+    }
+
+    private static void AddTree(CpioArchive archive, string target, DirectoryInfo source)
+    {
+        archive.AddDirectory(target, (int)source.UnixFileMode);
+        foreach (var entry in source.EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            var path = target + "/" + entry.Name;
+            if (entry.LinkTarget is { } link)
+            {
+                archive.AddSymlink(path, link);
+            }
+            else if (entry is DirectoryInfo directory)
+            {
+                AddTree(archive, path, directory);
+            }
+            else
+            {
+                archive.AddFileFrom(path, entry.FullName, (int)entry.UnixFileMode);
+            }
         }
     }
 

@@ -17,6 +17,8 @@ public sealed record InitramfsSpec
     public string? Busybox { get; init; } = "/bin/busybox";
     /// <summary>More programs, image path → file (diagnostics for tests); their libraries come along.</summary>
     public IReadOnlyDictionary<string, string> ExtraExecutables { get; init; } = new Dictionary<string, string>();
+    /// <summary>Directory trees to copy in, image path → host directory (an OCI bundle for jails, say).</summary>
+    public IReadOnlyDictionary<string, string> ExtraTrees { get; init; } = new Dictionary<string, string>();
     public Compression Compression { get; init; } = Compression.Zstd;
     public int ZstdLevel { get; init; } = 19;
     public long Mtime { get; init; }

@@ -29,6 +29,12 @@ public static class BootSequence
             new("load-configured", ModuleTasks.LoadConfigured),
             new("coldplug", ModuleTasks.RunColdplug),
         ]),
+        new("host",
+        [
+            new("leave-rootfs", c => HostRootTasks.LeaveRootfs(c, system)),
+            new("mount-cgroup2", c => HostRootTasks.MountCgroup2(c, system)),
+            new("share-mounts", c => HostRootTasks.ShareMounts(c, system)),
+        ], StaysPid1),
         new("devices",
         [
             new("wait-for-root", DeviceTasks.WaitForRoot),
@@ -49,6 +55,9 @@ public static class BootSequence
 
     /// <summary>In initramfs mode there is no root to find: PID 1 stays and supervises the services.</summary>
     private static bool NeedsRoot(BootContext context) => context.RequireSettings().Mode != BootMode.Initramfs;
+
+    /// <summary>Without a switch_root InitOS stays the host: it readies the initramfs for jails.</summary>
+    private static bool StaysPid1(BootContext context) => !NeedsRoot(context);
 
     public static IReadOnlyList<string> PhaseNames(IReadOnlyList<Phase> phases) => phases.Select(p => p.Name).ToList();
 

@@ -11,6 +11,7 @@ public interface ISystem
     void Mount(string? source, string target, string? fstype, MountFlags flags, string? data);
     void Unmount(string target, UnmountFlags flags);
     void MakeDirectory(string path, int mode = 0x1ED);
+    void RemoveDirectory(string path);
     FileStatus? Status(string path, bool followSymlinks = false);
     void ChangeDirectory(string path);
     void ChangeRoot(string path);

@@ -12,6 +12,8 @@ public sealed class LinuxSystem : ISystem
 
     public void MakeDirectory(string path, int mode = 0x1ED) => Files.MakeDirectory(path, mode);
 
+    public void RemoveDirectory(string path) => Files.Remove(path, isDirectory: true);
+
     public FileStatus? Status(string path, bool followSymlinks = false) => Files.Status(path, followSymlinks);
 
     public void ChangeDirectory(string path) => Processes.ChangeDirectory(path);

@@ -61,6 +61,7 @@ enum {
     STAGE_NONE, STAGE_SIGNALS, STAGE_SETSID, STAGE_RLIMIT, STAGE_BOUNDING, STAGE_KEEPCAPS, STAGE_GROUPS,
     STAGE_SETGID, STAGE_SETUID, STAGE_CAPSET, STAGE_AMBIENT, STAGE_NO_NEW_PRIVS, STAGE_SECCOMP,
     STAGE_CHDIR, STAGE_CWD_UNREACHABLE, STAGE_CLOSE_FDS, STAGE_EXEC, STAGE_GO, STAGE_DUP, STAGE_USERNS_IDS, STAGE_SETNS,
+    STAGE_CGROUP_NS, STAGE_JOIN_CGROUP,
 };
 
 struct failure {
@@ -200,7 +201,10 @@ int initos_clone_exec(uint64_t clone_flags, int exec_fd, char *const argv[], cha
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0)
         return -errno;
-    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)(clone_flags | SIGCHLD), 0, 0, 0, 0);
+    /* The cgroup namespace is made after "go": by then the host has moved the child into the
+       jail's cgroup, which must be the namespace's root (as runc does it: join, then unshare). */
+    uint64_t late = clone_flags & CLONE_NEWCGROUP;
+    pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)((clone_flags & ~late) | SIGCHLD), 0, 0, 0, 0);
     if (pid < 0) {
         int e = errno;
         close(report[0]);
@@ -222,6 +226,8 @@ int initos_clone_exec(uint64_t clone_flags, int exec_fd, char *const argv[], cha
             errno = n == 0 ? ECANCELED : errno;
             fail(report[1], STAGE_GO);
         }
+        if (late && unshare(CLONE_NEWCGROUP) != 0)
+            fail(report[1], STAGE_CGROUP_NS);
         if (clone_flags & CLONE_NEWUSER) {
             /* The maps are written: be root of the new namespace, so exec keeps its capabilities. */
             if (setresgid(0, 0, 0) != 0 || setgroups(0, NULL) != 0 || setresuid(0, 0, 0) != 0)
@@ -263,14 +269,14 @@ void initos_clone_exec_result(int report_fd, int *stage, int *error)
 
 /*
  * `initos jail exec`: a new process inside a running jail. Forks; the child joins the jail's
- * namespaces (the user namespace first, so the others are joined with its capabilities; setns
+ * cgroup (when cgroup_procs_fd is not -1) and namespaces (the user namespace first, so the others are joined with its capabilities; setns
  * into a user namespace needs a single-threaded process, which a fork child is), then forks
  * again because a pid namespace only applies to children. The grandchild is set up like the
  * jail's program (jail_child) and execs; the middle process waits for it and exits with its
  * status (128+signal when killed). Returns the middle process's pid or -errno.
  */
-int initos_jail_exec(const int *ns_fds, int ns_count, const char *path, char *const argv[], char *const envp[],
-                     const struct initos_jail_process *process, int *stage, int *error)
+int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, const char *path, char *const argv[],
+                     char *const envp[], const struct initos_jail_process *process, int *stage, int *error)
 {
     int report[2];
     pid_t pid = initos_fork_with_report(report);
@@ -278,6 +284,9 @@ int initos_jail_exec(const int *ns_fds, int ns_count, const char *path, char *co
         return pid;
     if (pid == 0) {
         close(report[0]);
+        /* Into the jail's cgroup first, so its limits hold for this program too ("0": this process). */
+        if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1)
+            fail(report[1], STAGE_JOIN_CGROUP);
         for (int i = 0; i < ns_count; i++)
             if (setns(ns_fds[i], 0) != 0)
                 fail(report[1], STAGE_SETNS);

@@ -97,29 +97,43 @@ public sealed record OciIdMapping
     public uint Size { get; init; }
 }
 
+/// <summary>linux.resources: the cgroup v2 limits InitOS applies (any other member is refused by name).</summary>
 public sealed record OciResources
 {
     public OciMemory? Memory { get; init; }
     public OciPids? Pids { get; init; }
     public OciCpu? Cpu { get; init; }
+    public IReadOnlyList<OciDeviceRule>? Devices { get; init; }
 }
 
 public sealed record OciMemory
 {
     public long? Limit { get; init; }
+    public long? Reservation { get; init; }
+    /// <summary>Memory plus swap, as cgroup v1 counted it.</summary>
     public long? Swap { get; init; }
 }
 
 public sealed record OciPids
 {
-    public long Limit { get; init; }
+    public long? Limit { get; init; }
 }
 
 public sealed record OciCpu
 {
+    public ulong? Shares { get; init; }
     public long? Quota { get; init; }
     public ulong? Period { get; init; }
-    public ulong? Shares { get; init; }
+}
+
+/// <summary>A device cgroup rule (linux.resources.devices).</summary>
+public sealed record OciDeviceRule
+{
+    public bool Allow { get; init; }
+    public string? Type { get; init; }
+    public long? Major { get; init; }
+    public long? Minor { get; init; }
+    public string? Access { get; init; }
 }
 
 public sealed record OciSeccomp

@@ -33,6 +33,10 @@ public sealed record JailPlan
     /// <summary>The host range InitOS allocated for a user namespace the spec gave no mappings for.</summary>
     public uint? IdRangeStart { get; init; }
     public required ProcessPlan Process { get; init; }
+    /// <summary>cgroup v2 files written in the jail's cgroup before its init runs (linux.resources).</summary>
+    public IReadOnlyList<CgroupSetting> Limits { get; init; } = [];
+    /// <summary>The jail's cgroup, relative to the cgroup2 root (linux.cgroupsPath, or initos/ID).</summary>
+    public required string CgroupPath { get; init; }
     /// <summary>How the host connects the jail's network namespace; null: left as the spec made it.</summary>
     public NetworkPlan? Network { get; init; }
 }

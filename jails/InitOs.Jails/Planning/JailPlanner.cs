@@ -41,10 +41,7 @@ public sealed class JailPlanner
         var linux = spec.Linux ?? new OciLinux();
         var cloneFlags = Namespaces.Parse(linux.Namespaces, Problem);
         var process = ProcessPlanner.Plan(spec.Process, linux.Seccomp, Problem);
-        if (linux.Resources is not null)
-        {
-            Problem("linux.resources", "cgroup limits are not applied by this InitOS version; remove the field rather than have it ignored");
-        }
+        var limits = ResourcePlanner.Plan(linux.Resources, Problem);
         if (spec.Hostname is not null && (cloneFlags & Namespaces.Uts) == 0)
         {
             Problem("hostname", "needs a uts namespace (linux.namespaces)");
@@ -79,7 +76,28 @@ public sealed class JailPlanner
             UidMap = uidMap,
             GidMap = gidMap,
             Process = process,
+            Limits = limits,
+            CgroupPath = CgroupPath(linux.CgroupsPath, id),
         };
+    }
+
+    /// <summary>
+    /// linux.cgroupsPath: absolute means from the cgroup2 root, relative means under initos/;
+    /// systemd's "slice:prefix:name" form is not supported.
+    /// </summary>
+    private string CgroupPath(string? path, string id)
+    {
+        if (string.IsNullOrEmpty(path))
+        {
+            return "initos/" + id;
+        }
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        if (path.Contains(':', StringComparison.Ordinal) || parts.Length == 0 || parts.Any(p => p is "." or ".."))
+        {
+            Problem("linux.cgroupsPath", $"\"{path}\" must be a cgroup path without . or .. (systemd's slice:prefix:name form is not supported)");
+            return "initos/" + id;
+        }
+        return path.StartsWith('/') ? string.Join('/', parts) : "initos/" + string.Join('/', parts);
     }
 
     private void CheckVersion(string? version)

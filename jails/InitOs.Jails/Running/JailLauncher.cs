@@ -36,6 +36,7 @@ public static class JailLauncher
         {
             throw new JailException($"jail {plan.Id}: cannot create {directory}: {e.Message}");
         }
+        string? cgroup = null;
         try
         {
             // Made here, by host root: in a user namespace the jail's init could not create it.
@@ -45,10 +46,12 @@ public static class JailLauncher
             {
                 plan = JailNetworking.Prepare(plan, network, directory);
             }
-            return Start(plan, directory, waitForStart, foreground, stateRoot);
+            cgroup = JailCgroup.Create(plan);
+            return Start(plan, directory, cgroup, waitForStart, foreground, stateRoot);
         }
         catch
         {
+            JailCgroup.Remove(cgroup);
             JailNetworking.Detach(plan.Id, plan.Network);
             ReleaseIdRange(plan.IdRangeStart);
             RemoveDirectory(directory);
@@ -56,7 +59,7 @@ public static class JailLauncher
         }
     }
 
-    private static JailState Start(JailPlan plan, string directory, bool waitForStart, bool foreground, string stateRoot)
+    private static JailState Start(JailPlan plan, string directory, string? cgroup, bool waitForStart, bool foreground, string stateRoot)
     {
         var fds = new List<int>();
         int[] go = Pipe(), report = Pipe();
@@ -85,10 +88,12 @@ public static class JailLauncher
                 Lease = plan.Lease,
                 Network = plan.Network,
                 IdRangeStart = plan.IdRangeStart,
+                Cgroup = cgroup,
             };
             state.Save(stateRoot);
             try
             {
+                JailCgroup.Join(cgroup, child.Pid);
                 WriteIdMaps(child.Pid, plan);
                 JailNetworking.Attach(plan, child.Pid);
                 Files.WriteAll(go[1], "g"u8);
@@ -131,6 +136,22 @@ public static class JailLauncher
         uint start = IdRanges.Allocate(plan.Id);
         IdMap[] map = [new IdMap(0, start, IdRanges.Size)];
         return plan with { UidMap = map, GidMap = map, IdRangeStart = start };
+    }
+
+    /// <summary>
+    /// Everything a jail held on the host, once its init is gone: the cgroup, the pool slot
+    /// (destroyed and made fresh), the network, the id range and the state directory.
+    /// </summary>
+    public static void Release(JailState state)
+    {
+        JailCgroup.Remove(state.Cgroup);
+        if (state.Lease is { } lease)
+        {
+            Storage.PoolSettings.Open(lease.PoolDirectory).Release(lease.Slot, lease.Token);
+        }
+        JailNetworking.Detach(state.Id, state.Network);
+        ReleaseIdRange(state.IdRangeStart);
+        RemoveDirectory(JailState.DirectoryOf(state.Id));
     }
 
     public static void ReleaseIdRange(uint? start)

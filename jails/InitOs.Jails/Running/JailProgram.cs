@@ -61,7 +61,7 @@ public static class JailProgram
     /// namespaces of the running jail whose init is <paramref name="initPid"/>. Returns the pid of
     /// a helper (outside the jail's pid namespace) that exits with the program's status.
     /// </summary>
-    public static int Enter(int initPid, ulong cloneFlags, ProcessPlan process)
+    public static int Enter(int initPid, string? cgroup, ulong cloneFlags, ProcessPlan process)
     {
         // The user namespace first: the others are then joined with its capabilities.
         var order = new (ulong Flag, string Name)[]
@@ -70,8 +70,10 @@ public static class JailProgram
             (Namespaces.Network, "net"), (Namespaces.Cgroup, "cgroup"), (Namespaces.Pid, "pid"),
         };
         var fds = new List<int>();
+        int cgroupProcs = -1;
         try
         {
+            cgroupProcs = JailCgroup.OpenProcs(cgroup);
             foreach (var (flag, name) in order)
             {
                 if ((cloneFlags & flag) != 0)
@@ -80,7 +82,7 @@ public static class JailProgram
                 }
             }
             var path = Resolve(process.Args[0], process.Env, $"/proc/{initPid}/root");
-            var (pid, failure) = JailExec.Enter(fds, path, process.Args, process.Env, Settings(process));
+            var (pid, failure) = JailExec.Enter(cgroupProcs, fds, path, process.Args, process.Env, Settings(process));
             if (failure is { } f)
             {
                 throw new JailException($"exec {process.Args[0]} in the jail failed at {f}");
@@ -89,7 +91,7 @@ public static class JailProgram
         }
         finally
         {
-            foreach (var fd in fds)
+            foreach (var fd in fds.Append(cgroupProcs).Where(fd => fd >= 0))
             {
                 Files.Close(fd);
             }

@@ -25,6 +25,8 @@ public sealed record JailState
     public Planning.NetworkPlan? Network { get; init; }
     /// <summary>The host id range allocated for the jail, freed by run's end or by delete.</summary>
     public uint? IdRangeStart { get; init; }
+    /// <summary>The jail's cgroup directory (cgroup v2 hosts), killed and removed by run's end or by delete.</summary>
+    public string? Cgroup { get; init; }
 
     public const string Root = "/run/initos/jails";
 
@@ -66,6 +68,10 @@ public sealed record JailState
             if (IdRangeStart is { } idRange)
             {
                 json.WriteNumber("idRangeStart", idRange);
+            }
+            if (Cgroup is not null)
+            {
+                json.WriteString("cgroup", Cgroup);
             }
             if (Network is { } network)
             {

@@ -40,6 +40,8 @@ public static class PlanCodec
             w.Write(plan.IdRangeStart ?? 0);
             Process(w, plan.Process);
             Optional(w, plan.Network, (w, n) => { w.Write((int)n.Mode); w.Write(n.Bridge); w.Write(n.Subnet); });
+            List(w, plan.Limits, (w, l) => { w.Write(l.File); w.Write(l.Value); });
+            w.Write(plan.CgroupPath);
         }
         return stream.ToArray();
     }
@@ -69,6 +71,8 @@ public static class PlanCodec
             IdRangeStart = ReadOptionalUInt(r),
             Process = Process(r),
             Network = Optional(r, r => new NetworkPlan((NetworkMode)r.ReadInt32(), r.ReadString(), r.ReadString())),
+            Limits = List(r, r => new CgroupSetting(r.ReadString(), r.ReadString())),
+            CgroupPath = r.ReadString(),
         };
     }
 

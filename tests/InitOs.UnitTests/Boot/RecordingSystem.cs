@@ -18,6 +18,8 @@ internal sealed class RecordingSystem : ISystem
 
     public void MakeDirectory(string path, int mode = 0x1ED) => Calls.Add($"mkdir {path}");
 
+    public void RemoveDirectory(string path) => Calls.Add($"rmdir {path}");
+
     public FileStatus? Status(string path, bool followSymlinks = false) => Files.TryGetValue(path, out var s) ? s : null;
 
     public void ChangeDirectory(string path) => Calls.Add($"chdir {path}");

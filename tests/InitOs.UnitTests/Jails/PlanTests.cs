@@ -29,6 +29,8 @@ public sealed class PlanTests
                 Capabilities = new CapabilitySets(1, 2, 3, 4, 5), Rlimits = [new RlimitSetting(7, 1024, 4096)], NoNewPrivileges = true, Seccomp = [1, 2, 3, 4, 5, 6, 7, 8],
             },
             Network = new NetworkPlan(NetworkMode.Bridge, "initos0", "10.88.0.0/16"),
+            Limits = [new CgroupSetting("memory.max", "33554432"), new CgroupSetting("pids.max", "max")],
+            CgroupPath = "initos/j1",
         };
         var decoded = PlanCodec.Decode(PlanCodec.Encode(plan));
         Assert.Equal(JsonSerializer.Serialize(plan, Compare), JsonSerializer.Serialize(decoded, Compare));
@@ -78,12 +80,41 @@ public sealed class PlanTests
     [InlineData(""", "rootfsPropagation": "rshared" """, "linux.rootfsPropagation: \"rshared\" would let jail mounts reach the host")]
     [InlineData(""", "seccomp": { "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ { "names": ["no_such_call"], "action": "SCMP_ACT_ALLOW" } ] }""", "linux.seccomp.syscalls[0].names: \"no_such_call\" is not an x86_64 syscall")]
     [InlineData(""", "devices": [ { "path": "/etc/sda", "type": "b", "major": 8, "minor": 0 } ]""", "linux.devices[0].path: \"/etc/sda\" must be a path under /dev")]
-    [InlineData(""", "resources": { "pids": { "limit": 10 } }""", "linux.resources: cgroup limits are not applied by this InitOS version")]
+    [InlineData(""", "resources": { "pids": { "limit": 0 } }""", "linux.resources.pids.limit: 0 must be positive, or -1 for no limit")]
+    [InlineData(""", "resources": { "memory": { "swap": 1000 } }""", "linux.resources.memory.swap: counts memory plus swap, so it needs memory.limit too")]
+    [InlineData(""", "resources": { "memory": { "limit": 2000, "swap": 1000 } }""", "linux.resources.memory.swap: 1000 is less than memory.limit 2000")]
+    [InlineData(""", "resources": { "cpu": { "shares": 1 } }""", "linux.resources.cpu.shares: 1 is outside 2…262144")]
+    [InlineData(""", "resources": { "cpu": { "quota": 10 } }""", "linux.resources.cpu.quota: 10 µs must be at least 1000")]
+    [InlineData(""", "resources": { "devices": [ { "allow": true, "access": "rwm" } ] }""", "linux.resources.devices[0]: allow rules need a device cgroup")]
+    [InlineData(""", "cgroupsPath": "system.slice:initos:j1" """, "linux.cgroupsPath: \"system.slice:initos:j1\" must be a cgroup path")]
     public void A_spec_InitOS_cannot_honour_is_refused_naming_the_field(string linux, string expected)
     {
         var e = Assert.Throws<SpecException>(() => PlanOf(Spec(linux: linux)));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Resources_become_cgroup_v2_files_with_runcs_conversions()
+    {
+        const string Resources = """
+            , "resources": {
+              "memory": { "limit": 33554432, "reservation": 16777216, "swap": 67108864 },
+              "pids": { "limit": 20 },
+              "cpu": { "shares": 1024, "quota": 20000, "period": 100000 },
+              "devices": [ { "allow": false, "access": "rwm" } ] }
+            """;
+        var plan = PlanOf(Spec(linux: Resources));
+        Assert.Equal(
+            ["memory.max=33554432", "memory.low=16777216", "memory.swap.max=33554432", "pids.max=20", "cpu.weight=39", "cpu.max=20000 100000"],
+            plan.Limits.Select(l => $"{l.File}={l.Value}"));
+        Assert.Equal("initos/t", plan.CgroupPath);
+    }
+
+    [Theory]
+    [InlineData("/jails/web", "jails/web")]
+    [InlineData("web", "initos/web")]
+    public void CgroupsPath_is_from_the_cgroup_root_when_absolute_and_under_initos_otherwise(string path, string expected) =>
+        Assert.Equal(expected, PlanOf(Spec(linux: $", \"cgroupsPath\": \"{path}\"")).CgroupPath);
 
     [Fact]
     public void The_default_filter_denies_module_loading_and_allows_ordinary_calls()
