@@ -96,6 +96,9 @@ public static class Files
         }
     }
 
+    /// <summary>chown of the path itself (a symlink is not followed).</summary>
+    public static void Chown(string path, uint uid, uint gid) => FilesAt.Chown(AtFdCwd, path, uid, gid, path);
+
     /// <summary>mkdir that accepts an existing directory.</summary>
     public static void MakeDirectory(string path, int mode = 0x1ED)
     {

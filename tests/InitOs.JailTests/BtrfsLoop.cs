@@ -22,6 +22,9 @@ public sealed class BtrfsLoop : IDisposable
     {
         _ = ProgsInstalled.Value;
         _scratch = new TempDirectory("initos-btrfs-");
+        // Traversable by other users, as a pool's place on a real host is: an unprivileged jail's
+        // root (a host uid in its range) mounts its overlay from a slot below here.
+        File.SetUnixFileMode(_scratch.Path, (UnixFileMode)0x1ED);
         ImagePath = Path.Combine(imageDirectory ?? _scratch.Path, $"btrfs-{Guid.NewGuid():N}.img");
         MountPoint = _scratch.File("mnt");
         Uuid = Guid.NewGuid().ToString();

@@ -1,3 +1,4 @@
+using InitOs.TestKit;
 using InitOs.Sys;
 
 namespace InitOs.JailTests;
@@ -67,6 +68,57 @@ public sealed class JailPoolTests : IDisposable
         Assert.True(hostBefore - hostAfter < 4L << 20, $"the host's filesystem lost {hostBefore - hostAfter} bytes");
         // And the pool's own image grew by about the quota, not by the 200 MiB asked for.
         Assert.True(512L << 20 > _imageFs.FreeBytes + Quota - (8L << 20), "the pool image did not take the filler's writes");
+    }
+
+    [Fact]
+    public void An_unprivileged_jail_writes_its_upper_as_its_host_range_and_the_slot_is_fresh_after_delete()
+    {
+        using var bundle = new TestBundle();
+        bundle.Config["linux"]!["namespaces"]!.AsArray().Add(System.Text.Json.Nodes.JsonNode.Parse("""{ "type": "user" }"""));
+        bundle.WithShell("echo jail > /written && mkdir /made && echo WROTE uid=$(id -u); exec sleep 600");
+        var id = JailCli.NewId("userpool");
+        try
+        {
+            var created = JailCli.Run("create", "--pool", _pool, "--bundle", bundle.Save(), id);
+            Assert.True(created.Code == 0, created.ToString());
+            Assert.Equal(0, JailCli.Run("start", id).Code);
+            var written = WaitForUpperEntry("written");
+            var hostRoot = File.ReadAllText($"/proc/{JailPid(id)}/uid_map").Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            Assert.NotEqual("0", hostRoot);
+            Assert.Equal($"{hostRoot}:{hostRoot}", Tool.Run("stat", "-c", "%u:%g", written).Trim());
+            Assert.Equal($"{hostRoot}:{hostRoot}", Tool.Run("stat", "-c", "%u:%g", Path.Combine(Path.GetDirectoryName(written)!, "made")).Trim());
+            Assert.False(File.Exists(Path.Combine(bundle.Rootfs, "written")), "the write reached the image");
+        }
+        finally
+        {
+            JailCli.Run("delete", "--force", id);
+        }
+        foreach (var slot in Directory.GetDirectories(_pool, "slot-*"))
+        {
+            Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(slot, "upper")));
+            Assert.Equal("0:0", Tool.Run("stat", "-c", "%u:%g", Path.Combine(slot, "upper")).Trim());
+        }
+    }
+
+    private string WaitForUpperEntry(string name)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (DateTime.UtcNow < deadline)
+        {
+            var found = Directory.GetDirectories(_pool, "slot-*").Select(s => Path.Combine(s, "upper", name)).FirstOrDefault(File.Exists);
+            if (found is not null)
+            {
+                return found;
+            }
+            Thread.Sleep(20);
+        }
+        throw new TimeoutException($"no slot's upper got /{name}");
+    }
+
+    private static int JailPid(string id)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(JailCli.Run("state", id).Out);
+        return json.RootElement.GetProperty("pid").GetInt32();
     }
 
     [Fact]

@@ -20,10 +20,6 @@ public sealed class JailPlanner
     {
         var planner = new JailPlanner();
         var plan = planner.Build(bundle, id, stateDirectory, overlay);
-        if (plan is not null && overlay is not null && (plan.CloneFlags & Namespaces.User) != 0)
-        {
-            planner.Problem("linux.namespaces", "an overlay from the pool with a user namespace is not supported yet (the upper would need the jail's ids)");
-        }
         if (planner._problems.Count > 0 || plan is null)
         {
             throw new SpecException(bundle.ConfigPath, planner._problems);

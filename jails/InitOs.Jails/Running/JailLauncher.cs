@@ -42,6 +42,7 @@ public static class JailLauncher
             // Made here, by host root: in a user namespace the jail's init could not create it.
             Directory.CreateDirectory(plan.RootMountPoint);
             plan = WithIdRange(plan);
+            GiveUpperToJailRoot(plan);
             if (plan.Network is { } network)
             {
                 plan = JailNetworking.Prepare(plan, network, directory);
@@ -153,6 +154,26 @@ public static class JailLauncher
         ReleaseIdRange(state.IdRangeStart);
         RemoveDirectory(JailState.DirectoryOf(state.Id));
     }
+
+    /// <summary>
+    /// With a user namespace, the overlay's upper and work directories belong to the host ids
+    /// that the jail's root maps to: the overlay is mounted, and written, as that root. The slot
+    /// is fresh for every run, so nothing else ever owned them.
+    /// </summary>
+    private static void GiveUpperToJailRoot(JailPlan plan)
+    {
+        if (plan.Overlay is not { } overlay || (plan.CloneFlags & Namespaces.User) == 0)
+        {
+            return;
+        }
+        uint uid = HostIdOfRoot(plan.UidMap, "linux.uidMappings", plan.Id), gid = HostIdOfRoot(plan.GidMap, "linux.gidMappings", plan.Id);
+        Files.Chown(overlay.Upper, uid, gid);
+        Files.Chown(overlay.Work, uid, gid);
+    }
+
+    private static uint HostIdOfRoot(IReadOnlyList<IdMap> map, string field, string id) =>
+        map.FirstOrDefault(m => m.Inside == 0 && m.Count > 0)?.Outside
+            ?? throw new JailException($"jail {id}: {field} maps no id 0, so no one inside could own the overlay's upper layer");
 
     public static void ReleaseIdRange(uint? start)
     {

@@ -71,7 +71,15 @@ public static class JailRoot
     {
         if (plan.Overlay is { } overlay)
         {
-            Mount("overlay", plan.RootMountPoint, "overlay", 0, $"lowerdir={plan.RootfsSource},upperdir={overlay.Upper},workdir={overlay.Work}");
+            try
+            {
+                Mount("overlay", plan.RootMountPoint, "overlay", 0, $"lowerdir={plan.RootfsSource},upperdir={overlay.Upper},workdir={overlay.Work}");
+            }
+            catch (SysException e) when (e.Errno == Errno.EACCES && (plan.CloneFlags & Namespaces.User) != 0)
+            {
+                throw new JailException($"{e.Message}: in a user namespace the overlay is mounted by the jail's root (host uid {plan.UidMap.FirstOrDefault(m => m.Inside == 0)?.Outside}), "
+                    + "which needs search permission on every directory above the image, the upper and the work directory");
+            }
         }
         else
         {
