@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using InitOs.Init.Supervision;
 using InitOs.Jails.Oci;
 using InitOs.Jails.Planning;
@@ -194,7 +193,7 @@ internal static class JailApplet
     private static int State(string id)
     {
         var state = Existing(id);
-        Console.WriteLine(JsonSerializer.Serialize(new OciState(state.OciVersion, state.Id, state.Status, state.Pid, state.Bundle, state.Annotations), StateJson.Default.OciState));
+        Console.WriteLine(state.OciStateJson());
         return 0;
     }
 
@@ -371,10 +370,3 @@ internal sealed record JailArguments(string Id, string Bundle, string? PidFile, 
         return new NetworkPlan(parsed, bridge ?? JailNetworkConfig.DefaultBridgeName, subnet ?? "10.88.0.0/16");
     }
 }
-
-/// <summary>The OCI state document (runtime-spec "State").</summary>
-internal sealed record OciState(string OciVersion, string Id, string Status, int Pid, string Bundle, IReadOnlyDictionary<string, string> Annotations);
-
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase, WriteIndented = true)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(OciState))]
-internal sealed partial class StateJson : System.Text.Json.Serialization.JsonSerializerContext;

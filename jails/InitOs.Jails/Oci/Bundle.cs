@@ -22,45 +22,40 @@ public sealed record Bundle(string Directory, OciSpec Spec)
         return new Bundle(full, Parse(File.ReadAllText(config), config));
     }
 
+    /// <summary>Every problem in the file at once, each as file:LINE: field: what is wrong.</summary>
     public static OciSpec Parse(string json, string file)
     {
-        var bytes = Encoding.UTF8.GetBytes(json);
+        var problems = new List<string>();
+        var cursor = new JsonCursor(Encoding.UTF8.GetBytes(json), problems);
+        OciSpec? spec = null;
         try
         {
-            // The deserializer refuses unknown members itself (UnmappedMemberHandling.Disallow);
-            // the walk that lists all of them runs only once something is wrong.
-            return JsonSerializer.Deserialize(bytes, OciJson.Default.OciSpec)
-                ?? throw new SpecException(file, ["the file holds null, not a runtime spec"]);
+            if (!cursor.Start())
+            {
+                throw new SpecException(file, ["empty, not a runtime spec"]);
+            }
+            if (!cursor.Object("(top level)") && problems.Count == 0)
+            {
+                problems.Add($"{cursor.Line}: (top level): null, not a runtime spec");
+            }
+            else if (problems.Count == 0)
+            {
+                spec = SpecReader.Spec(ref cursor, "");
+                if (!cursor.AtEnd())
+                {
+                    problems.Add($"{cursor.Line}: (top level): more JSON after the spec's object");
+                }
+            }
         }
         catch (JsonException e)
         {
-            throw Explain(bytes, file, e);
+            throw new SpecException($"{file}:{e.LineNumber + 1}", ["not valid JSON"]);
         }
-    }
-
-    private static SpecException Explain(byte[] bytes, string file, JsonException error)
-    {
-        List<string> unknown;
-        try
+        if (problems.Count > 0 || spec is null)
         {
-            unknown = UnknownFields.Find(bytes);
+            throw new SpecException(file, problems, lineInEach: true);
         }
-        catch (JsonException e)
-        {
-            return new SpecException(file + Line(e), [$"{Field(e.Path ?? "$", null)}: not valid JSON"]);
-        }
-        // One file:line per problem: "config.json:12: hooks: not supported by InitOS".
-        return unknown.Count > 0
-            ? new SpecException(file, unknown, lineInEach: true)
-            : new SpecException(file + Line(error), [$"{Field(error.Path ?? "$", null)}: wrong type of value"]);
-    }
-
-    private static string Line(JsonException e) => e.LineNumber is { } line ? $":{line + 1}" : "";
-
-    private static string Field(string jsonPath, string? child)
-    {
-        var field = jsonPath == "$" ? "" : jsonPath.TrimStart('$', '.');
-        return child is null ? (field.Length == 0 ? "(top level)" : field) : (field.Length == 0 ? child : field + "." + child);
+        return spec;
     }
 }
 

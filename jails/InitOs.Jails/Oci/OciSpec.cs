@@ -1,10 +1,8 @@
-using System.Text.Json.Serialization;
-
 namespace InitOs.Jails.Oci;
 
 // The subset of the OCI runtime spec (config.json, runtime-spec 1.x) that InitOS runs.
-// Every property the JSON may carry is declared here; anything else is refused by the
-// parser with its JSON path (UnmappedMemberHandling.Disallow), never silently ignored.
+// Every member the JSON may carry is read by SpecReader; anything else is refused with its
+// line and JSON path, never silently ignored.
 
 public sealed record OciSpec
 {
@@ -90,9 +88,7 @@ public sealed record OciNamespace
 
 public sealed record OciIdMapping
 {
-    [JsonPropertyName("containerID")]
     public uint ContainerId { get; init; }
-    [JsonPropertyName("hostID")]
     public uint HostId { get; init; }
     public uint Size { get; init; }
 }

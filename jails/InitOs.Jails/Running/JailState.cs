@@ -33,8 +33,8 @@ public sealed record JailState
     public static string DirectoryOf(string id, string root = Root) => Path.Combine(root, id);
 
     /// <summary>
-    /// Written with Utf8JsonWriter, not the serializer: this is on every start's path, and the
-    /// serializer's first use costs milliseconds; reading (state, list, delete) may use it.
+    /// Written with Utf8JsonWriter and read with JsonDocument, not the serializer: this is on
+    /// every start's path, and the serializer's first use costs milliseconds.
     /// </summary>
     public void Save(string root = Root)
     {
@@ -86,10 +86,72 @@ public sealed record JailState
         File.Move(temporary, path, overwrite: true);
     }
 
+    /// <summary>The record of jail <paramref name="id"/>, or null if there is none.</summary>
     public static JailState? Load(string id, string root = Root)
     {
         var path = Path.Combine(DirectoryOf(id, root), "state.json");
-        return File.Exists(path) ? JsonSerializer.Deserialize(File.ReadAllText(path), PlanJson.Default.JailState) : null;
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return FromJson(document.RootElement);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new JailException($"jail {id}: {path} is damaged ({e.GetType().Name})");
+        }
+    }
+
+    private static JailState FromJson(JsonElement json)
+    {
+        string? Text(JsonElement e, string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        return new JailState
+        {
+            OciVersion = Text(json, "ociVersion") ?? "1.0.2",
+            Id = json.GetProperty("id").GetString()!,
+            Status = json.GetProperty("status").GetString()!,
+            Pid = json.GetProperty("pid").GetInt32(),
+            PidStartTime = json.GetProperty("pidStartTime").GetUInt64(),
+            Bundle = json.GetProperty("bundle").GetString()!,
+            Created = Text(json, "created") ?? "",
+            Annotations = json.TryGetProperty("annotations", out var annotations)
+                ? annotations.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal)
+                : new Dictionary<string, string>(),
+            Lease = json.TryGetProperty("lease", out var lease)
+                ? new Planning.PoolLease(lease.GetProperty("poolDirectory").GetString()!, lease.GetProperty("slot").GetInt32(), lease.GetProperty("token").GetString()!)
+                : null,
+            Network = json.TryGetProperty("network", out var network)
+                ? new Planning.NetworkPlan((Network.NetworkMode)network.GetProperty("mode").GetInt32(), network.GetProperty("bridge").GetString()!, network.GetProperty("subnet").GetString()!)
+                : null,
+            IdRangeStart = json.TryGetProperty("idRangeStart", out var range) ? range.GetUInt32() : null,
+            Cgroup = Text(json, "cgroup"),
+        };
+    }
+
+    /// <summary>The OCI state document (runtime-spec "State") that `initos jail state` prints.</summary>
+    public string OciStateJson()
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteString("ociVersion", OciVersion);
+            json.WriteString("id", Id);
+            json.WriteString("status", Status);
+            json.WriteNumber("pid", Pid);
+            json.WriteString("bundle", Bundle);
+            json.WriteStartObject("annotations");
+            foreach (var (key, value) in Annotations)
+            {
+                json.WriteString(key, value);
+            }
+            json.WriteEndObject();
+            json.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>The status now: "stopped" once the jail's init is gone (or its pid belongs to another process).</summary>

@@ -31,13 +31,33 @@ public sealed class BundleParseTests
     [InlineData("\"hooks\": {},", "config.json:2: hooks: not supported by InitOS")]
     [InlineData("\"process\": { \"args\": [\"x\"], \"apparmorProfile\": \"p\" },", "config.json:2: process.apparmorProfile: not supported by InitOS")]
     [InlineData("\"linux\": { \"intelRdt\": {} },", "config.json:2: linux.intelRdt: not supported by InitOS")]
-    [InlineData("\"linux\": { \"resources\": { \"memory\": { \"limit\": \"lots\" } } },", "config.json:2: linux.resources.memory.limit: wrong type of value")]
+    [InlineData("\"linux\": { \"resources\": { \"memory\": { \"limit\": \"lots\" } } },", "config.json:2: linux.resources.memory.limit: wrong type of value: expected an integer")]
+    [InlineData("\"process\": { \"args\": [\"x\", 7] },", "config.json:2: process.args[1]: wrong type of value: expected a string")]
+    [InlineData("\"linux\": { \"uidMappings\": [ { \"containerID\": -1 } ] },", "config.json:2: linux.uidMappings[0].containerID: wrong type of value: expected an integer from 0 to 4294967295")]
     public void An_unsupported_field_or_a_wrong_value_is_an_error_naming_the_field(string member, string expected)
     {
         var json = "{\n" + member + "\n\"ociVersion\": \"1.0.2\"\n}";
         var e = Assert.Throws<SpecException>(() => Bundle.Parse(json, "config.json"));
         Assert.Equal(expected, e.Message);
     }
+
+    [Fact]
+    public void Every_problem_is_listed_at_once_each_with_its_line()
+    {
+        var json = "{\n\"hooks\": {},\n\"ociVersion\": 1,\n\"linux\": { \"intelRdt\": {} }\n}";
+        var e = Assert.Throws<SpecException>(() => Bundle.Parse(json, "config.json"));
+        Assert.Equal(
+            "config.json:2: hooks: not supported by InitOS\nconfig.json:3: ociVersion: wrong type of value: expected a string\nconfig.json:4: linux.intelRdt: not supported by InitOS",
+            e.Message);
+    }
+
+    [Theory]
+    [InlineData("{\n\"ociVersion\": \"1.0.2\",\n}", "config.json:3: not valid JSON")]
+    [InlineData("[1]", "config.json:1: (top level): wrong type of value: expected an object")]
+    [InlineData("null", "config.json:1: (top level): null, not a runtime spec")]
+    [InlineData("{} {}", "config.json:1: not valid JSON")]
+    public void Broken_json_is_named_with_its_line(string json, string expected) =>
+        Assert.Equal(expected, Assert.Throws<SpecException>(() => Bundle.Parse(json, "config.json")).Message);
 
     [Fact]
     public void A_missing_config_names_the_bundle_directory()
