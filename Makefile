@@ -70,6 +70,7 @@ bench: images
 	scripts/bench.sh
 	scripts/bench-pid1.sh
 	scripts/bench-jails.sh
+	scripts/bench-jails-vm.sh
 
 clean:
 	rm -rf $(OUT) tests/artifacts

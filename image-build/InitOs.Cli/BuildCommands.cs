@@ -24,9 +24,11 @@ internal static class BuildCommands
         var compression = Cli.Option<string>("--compression", "zstd, gzip or none", () => "zstd");
         var level = Cli.Option<int>("--zstd-level", "zstd level 1..19 (19 = smallest, slowest)", () => 19);
         var noShell = Cli.Option<bool>("--no-shell", "leave busybox (the emergency shell) out");
+        var addExec = Cli.Option<string[]>("--add-exec", "IMAGE_PATH=FILE: add a program and the libraries it needs (repeatable)");
+        var addTree = Cli.Option<string[]>("--add-tree", "IMAGE_PATH=DIR: add a directory tree as it is (repeatable)");
         var command = new Command("initramfs", "build the initramfs: the InitOS binary, its libraries, kernel modules, config, emergency shell")
         {
-            output, box, kernel, config, compression, level, noShell,
+            output, box, kernel, config, compression, level, noShell, addExec, addTree,
         };
         command.SetAction(r =>
         {
@@ -38,6 +40,8 @@ internal static class BuildCommands
                 Compression = ParseCompression(r.GetValue(compression)!),
                 ZstdLevel = r.GetValue(level),
                 Busybox = r.GetValue(noShell) ? null : "/bin/busybox",
+                ExtraExecutables = Pairs("--add-exec", r.GetValue(addExec)),
+                ExtraTrees = Pairs("--add-tree", r.GetValue(addTree)),
                 Mtime = ExternalTool.SourceDateEpoch(),
             };
             var path = r.GetValue(output)!;
@@ -49,6 +53,22 @@ internal static class BuildCommands
             return 0;
         });
         return command;
+    }
+
+    /// <summary>IMAGE_PATH=HOST_PATH values of a repeatable option.</summary>
+    private static Dictionary<string, string> Pairs(string option, string[]? values)
+    {
+        var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var value in values ?? [])
+        {
+            int equals = value.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0 || equals == value.Length - 1)
+            {
+                throw new ArgumentException($"{option} {value}: expected IMAGE_PATH=HOST_PATH");
+            }
+            pairs[value[..equals].Trim('/')] = value[(equals + 1)..];
+        }
+        return pairs;
     }
 
     private static Command Rootfs()

@@ -27,6 +27,14 @@ public sealed class JailCgroupBootTests
 
     private const int MemoryLimitMiB = 48, PidsLimit = 16;
 
+    private static readonly string Resources = $$"""
+        , "resources": {
+          "memory": { "limit": {{MemoryLimitMiB * 1024 * 1024}}, "swap": {{MemoryLimitMiB * 1024 * 1024}} },
+          "pids": { "limit": {{PidsLimit}} },
+          "cpu": { "quota": 20000, "period": 100000 }
+        }
+        """;
+
     private readonly BootImages _images;
 
     public JailCgroupBootTests(BootImages images) => _images = images;
@@ -40,6 +48,7 @@ public sealed class JailCgroupBootTests
         WriteBundle(bundles.Path, "forkbomb", "/bin/cgroup-hogs forkbomb 200");
         WriteBundle(bundles.Path, "memory", "/bin/cgroup-hogs memory 256; echo HOG-STATUS=$?; grep oom_kill /sys/fs/cgroup/memory.events");
         WriteBundle(bundles.Path, "spin", "/bin/cgroup-hogs spin 3000");
+        WriteBundle(bundles.Path, "plain", "echo PLAIN $(cat /proc/self/cgroup)", limits: false);
         WriteBundle(bundles.Path, "view", "echo VIEW $(cat /proc/self/cgroup) $(cat /sys/fs/cgroup/memory.max) $(cat /sys/fs/cgroup/pids.max) $(cat /sys/fs/cgroup/cpu.max); sleep 600");
         var config = _images.Scratch("cgroup.toml");
         File.WriteAllText(config, Config);
@@ -51,6 +60,10 @@ public sealed class JailCgroupBootTests
         Run(vm, "grep -E ' / / | /sys/fs/cgroup ' /proc/self/mountinfo", "HOST-MOUNTS");
         Assert.Matches(@" / / rw[^\n]* shared:\d+", vm.Session.Log);
         Assert.Matches(@"/sys/fs/cgroup [^\n]* - cgroup2 cgroup2 rw,nsdelegate", vm.Session.Log);
+
+        // Every jail gets its own cgroup, with limits or without (this one has no cgroup namespace).
+        Run(vm, "initos jail run --bundle /bundles/plain plain", "PLAIN-RUN");
+        vm.Expect("PLAIN 0::/initos/plain");
 
         Run(vm, "initos jail run --bundle /bundles/forkbomb fb", "FORKBOMB-RUN");
         var bomb = vm.Expect(@"FORKBOMB forked=(?<n>\d+) error=(?<e>[^\r\n]+)");
@@ -112,8 +125,8 @@ public sealed class JailCgroupBootTests
         File.Move(hogs, Path.Combine(rootfs, "bin/cgroup-hogs"));
     }
 
-    /// <summary>One bundle per workload, all on the shared ../rootfs, all with the same limits.</summary>
-    private static void WriteBundle(string bundles, string name, string script)
+    /// <summary>One bundle per workload, all on the shared ../rootfs, with the same limits and a cgroup namespace (or neither).</summary>
+    private static void WriteBundle(string bundles, string name, string script, bool limits = true)
     {
         var directory = Path.Combine(bundles, name);
         Directory.CreateDirectory(directory);
@@ -129,12 +142,8 @@ public sealed class JailCgroupBootTests
                 { "destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev"] }
               ],
               "linux": {
-                "namespaces": [ { "type": "pid" }, { "type": "mount" }, { "type": "uts" }, { "type": "ipc" }, { "type": "cgroup" } ],
-                "resources": {
-                  "memory": { "limit": {{MemoryLimitMiB * 1024 * 1024}}, "swap": {{MemoryLimitMiB * 1024 * 1024}} },
-                  "pids": { "limit": {{PidsLimit}} },
-                  "cpu": { "quota": 20000, "period": 100000 }
-                }
+                "namespaces": [ { "type": "pid" }, { "type": "mount" }, { "type": "uts" }, { "type": "ipc" }{{(limits ? ", { \"type\": \"cgroup\" }" : "")}} ]
+                {{(limits ? Resources : "")}}
               }
             }
             """);

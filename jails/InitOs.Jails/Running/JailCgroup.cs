@@ -27,7 +27,7 @@ public static class JailCgroup
             return null;
         }
         var directory = Path.Combine(root, plan.CgroupPath);
-        EnableControllers(root, plan.CgroupPath, plan.Limits.Select(l => l.Controller).Distinct().ToList(), plan.Id);
+        PrepareAncestors(root, plan.CgroupPath, plan.Limits.Select(l => l.Controller).Distinct().ToList(), plan.Id);
         if (Directory.Exists(directory))
         {
             throw new JailException($"jail {plan.Id}: cgroup {directory} already exists (another jail, or one not deleted)");
@@ -108,28 +108,38 @@ public static class JailCgroup
         }
     }
 
-    /// <summary>Each ancestor delegates the controllers the limits need to its children (cgroup.subtree_control).</summary>
-    private static void EnableControllers(string root, string relativePath, IReadOnlyList<string> controllers, string id)
+    /// <summary>
+    /// Makes the cgroup's ancestors, and has each delegate the controllers the limits need to its
+    /// children (cgroup.subtree_control).
+    /// </summary>
+    private static void PrepareAncestors(string root, string relativePath, IReadOnlyList<string> controllers, string id)
     {
-        if (controllers.Count == 0)
+        if (controllers.Count > 0)
         {
-            return;
-        }
-        var available = File.ReadAllText(Path.Combine(root, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        var missing = controllers.Where(c => !available.Contains(c)).ToList();
-        if (missing.Count > 0)
-        {
-            throw new JailException($"jail {id}: {ResourcePlanner.Field} needs the {string.Join(", ", missing)} controller(s), which {root} does not have (it has: {string.Join(' ', available)})");
+            var available = File.ReadAllText(Path.Combine(root, "cgroup.controllers")).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var missing = controllers.Where(c => !available.Contains(c)).ToList();
+            if (missing.Count > 0)
+            {
+                throw new JailException($"jail {id}: {ResourcePlanner.Field} needs the {string.Join(", ", missing)} controller(s), which {root} does not have (it has: {string.Join(' ', available)})");
+            }
         }
         var enable = string.Join(' ', controllers.Select(c => "+" + c));
         var parent = root;
         foreach (var part in relativePath.Split('/', StringSplitOptions.RemoveEmptyEntries)[..^1])
         {
-            Write(parent, "cgroup.subtree_control", enable, id);
+            Delegate(parent, enable, id);
             parent = Path.Combine(parent, part);
             Files.MakeDirectory(parent);
         }
-        Write(parent, "cgroup.subtree_control", enable, id);
+        Delegate(parent, enable, id);
+    }
+
+    private static void Delegate(string directory, string enable, string id)
+    {
+        if (enable.Length > 0)
+        {
+            Write(directory, "cgroup.subtree_control", enable, id);
+        }
     }
 
     private static void Write(string directory, string file, string value, string id)

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Jail start-up inside a QEMU guest whose PID 1 is InitOS (pure cgroup2, off rootfs): the
+# same bundle and the same create+start+wait+delete of /bin/true as scripts/bench-jails.sh,
+# `initos jail run` against crun (which refuses the CI host's hybrid cgroups) and runc,
+# alternated in one run by scripts/bench/alternate.c, median of BENCH_JAIL_VM_RUNS (20).
+# Under TCG every process start is slow, so read the ratios, not the milliseconds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${BENCH_JAIL_VM_RUNS:-20}
+need=()
+command -v crun >/dev/null || need+=(crun)
+command -v runc >/dev/null || need+=(runc)
+if ((${#need[@]})); then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+work=$(mktemp -d /tmp/initos-bench-vm.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+bench=$work/bench
+mkdir -p "$bench/bundle/rootfs"/{bin,proc,dev,sys,tmp,etc}
+cp /bin/busybox "$bench/bundle/rootfs/bin/busybox"
+for applet in sh true; do ln -s busybox "$bench/bundle/rootfs/bin/$applet"; done
+(cd "$bench/bundle" && runc spec)
+/usr/bin/python3 - "$bench/bundle/config.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+spec = json.load(open(path))
+spec["process"]["terminal"] = False
+spec["process"]["args"] = ["/bin/true"]
+spec["linux"]["namespaces"] = [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")]
+json.dump(spec, open(path, "w"), indent=1)
+PY
+b=/bench/bundle
+cat > "$bench/run.sh" <<SH
+/bin/alternate $runs \
+  -- "initos jail run" initos jail run --bundle $b i{} \
+  -- "crun run" crun run --bundle $b c{} \
+  -- "runc run" runc run --bundle $b r{}
+echo BENCH-DONE=\$?
+initos poweroff
+SH
+cat > "$work/initos.toml" <<'TOML'
+mode = "initramfs"
+on_failure = "poweroff"
+
+[modules]
+load = []
+coldplug = false
+
+[[service]]
+name = "bench"
+command = ["/bin/sh", "/bench/run.sh"]
+restart = "never"
+TOML
+gcc -static -O2 -Wall -Wextra -Werror -o "$work/alternate" scripts/bench/alternate.c
+out/cli/initos build initramfs --config "$work/initos.toml" --zstd-level 3 --output "$work/initramfs.img" \
+  --add-exec "bin/alternate=$work/alternate" --add-exec "bin/crun=$(command -v crun)" --add-exec "bin/runc=$(command -v runc)" \
+  --add-tree "bench=$bench" >/dev/null
+out/cli/initos run --initrd "$work/initramfs.img" --append quiet \
+  --until 'BENCH-DONE=[0-9]+' --timeout 1200 >"$work/serial.log" || true
+if ! grep -q 'BENCH-DONE=0' "$work/serial.log"; then
+  echo "bench-jails-vm: the guest run failed; its console:" >&2
+  tail -40 "$work/serial.log" >&2
+  exit 1
+fi
+echo "jail start-up in a QEMU guest (TCG, InitOS PID 1, cgroup2), $runs rounds; 1st/this = initos / that tool:"
+sed -n '/^command /,/^runc run/p' "$work/serial.log" | tr -d '\r'
