@@ -10,6 +10,9 @@ packages=(
   gdisk fdisk                  # sgdisk/sfdisk for partition-table fixtures
   gcc libc6-dev                # the C signal/spawn helper; NativeAOT links with the system toolchain
   iproute2 iputils-ping        # network tests create namespaces and ping (the product uses rtnetlink, not ip)
+  systemd-boot-efi ovmf        # the UKI stub, systemd-boot and the UEFI firmware (Secure Boot builds)
+  sbsigntool efitools openssl  # Authenticode signing, EFI signature lists and enrolment updates
+  mtools swtpm swtpm-tools     # files into the ESP without mounting; a software TPM for PCR 11
 )
 
 missing=()

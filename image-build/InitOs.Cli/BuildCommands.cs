@@ -9,10 +9,12 @@ namespace InitOs.Cli;
 /// <summary>`initos build initramfs|rootfs`.</summary>
 internal static class BuildCommands
 {
-    public static Command Create() => new("build", "build images: the initramfs and root filesystems")
+    public static Command Create() => new("build", "build images: the initramfs, root filesystems, the signed UKI and disk images")
     {
         Initramfs(),
         Rootfs(),
+        UkiCommand.Create(),
+        DiskCommand.Create(),
     };
 
     private static Command Initramfs()

@@ -6,5 +6,7 @@ var root = new RootCommand("initos — build and boot InitOS images (workstation
 {
     BuildCommands.Create(),
     RunCommand.Create(),
+    KeysCommand.Create(),
+    KeysCommand.Sign(),
 };
 return Cli.Invoke(root, args);

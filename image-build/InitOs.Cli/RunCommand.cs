@@ -20,16 +20,29 @@ internal static class RunCommand
         var serial = Cli.Option<string?>("--serial-file", "write the serial console to this file instead of the terminal");
         var until = Cli.Option<string?>("--until", "stop the machine once this regular expression appears on the console");
         var timeout = Cli.Option<int>("--timeout", "with --until: give up after this many seconds", () => 120);
-        var command = new Command("run", "boot InitOS in QEMU (direct kernel boot; TCG, or KVM with INITOS_QEMU_ACCEL=kvm)")
+        var uefi = Cli.Option<bool>("--uefi", "boot the first disk with OVMF (a disk from initos build disk) instead of a direct kernel boot");
+        var secureBoot = Cli.Option<bool>("--secure-boot", "with --uefi: Secure Boot enforced, Debian's test keys in db (or --vars)");
+        var tpm = Cli.Option<bool>("--tpm", "give the guest a TPM 2.0 (swtpm): systemd-stub measures the UKI into PCR 11, and PID 1 logs it");
+        var vars = Cli.Option<string?>("--vars", "with --uefi: a variable store to start from (a copy is used): e.g. OVMF_VARS_4M.fd, blank, to enrol keys");
+        var command = new Command("run", "boot InitOS in QEMU: direct kernel boot, or --uefi [--secure-boot] from a disk (TCG, or KVM with INITOS_QEMU_ACCEL=kvm)")
         {
-            kernelDir, kernel, initrd, disks, append, memory, network, serial, until, timeout,
+            kernelDir, kernel, initrd, disks, append, memory, network, serial, until, timeout, uefi, secureBoot, vars, tpm,
         };
         command.SetAction(r =>
         {
+            bool firmware = r.GetValue(uefi);
+            if (!firmware && (r.GetValue(secureBoot) || r.GetValue(vars) is not null))
+            {
+                throw new ArgumentException("--secure-boot and --vars go with --uefi");
+            }
+            using var varsCopy = firmware ? VarsCopy.Of(r.GetValue(vars) ?? (r.GetValue(secureBoot) ? UefiFirmware.SnakeoilVars : UefiFirmware.BlankVars)) : null;
+            using var softwareTpm = r.GetValue(tpm) ? new SoftwareTpm() : null;
             var options = new QemuOptions
             {
-                Kernel = r.GetValue(kernel) ?? KernelFolder.Open(r.GetValue(kernelDir)!).Vmlinuz,
-                Initrd = RequireFile(r.GetValue(initrd)!),
+                TpmSocket = softwareTpm?.Socket,
+                Kernel = firmware ? null : r.GetValue(kernel) ?? KernelFolder.Open(r.GetValue(kernelDir)!).Vmlinuz,
+                Initrd = firmware ? null : RequireFile(r.GetValue(initrd)!),
+                Uefi = varsCopy is null ? null : new UefiFirmware(r.GetValue(secureBoot) ? UefiFirmware.SecureBootCode : UefiFirmware.PlainCode, varsCopy.Path, r.GetValue(secureBoot)),
                 Disks = r.GetValue(disks)!.Select(RequireFile).ToList(),
                 Append = ("console=ttyS0 panic=-1 " + r.GetValue(append)).Trim(),
                 MemoryMiB = r.GetValue(memory),

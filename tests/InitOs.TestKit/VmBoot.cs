@@ -31,6 +31,13 @@ public sealed class VmBoot : IDisposable
         });
     }
 
+    /// <summary>Any boot, UEFI included, from options the caller made.</summary>
+    public VmBoot(string name, QemuOptions options)
+    {
+        _name = name;
+        Session = QemuSession.Start(options);
+    }
+
     public QemuSession Session { get; }
 
     public System.Text.RegularExpressions.Match Expect(string pattern, TimeSpan? timeout = null) =>

@@ -14,17 +14,33 @@ public static class QemuCommand
 
     public static IReadOnlyList<string> Arguments(QemuOptions options)
     {
+        var accel = HasKvm ? "accel=kvm" : "accel=tcg";
         var args = new List<string>
         {
-            "-machine", HasKvm ? "pc,accel=kvm" : "pc,accel=tcg",
+            // Secure Boot needs q35 with SMM, so the firmware's variable store is out of the OS's reach.
+            "-machine", options.Uefi is { SecureBoot: true } ? $"q35,smm=on,{accel}" : options.Uefi is not null ? $"q35,{accel}" : $"pc,{accel}",
             // NativeAOT code uses x86-64-v2 instructions; TCG's default qemu64 model lacks them.
             "-cpu", HasKvm ? "host" : "max",
             "-m", options.MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-smp", options.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-kernel", options.Kernel,
-            "-initrd", options.Initrd,
-            "-append", options.Append,
         };
+        if (options.Uefi is { } uefi)
+        {
+            if (uefi.SecureBoot)
+            {
+                args.AddRange(["-global", "driver=cfi.pflash01,property=secure,value=on"]);
+            }
+            args.AddRange(["-drive", $"if=pflash,format=raw,unit=0,readonly=on,file={uefi.Code}", "-drive", $"if=pflash,format=raw,unit=1,file={uefi.Vars}"]);
+        }
+        else
+        {
+            args.AddRange(["-kernel", options.Kernel ?? throw new ArgumentException("a direct kernel boot needs a kernel"),
+                "-initrd", options.Initrd ?? throw new ArgumentException("a direct kernel boot needs an initramfs"), "-append", options.Append]);
+        }
+        if (options.TpmSocket is { } socket)
+        {
+            args.AddRange(["-chardev", $"socket,id=chrtpm,path={socket}", "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"]);
+        }
         if (options.Interactive && options.SerialFile is null)
         {
             args.Add("-nographic");

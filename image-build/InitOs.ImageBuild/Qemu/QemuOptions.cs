@@ -1,10 +1,17 @@
 namespace InitOs.ImageBuild.Qemu;
 
-/// <summary>A direct-kernel QEMU boot: kernel, initramfs, disks, command line.</summary>
+/// <summary>
+/// A QEMU boot: direct kernel (kernel, initramfs, command line) or UEFI firmware booting the
+/// first disk (<see cref="Uefi"/>), with disks, an optional software TPM, and the console.
+/// </summary>
 public sealed record QemuOptions
 {
-    public required string Kernel { get; init; }
-    public required string Initrd { get; init; }
+    /// <summary>Direct kernel boot; null with <see cref="Uefi"/>, where the firmware boots the disk.</summary>
+    public string? Kernel { get; init; }
+    public string? Initrd { get; init; }
+    public UefiFirmware? Uefi { get; init; }
+    /// <summary>A swtpm control socket: the guest gets a TPM 2.0 (tpm-tis).</summary>
+    public string? TpmSocket { get; init; }
     public IReadOnlyList<string> Disks { get; init; } = [];
     public string Append { get; init; } = "console=ttyS0 panic=-1";
     public int MemoryMiB { get; init; } = 512;
@@ -17,4 +24,15 @@ public sealed record QemuOptions
     public bool Interactive { get; init; }
     /// <summary>null: the serial console is QEMU's stdin/stdout.</summary>
     public string? SerialFile { get; init; }
+}
+
+/// <summary>OVMF: its code (read-only), a writable copy of a variable store, and whether Secure Boot is enforced.</summary>
+public sealed record UefiFirmware(string Code, string Vars, bool SecureBoot)
+{
+    public const string SecureBootCode = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+    public const string PlainCode = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+    /// <summary>Debian's test variable store: Secure Boot on, db holds the snakeoil key.</summary>
+    public const string SnakeoilVars = "/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd";
+    /// <summary>No keys at all: the firmware is in setup mode, ready to enrol.</summary>
+    public const string BlankVars = "/usr/share/OVMF/OVMF_VARS_4M.fd";
 }

@@ -17,6 +17,7 @@ public static class BootSequence
             new("mount-api-filesystems", _ => EarlyMounts.MountAll(system)),
             new("attach-console", _ => EarlyMounts.AttachConsole(system)),
             new("open-kmsg", c => c.Log.AttachKmsg()),
+            new("report-firmware", c => FirmwareTasks.Report(c, system)),
         ]),
         new("settings",
         [

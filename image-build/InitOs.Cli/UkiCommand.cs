@@ -1,0 +1,69 @@
+using System.CommandLine;
+using InitOs.Efi.Pcr;
+using InitOs.Efi.Pe;
+using InitOs.Efi.Signing;
+using InitOs.Efi.Uki;
+using InitOs.ImageBuild.Kernel;
+using InitOs.ImageBuild.Tools;
+
+namespace InitOs.Cli;
+
+/// <summary>`initos build uki`: write the Unified Kernel Image, sign it, and print the PCR 11 it will measure to.</summary>
+internal static class UkiCommand
+{
+    public const string DefaultOsRelease = "NAME=\"InitOS\"\nID=initos\nVERSION_ID=1.0\nPRETTY_NAME=\"InitOS 1.0\"\n";
+
+    public static Command Create()
+    {
+        var output = Cli.Option<string>("--output", "where to write the UKI", () => "out/initos.efi");
+        var kernelDir = Cli.Option<string>("--kernel-dir", "unpacked Debian kernel; its boot/vmlinuz-* goes in .linux", () => Cli.DefaultKernelDirectory);
+        var initrd = Cli.Option<string>("--initrd", "the initramfs (.initrd)", () => "out/initramfs.img");
+        var cmdline = Cli.Option<string>("--cmdline", "the kernel command line (.cmdline); under Secure Boot it cannot be changed at boot", () => "console=ttyS0 quiet");
+        var osRelease = Cli.Option<string?>("--os-release", "an os-release file for .osrel (default: InitOS's own)");
+        var stub = Cli.Option<string>("--stub", "the unsigned systemd stub", () => UkiSpec.DefaultStub);
+        var keys = Cli.Option<string?>("--keys", "a key set (initos keys generate|snakeoil) whose db key signs the UKI");
+        var unsigned = Cli.Option<bool>("--unsigned", "write the UKI without signing it");
+        var command = new Command("uki", "write a Unified Kernel Image (systemd stub + kernel + initramfs + cmdline), sign it, predict PCR 11")
+        {
+            output, kernelDir, initrd, cmdline, osRelease, stub, keys, unsigned,
+        };
+        command.SetAction(r =>
+        {
+            var keyDirectory = r.GetValue(keys);
+            if (keyDirectory is null && !r.GetValue(unsigned))
+            {
+                throw new ArgumentException("--keys DIR to sign the UKI, or --unsigned to leave it unsigned");
+            }
+            var spec = new UkiSpec
+            {
+                Stub = r.GetValue(stub)!,
+                Kernel = KernelFolder.Open(r.GetValue(kernelDir)!).Vmlinuz,
+                Initrd = r.GetValue(initrd)!,
+                Cmdline = r.GetValue(cmdline)!,
+                OsRelease = r.GetValue(osRelease) is { } file ? File.ReadAllText(file) : DefaultOsRelease,
+                Timestamp = (uint)Math.Min(ExternalTool.SourceDateEpoch(), uint.MaxValue),
+            };
+            var path = r.GetValue(output)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            Build(spec, path, keyDirectory is null ? null : KeySet.Open(keyDirectory));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>write + sign; the UKI is only in place once it is signed (and sbverify agrees).</summary>
+    public static void Build(UkiSpec spec, string output, KeySet? keys)
+    {
+        var unsigned = keys is null ? output : output + ".unsigned";
+        UkiWriter.Write(spec, unsigned);
+        var image = PeImage.Load(unsigned);
+        if (keys is not null)
+        {
+            PeSigner.Sign(keys, unsigned, output);
+            File.Delete(unsigned);
+        }
+        Console.WriteLine($"uki {output}: {new FileInfo(output).Length} bytes, {(keys is null ? "unsigned" : $"signed with {keys.SigningCertificate}")}");
+        Console.WriteLine($"  sections: {string.Join(' ', image.Sections.Select(s => $"{s.Name}@0x{s.VirtualAddress:x}"))}");
+        Console.WriteLine($"  PCR 11 (sha256) after the stub's measurements: {Pcr11.PredictHex(image)}");
+    }
+}
