@@ -1,15 +1,11 @@
 using System.CommandLine;
 using InitOs.Efi.Signing;
-using InitOs.ImageBuild.Tools;
 
 namespace InitOs.Cli;
 
 /// <summary>`initos keys generate|snakeoil` and `initos sign`.</summary>
 internal static class KeysCommand
 {
-    /// <summary>Debian's OVMF test key: OVMF_VARS_4M.snakeoil.fd has it in db. For tests and the demo only.</summary>
-    public const string SnakeoilKey = "/usr/share/ovmf/PkKek-1-snakeoil.key", SnakeoilCertificate = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
-
     public static Command Create()
     {
         var generateOutput = Cli.Option<string>("--output", "the new key set's directory (made 0700; must be empty)", () => "out/keys/initos");
@@ -25,27 +21,11 @@ internal static class KeysCommand
         var snakeoil = new Command("snakeoil", "a key set from Debian's OVMF test key (its db in OVMF_VARS_4M.snakeoil.fd): for tests and demos, never for machines") { snakeoilOutput };
         snakeoil.SetAction(r =>
         {
-            var set = Snakeoil(r.GetValue(snakeoilOutput)!);
+            var set = KeySet.Snakeoil(r.GetValue(snakeoilOutput)!);
             Console.WriteLine($"keys {set.Directory}: Debian's OVMF test key as db");
             return 0;
         });
         return new Command("keys", "Secure Boot keys") { generate, snakeoil };
-    }
-
-    /// <summary>The test key decrypted (pass phrase "snakeoil") into a 0700 directory as db.key (0600), with its certificate.</summary>
-    public static KeySet Snakeoil(string directory)
-    {
-        var set = new KeySet(Path.GetFullPath(directory));
-        if (File.Exists(set.SigningKey) && File.Exists(set.SigningCertificate))
-        {
-            return set;
-        }
-        Directory.CreateDirectory(set.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.SetUnixFileMode(set.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        ExternalTool.Run("openssl", ["rsa", "-in", SnakeoilKey, "-passin", "pass:snakeoil", "-out", set.SigningKey]);
-        File.SetUnixFileMode(set.SigningKey, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        File.Copy(SnakeoilCertificate, set.SigningCertificate, overwrite: true);
-        return set;
     }
 
     public static Command Sign()

@@ -1,6 +1,4 @@
 using System.CommandLine;
-using InitOs.Efi.Pcr;
-using InitOs.Efi.Pe;
 using InitOs.Efi.Signing;
 using InitOs.Efi.Uki;
 using InitOs.ImageBuild.Kernel;
@@ -45,25 +43,12 @@ internal static class UkiCommand
             };
             var path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            Build(spec, path, keyDirectory is null ? null : KeySet.Open(keyDirectory));
+            var built = UkiBuilder.Build(spec, path, keyDirectory is null ? null : KeySet.Open(keyDirectory));
+            Console.WriteLine($"uki {path}: {new FileInfo(path).Length} bytes, {(built.SignedWith is null ? "unsigned" : $"signed with {built.SignedWith}")}");
+            Console.WriteLine($"  sections: {string.Join(' ', built.Sections)}");
+            Console.WriteLine($"  PCR 11 (sha256) after the stub's measurements: {built.Pcr11}");
             return 0;
         });
         return command;
-    }
-
-    /// <summary>write + sign; the UKI is only in place once it is signed (and sbverify agrees).</summary>
-    public static void Build(UkiSpec spec, string output, KeySet? keys)
-    {
-        var unsigned = keys is null ? output : output + ".unsigned";
-        UkiWriter.Write(spec, unsigned);
-        var image = PeImage.Load(unsigned);
-        if (keys is not null)
-        {
-            PeSigner.Sign(keys, unsigned, output);
-            File.Delete(unsigned);
-        }
-        Console.WriteLine($"uki {output}: {new FileInfo(output).Length} bytes, {(keys is null ? "unsigned" : $"signed with {keys.SigningCertificate}")}");
-        Console.WriteLine($"  sections: {string.Join(' ', image.Sections.Select(s => $"{s.Name}@0x{s.VirtualAddress:x}"))}");
-        Console.WriteLine($"  PCR 11 (sha256) after the stub's measurements: {Pcr11.PredictHex(image)}");
     }
 }

@@ -1,3 +1,5 @@
+using InitOs.ImageBuild.Tools;
+
 namespace InitOs.Efi.Signing;
 
 /// <summary>
@@ -18,6 +20,25 @@ public sealed record KeySet(string Directory)
     /// <summary>What signs boot images: db.</summary>
     public string SigningKey => Key("db");
     public string SigningCertificate => Certificate("db");
+
+    /// <summary>Debian's OVMF test key: OVMF_VARS_4M.snakeoil.fd has it in db. For tests and the demo only.</summary>
+    public const string SnakeoilKey = "/usr/share/ovmf/PkKek-1-snakeoil.key", SnakeoilCertificate = "/usr/share/ovmf/PkKek-1-snakeoil.pem";
+
+    /// <summary>The test key decrypted (pass phrase "snakeoil") into a 0700 directory as db.key (0600), with its certificate.</summary>
+    public static KeySet Snakeoil(string directory)
+    {
+        var set = new KeySet(Path.GetFullPath(directory));
+        if (File.Exists(set.SigningKey) && File.Exists(set.SigningCertificate))
+        {
+            return set;
+        }
+        System.IO.Directory.CreateDirectory(set.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.SetUnixFileMode(set.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        ExternalTool.Run("openssl", ["rsa", "-in", SnakeoilKey, "-passin", "pass:snakeoil", "-out", set.SigningKey]);
+        File.SetUnixFileMode(set.SigningKey, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        File.Copy(SnakeoilCertificate, set.SigningCertificate, overwrite: true);
+        return set;
+    }
 
     public static KeySet Open(string directory)
     {

@@ -3,7 +3,7 @@ using InitOs.ImageBuild.Tools;
 namespace InitOs.ImageBuild.Disk;
 
 /// <summary>
-/// An EFI System Partition image: FAT32 made by mkfs.vfat and filled with mtools, so nothing
+/// An EFI System Partition image: FAT (32, or 16 when small) made by mkfs.vfat and filled with mtools, so nothing
 /// is mounted. Files are image path → host file (EFI/BOOT/BOOTX64.EFI → the signed UKI).
 /// </summary>
 public static class EspImage
@@ -19,7 +19,9 @@ public static class EspImage
         }
         File.Delete(output);
         // --invariant: fixed timestamps and serial, so the same files give the same image.
-        ExternalTool.Run("mkfs.vfat", ["-C", "-F", "32", "-n", "ESP", "-i", volumeId.ToString("x8", System.Globalization.CultureInfo.InvariantCulture), "--invariant", output, (sizeBytes / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        // FAT32 needs at least 65525 clusters; a small ESP is FAT16, which UEFI reads as well.
+        var fatBits = sizeBytes >= 64L << 20 ? "32" : "16";
+        ExternalTool.Run("mkfs.vfat", ["-C", "-F", fatBits, "-n", "ESP", "-i", volumeId.ToString("x8", System.Globalization.CultureInfo.InvariantCulture), "--invariant", output, (sizeBytes / 1024).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
         var environment = new Dictionary<string, string> { ["MTOOLS_SKIP_CHECK"] = "1", ["SOURCE_DATE_EPOCH"] = ExternalTool.SourceDateEpoch().ToString(System.Globalization.CultureInfo.InvariantCulture) };
         var made = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         foreach (var (target, source) in files.OrderBy(f => f.Key, StringComparer.Ordinal))

@@ -1,0 +1,153 @@
+using System.Text;
+using InitOs.Efi.Disk;
+using InitOs.Efi.Pe;
+using InitOs.Efi.Signing;
+using InitOs.Efi.Uki;
+using InitOs.ImageBuild.Qemu;
+using InitOs.TestKit;
+
+namespace InitOs.VmTests;
+
+/// <summary>
+/// The signed boot chain under OVMF with Secure Boot enforced: what is signed with a key in db
+/// boots (and PID 1 says so, with the PCR 11 the build predicted); what is unsigned, tampered
+/// with after signing, or signed with another key never reaches PID 1.
+/// </summary>
+[Collection(BootCollection.Name)]
+public sealed class SignedBootTests
+{
+    private const string Cmdline = "console=ttyS0 panic=-1 quiet root=LABEL=initos-root";
+    private const string Refused = "Access Denied|Security Violation";
+    private const string Pid1Started = "starting as PID 1";
+    private static readonly TimeSpan FirmwareTimeout = TimeSpan.FromSeconds(180);
+
+    private readonly BootImages _images;
+
+    public SignedBootTests(BootImages images) => _images = images;
+
+    private UkiSpec Spec => new()
+    {
+        Kernel = _images.Kernel,
+        Initrd = _images.Initramfs,
+        Cmdline = Cmdline,
+        OsRelease = "NAME=\"InitOS\"\nID=initos\n",
+    };
+
+    private KeySet Snakeoil => KeySet.Snakeoil(_images.Scratch("keys-snakeoil"));
+
+    private KeySet OwnKeys
+    {
+        get
+        {
+            var directory = _images.Scratch("keys-own");
+            return Directory.Exists(directory) ? KeySet.Open(directory) : KeyGenerator.Generate(directory, "InitOS test");
+        }
+    }
+
+    /// <summary>A UKI (signed with <paramref name="keys"/>, or not), changed by <paramref name="tamper"/> after signing, on a disk with the default OS.</summary>
+    private string Disk(string name, KeySet? keys, Action<byte[]>? tamper = null)
+    {
+        var uki = _images.Scratch(name + ".efi");
+        var built = UkiBuilder.Build(Spec, uki, keys);
+        if (tamper is not null)
+        {
+            var bytes = File.ReadAllBytes(uki);
+            tamper(bytes);
+            File.WriteAllBytes(uki, bytes);
+        }
+        var disk = _images.Scratch(name + ".img");
+        BootDisk.Write(new BootDisk.Layout(uki, _images.Rootfs, null, false, null, null, 32L << 20), disk);
+        File.WriteAllText(disk + ".pcr11", built.Pcr11);
+        return disk;
+    }
+
+    private static VmBoot Boot(string name, string disk, string vars, SoftwareTpm? tpm = null) =>
+        new(name, new QemuOptions
+        {
+            Uefi = new UefiFirmware(UefiFirmware.SecureBootCode, vars, SecureBoot: true),
+            Disks = [disk],
+            TpmSocket = tpm?.Socket,
+        });
+
+    [Fact]
+    public void A_signed_uki_boots_pid1_sees_secure_boot_and_the_predicted_pcr11_and_modules_load_under_lockdown()
+    {
+        var disk = Disk("signed", Snakeoil);
+        using var vars = VarsCopy.Of(UefiFirmware.SnakeoilVars);
+        using var tpm = new SoftwareTpm();
+        using var vm = Boot(nameof(A_signed_uki_boots_pid1_sees_secure_boot_and_the_predicted_pcr11_and_modules_load_under_lockdown), disk, vars.Path, tpm);
+
+        vm.Expect(@"firmware: UEFI, secure boot on \(kernel lockdown: integrity\)", FirmwareTimeout);
+        var pcr = vm.Expect(@"tpm: PCR 11 \(sha256\) = (?<v>[0-9a-f]{64})");
+        Assert.Equal(File.ReadAllText(disk + ".pcr11"), pcr.Groups["v"].Value);
+        // virtio_blk and ext4 are modules: the root is only found if they loaded under lockdown.
+        vm.Expect(@"loaded \d+ configured modules: .*virtio_blk.*ext4");
+        vm.Expect("INITOS-OS-UP");
+    }
+
+    public static TheoryData<string> Refusals => ["unsigned", "initrd-byte-flipped", "cmdline-changed", "other-key"];
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public void The_firmware_refuses_an_image_that_is_unsigned_tampered_with_or_signed_by_a_key_not_in_db(string kind)
+    {
+        var disk = kind switch
+        {
+            "unsigned" => Disk(kind, null),
+            "initrd-byte-flipped" => Disk(kind, Snakeoil, bytes => Flip(bytes, ".initrd", 100)),
+            "cmdline-changed" => Disk(kind, Snakeoil, bytes => Replace(bytes, ".cmdline", "quiet", "debug")),
+            "other-key" => Disk(kind, OwnKeys),
+            _ => throw new ArgumentException(kind),
+        };
+        using var vars = VarsCopy.Of(UefiFirmware.SnakeoilVars);
+        using var vm = Boot("refused-" + kind, disk, vars.Path);
+        vm.Expect(Refused, FirmwareTimeout);
+        Assert.DoesNotContain(Pid1Started, vm.Session.Log, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Own keys into a blank variable store (setup mode): systemd-boot 252 enrols PK, KEK and db
+    /// and resets; from then on an image signed with them boots, and Debian's test key is refused.
+    /// </summary>
+    [Fact]
+    public void After_systemd_boot_enrols_our_keys_our_image_boots_and_one_signed_with_the_debian_test_key_is_refused()
+    {
+        var keys = OwnKeys;
+        var uki = _images.Scratch("own.efi");
+        UkiBuilder.Build(Spec, uki, keys);
+        var enrolling = _images.Scratch("enrolling.img");
+        BootDisk.Write(new BootDisk.Layout(uki, _images.Rootfs, null, SystemdBoot: true, keys, keys.Directory, 32L << 20), enrolling);
+        using var vars = VarsCopy.Of(UefiFirmware.BlankVars);
+
+        using (var first = Boot("enrol-keys", enrolling, vars.Path))
+        {
+            // The firmware resets once the keys are in; -no-reboot turns that into QEMU's exit.
+            first.ExpectExit(FirmwareTimeout);
+            Assert.DoesNotContain(Pid1Started, first.Session.Log, StringComparison.Ordinal);
+        }
+        using (var second = Boot("enrolled-own-image", enrolling, vars.Path))
+        {
+            second.Expect(@"firmware: UEFI, secure boot on", FirmwareTimeout);
+            second.Expect("INITOS-OS-UP");
+        }
+        using (var third = Boot("enrolled-debian-signed", Disk("debian-signed", Snakeoil), vars.Path))
+        {
+            third.Expect(Refused, FirmwareTimeout);
+            Assert.DoesNotContain(Pid1Started, third.Session.Log, StringComparison.Ordinal);
+        }
+    }
+
+    private static void Flip(byte[] bytes, string section, int offset)
+    {
+        var found = PeImage.Parse(bytes, "uki").Find(section)!;
+        bytes[found.PointerToRawData + offset] ^= 0xFF;
+    }
+
+    private static void Replace(byte[] bytes, string section, string from, string to)
+    {
+        var found = PeImage.Parse(bytes, "uki").Find(section)!;
+        var text = Encoding.ASCII.GetString(bytes, (int)found.PointerToRawData, (int)found.VirtualSize);
+        Assert.Contains(from, text, StringComparison.Ordinal);
+        Encoding.ASCII.GetBytes(text.Replace(from, to, StringComparison.Ordinal)).CopyTo(bytes, found.PointerToRawData);
+    }
+}
