@@ -8,6 +8,7 @@ OUT        := out
 BOX        := $(OUT)/box/initos
 CLI_DIR    := $(OUT)/cli
 INITOS     := $(CLI_DIR)/initos
+UKI_CMDLINE := console=ttyS0 panic=-1 quiet root=LABEL=initos-root
 DOTNET     := dotnet
 DOTNET_FLAGS := -nologo -v:q -clp:ErrorsOnly
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
@@ -17,12 +18,13 @@ export INITOS_BOX := $(abspath $(BOX))
 export INITOS_REAPER_COLLISION := $(abspath $(OUT)/diag/reaper-collision)
 export INITOS_KERNEL_DIR := $(abspath $(KERNEL_DIR))
 
-.PHONY: help prereqs kernel box diag cli images demo run test unit-test vm-test bench clean
+.PHONY: help prereqs kernel box diag cli images signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
 
 help:
-	@echo "make demo   install prerequisites, build, boot InitOS in QEMU into the default OS"
+	@echo "make demo   install prerequisites, build, sign, boot the UKI under OVMF with Secure Boot into the default OS"
+	@echo "make demo-direct  the same boot without firmware (direct kernel boot, quicker)"
 	@echo "make test   install prerequisites and run every test"
-	@echo "make run    boot the built images interactively (Ctrl-A X quits)"
+	@echo "make run    boot the built images interactively (Ctrl-A X quits); make run-uefi: the signed disk"
 	@echo "make bench  boot time and size against initramfs-tools and a busybox script; PID 1 reaping and memory against tini and busybox init; jail start-up against runc and bwrap"
 
 prereqs:
@@ -47,11 +49,25 @@ images: kernel box cli
 	$(INITOS) build initramfs --output $(OUT)/initramfs.img
 	$(INITOS) build rootfs --output $(OUT)/rootfs.img
 
-demo: images
+# The signed path: Debian's OVMF test key (in OVMF_VARS_4M.snakeoil.fd's db) signs the UKI.
+signed-images: images
+	$(INITOS) keys snakeoil --output $(OUT)/keys/snakeoil
+	$(INITOS) build uki --keys $(OUT)/keys/snakeoil --cmdline "$(UKI_CMDLINE)" --output $(OUT)/initos.efi
+	$(INITOS) build disk --uki $(OUT)/initos.efi --rootfs $(OUT)/rootfs.img --output $(OUT)/disk.img
+
+# The real path: the signed UKI under OVMF with Secure Boot enforced and a TPM measuring it.
+demo: signed-images
+	$(INITOS) run --uefi --secure-boot --tpm --disk $(OUT)/disk.img --until 'INITOS-OS-UP.*' --timeout 240
+
+# Direct kernel boot, for quick runs.
+demo-direct: images
 	$(INITOS) run --until 'INITOS-OS-UP.*' --timeout 180 --append "quiet"
 
 run: images
 	$(INITOS) run
+
+run-uefi: signed-images
+	$(INITOS) run --uefi --secure-boot --tpm --disk $(OUT)/disk.img
 
 unit-test: prereqs
 	$(DOTNET) test tests/InitOs.UnitTests -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/unit-test.log

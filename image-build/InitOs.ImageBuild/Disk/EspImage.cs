@@ -35,7 +35,7 @@ public static class EspImage
                     ExternalTool.Run("mmd", ["-i", output, "::/" + directory], environment);
                 }
             }
-            ExternalTool.Run("mcopy", ["-i", output, "-m", source, "::/" + string.Join('/', parts)], environment);
+            ExternalTool.Run("mcopy", ["-i", output, source, "::/" + string.Join('/', parts)], environment);
         }
     }
 }
