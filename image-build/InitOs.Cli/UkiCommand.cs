@@ -21,9 +21,13 @@ internal static class UkiCommand
         var stub = Cli.Option<string>("--stub", "the unsigned systemd stub", () => UkiSpec.DefaultStub);
         var keys = Cli.Option<string?>("--keys", "a key set (initos keys generate|snakeoil) whose db key signs the UKI");
         var unsigned = Cli.Option<bool>("--unsigned", "write the UKI without signing it");
+        var splash = Cli.Option<string?>("--splash", "a BMP image for .splash");
+        var dtb = Cli.Option<string?>("--dtb", "a devicetree blob for .dtb");
+        var pcrPublicKey = Cli.Option<string?>("--pcrpkey", "a PEM public key for .pcrpkey (measured)");
+        var pcrSignature = Cli.Option<string?>("--pcrsig", "a JSON PCR signature for .pcrsig (not measured)");
         var command = new Command("uki", "write a Unified Kernel Image (systemd stub + kernel + initramfs + cmdline), sign it, predict PCR 11")
         {
-            output, kernelDir, initrd, cmdline, osRelease, stub, keys, unsigned,
+            output, kernelDir, initrd, cmdline, osRelease, stub, keys, unsigned, splash, dtb, pcrPublicKey, pcrSignature,
         };
         command.SetAction(r =>
         {
@@ -39,6 +43,10 @@ internal static class UkiCommand
                 Initrd = r.GetValue(initrd)!,
                 Cmdline = r.GetValue(cmdline)!,
                 OsRelease = r.GetValue(osRelease) is { } file ? File.ReadAllText(file) : DefaultOsRelease,
+                Splash = r.GetValue(splash),
+                Devicetree = r.GetValue(dtb),
+                PcrPublicKey = r.GetValue(pcrPublicKey),
+                PcrSignature = r.GetValue(pcrSignature),
                 Timestamp = (uint)Math.Min(ExternalTool.SourceDateEpoch(), uint.MaxValue),
             };
             var path = r.GetValue(output)!;

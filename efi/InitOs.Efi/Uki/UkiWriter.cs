@@ -46,27 +46,35 @@ public static class UkiWriter
     public static byte[] Build(PeImage stub, IReadOnlyList<NewSection> payload, string sbatLine, uint timestamp)
     {
         CheckStub(stub, payload);
-        var layout = new UkiLayout(stub);
+        var headerRoom = HeaderRoom.For(stub, stub.Sections.Count + payload.Count);
+        var layout = new UkiLayout(stub, headerRoom.Shift);
         var sbat = MergedSbat(stub, sbatLine);
+        var stubSections = stub.Sections.Select(s => s with
+        {
+            PointerToRawData = s.SizeOfRawData > 0 ? s.PointerToRawData + headerRoom.Shift : s.PointerToRawData,
+            VirtualSize = s.Name == ".sbat" && sbat is not null ? (uint)sbat.Length : s.VirtualSize,
+        }).ToList();
         var placed = payload.Select(layout.Place).ToList();
-        var headers = stub.Sections.Select(s => s.Name == ".sbat" && sbat is not null ? s with { VirtualSize = (uint)sbat.Length } : s)
-            .Concat(placed.Select(p => p.Header)).ToList();
-        CheckFits(stub, headers);
+        var headers = stubSections.Concat(placed.Select(p => p.Header)).ToList();
         CheckOverlaps(stub.Source, headers);
 
         var output = new byte[layout.FileEnd];
-        stub.Bytes.AsSpan(0, (int)layout.StubEnd).CopyTo(output);
+        stub.Bytes.AsSpan(0, stub.SectionTableOffset).CopyTo(output);
+        for (int i = 0; i < stub.Sections.Count; i++)
+        {
+            stub.RawData(stub.Sections[i]).CopyTo(output.AsSpan((int)stubSections[i].PointerToRawData));
+        }
         foreach (var (section, data) in placed)
         {
             data.CopyTo(output.AsSpan((int)section.PointerToRawData));
         }
         if (sbat is not null)
         {
-            var old = stub.Find(".sbat")!;
-            output.AsSpan((int)old.PointerToRawData, (int)old.SizeOfRawData).Clear();
-            sbat.CopyTo(output.AsSpan((int)old.PointerToRawData));
+            var moved = stubSections.First(s => s.Name == ".sbat");
+            output.AsSpan((int)moved.PointerToRawData, (int)moved.SizeOfRawData).Clear();
+            sbat.CopyTo(output.AsSpan((int)moved.PointerToRawData));
         }
-        PatchHeaders(stub, output, headers, layout.ImageEnd, timestamp);
+        PatchHeaders(stub, output, headers, layout.ImageEnd, headerRoom.SizeOfHeaders, timestamp);
         return output;
     }
 
@@ -140,16 +148,6 @@ public static class UkiWriter
         return merged;
     }
 
-    private static void CheckFits(PeImage stub, List<PeSection> headers)
-    {
-        long tableEnd = stub.SectionTableOffset + ((long)headers.Count * PeSection.HeaderSize);
-        long firstData = stub.Sections.Where(s => s.SizeOfRawData > 0).Select(s => (long)s.PointerToRawData).DefaultIfEmpty(stub.SizeOfHeaders).Min();
-        if (tableEnd > Math.Min(stub.SizeOfHeaders, firstData))
-        {
-            throw new PeFormatException($"{stub.Source}: no room for {headers.Count} section headers (the table would end at 0x{tableEnd:x}, the headers end at 0x{stub.SizeOfHeaders:x})");
-        }
-    }
-
     private static void CheckOverlaps(string source, List<PeSection> headers)
     {
         var byAddress = headers.OrderBy(h => h.VirtualAddress).ToList();
@@ -172,7 +170,7 @@ public static class UkiWriter
         }
     }
 
-    private static void PatchHeaders(PeImage stub, byte[] output, List<PeSection> headers, uint sizeOfImage, uint timestamp)
+    private static void PatchHeaders(PeImage stub, byte[] output, List<PeSection> headers, uint sizeOfImage, uint sizeOfHeaders, uint timestamp)
     {
         var span = output.AsSpan();
         BinaryPrimitives.WriteUInt16LittleEndian(span[(stub.CoffOffset + 2)..], (ushort)headers.Count);
@@ -184,6 +182,7 @@ public static class UkiWriter
         BinaryPrimitives.WriteUInt32LittleEndian(span[(optional + 4)..], Sum(headers, PeSection.Code));
         BinaryPrimitives.WriteUInt32LittleEndian(span[(optional + 8)..], Sum(headers, PeSection.InitializedData));
         BinaryPrimitives.WriteUInt32LittleEndian(span[(optional + 56)..], sizeOfImage);
+        BinaryPrimitives.WriteUInt32LittleEndian(span[(optional + 60)..], sizeOfHeaders);
         BinaryPrimitives.WriteUInt32LittleEndian(span[(optional + 64)..], 0); // CheckSum: not used by UEFI; sbsign recomputes it
         for (int i = 0; i < headers.Count; i++)
         {
@@ -215,13 +214,14 @@ internal sealed class UkiLayout
     private readonly uint _sectionAlignment, _fileAlignment;
     private ulong _nextAddress, _nextOffset;
 
-    public UkiLayout(PeImage stub)
+    /// <param name="shift">How far the stub's section data moved in the file to make room for more headers.</param>
+    public UkiLayout(PeImage stub, uint shift)
     {
         _sectionAlignment = stub.SectionAlignment;
         _fileAlignment = stub.FileAlignment;
         var lastInMemory = stub.Sections.Select(s => (ulong)s.VirtualAddress + s.VirtualSize).DefaultIfEmpty(stub.SizeOfHeaders).Max();
         _nextAddress = Align(Math.Max(lastInMemory, stub.SizeOfImage), _sectionAlignment);
-        StubEnd = (uint)stub.Sections.Select(s => s.RawEnd).DefaultIfEmpty(stub.SizeOfHeaders).Max();
+        StubEnd = (uint)stub.Sections.Select(s => s.RawEnd).DefaultIfEmpty(stub.SizeOfHeaders).Max() + shift;
         _nextOffset = Align(StubEnd, _fileAlignment);
     }
 
@@ -248,4 +248,31 @@ internal sealed class UkiLayout
     }
 
     private static ulong Align(ulong value, uint alignment) => (value + alignment - 1) / alignment * alignment;
+}
+
+/// <summary>
+/// Room for the section table. When the stub's headers cannot hold every new header, the
+/// headers grow by whole file-alignment units and the stub's section data moves down the file
+/// by as much: only file offsets change, not a single address in memory (the headers must still
+/// end below the first section's address). The unsigned stub has no other file offsets to fix
+/// (no certificate table, no debug directory, and its symbol table is dropped).
+/// </summary>
+internal readonly record struct HeaderRoom(uint SizeOfHeaders, uint Shift)
+{
+    public static HeaderRoom For(PeImage stub, int sectionCount)
+    {
+        long tableEnd = stub.SectionTableOffset + ((long)sectionCount * PeSection.HeaderSize);
+        uint firstData = (uint)stub.Sections.Where(s => s.SizeOfRawData > 0).Select(s => (long)s.PointerToRawData).DefaultIfEmpty(stub.SizeOfHeaders).Min();
+        if (tableEnd <= Math.Min(stub.SizeOfHeaders, firstData))
+        {
+            return new HeaderRoom(stub.SizeOfHeaders, 0);
+        }
+        uint grown = (uint)((tableEnd + stub.FileAlignment - 1) / stub.FileAlignment * stub.FileAlignment);
+        uint firstAddress = stub.Sections.Select(s => s.VirtualAddress).DefaultIfEmpty(uint.MaxValue).Min();
+        if (grown > firstAddress)
+        {
+            throw new PeFormatException($"{stub.Source}: {sectionCount} section headers need 0x{grown:x} bytes of headers, more than the 0x{firstAddress:x} before the first section in memory");
+        }
+        return new HeaderRoom(grown, grown > firstData ? grown - firstData : 0);
+    }
 }

@@ -57,6 +57,28 @@ public sealed class UkiWriterTests : IDisposable
     }
 
     [Fact]
+    public void Optional_sections_go_before_the_initrd_and_pcrsig_is_not_measured()
+    {
+        var extra = _dir.File("extra.bin");
+        File.WriteAllBytes(extra, [1, 2, 3]);
+        var full = PeImage.Parse(UkiWriter.Build(_spec with { Splash = extra, Devicetree = extra, PcrPublicKey = extra, PcrSignature = extra }), "uki");
+        Assert.Equal([".osrel", ".cmdline", ".splash", ".dtb", ".pcrpkey", ".pcrsig", ".initrd", ".linux"], full.Sections.Skip(8).Select(s => s.Name));
+        // 16 headers do not fit the stub's 0x400 bytes: the headers grew and the stub's data moved
+        // down the file, unchanged and at the same addresses.
+        var stub = PeImage.Load(UkiSpec.DefaultStub);
+        Assert.Equal(0x600u, full.SizeOfHeaders);
+        foreach (var original in stub.Sections.Where(s => s.Name != ".sbat"))
+        {
+            var moved = full.Find(original.Name)!;
+            Assert.Equal(original.VirtualAddress, moved.VirtualAddress);
+            Assert.Equal(stub.RawData(original).ToArray(), full.RawData(moved).ToArray());
+        }
+        var withOtherSignature = PeImage.Parse(UkiWriter.Build(_spec with { Splash = extra, Devicetree = extra, PcrPublicKey = extra, PcrSignature = _spec.Initrd }), "uki");
+        Assert.Equal(InitOs.Efi.Pcr.Pcr11.PredictHex(full), InitOs.Efi.Pcr.Pcr11.PredictHex(withOtherSignature));
+        Assert.NotEqual(InitOs.Efi.Pcr.Pcr11.PredictHex(full), InitOs.Efi.Pcr.Pcr11.PredictHex(PeImage.Parse(UkiWriter.Build(_spec), "uki")));
+    }
+
+    [Fact]
     public void The_stubs_sbat_is_kept_and_gets_the_InitOS_line()
     {
         var stub = PeImage.Load(UkiSpec.DefaultStub);
