@@ -30,6 +30,10 @@ public static class BootSequence
             new("load-configured", ModuleTasks.LoadConfigured),
             new("coldplug", ModuleTasks.RunColdplug),
         ]),
+        new("network",
+        [
+            new("bring-up-network", NetworkTasks.BringUp),
+        ], c => c.RequireSettings().Network.Mode != Network.NetworkMode.Off),
         new("host",
         [
             new("leave-rootfs", c => HostRootTasks.LeaveRootfs(c, system)),

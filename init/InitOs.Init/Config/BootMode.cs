@@ -45,6 +45,13 @@ public static class ConfigNames
         ["poweroff"] = FailurePolicy.PowerOff,
     };
 
+    public static readonly IReadOnlyDictionary<string, Network.NetworkMode> NetworkModes = new Dictionary<string, Network.NetworkMode>
+    {
+        ["off"] = Network.NetworkMode.Off,
+        ["dhcp"] = Network.NetworkMode.Dhcp,
+        ["static"] = Network.NetworkMode.Static,
+    };
+
     public static string Name(BootMode mode) => Modes.First(p => p.Value == mode).Key;
 
     public static string Name(FailurePolicy policy) => Policies.First(p => p.Value == policy).Key;

@@ -23,6 +23,12 @@ public static class ConfigLoader
         ["modules.load"] = (c, e, f) => c with { Modules = c.Modules with { Load = ModuleNames(e, f) } },
         ["modules.include"] = (c, e, f) => c with { Modules = c.Modules with { Include = ModuleNames(e, f) } },
         ["modules.coldplug"] = (c, e, f) => c with { Modules = c.Modules with { Coldplug = Bool(e, f) } },
+        ["network.mode"] = (c, e, f) => c with { Network = c.Network with { Mode = Enum(e, f, ConfigNames.NetworkModes) }, NetworkLine = e.Line },
+        ["network.interface"] = (c, e, f) => c with { Network = c.Network with { Interface = NonEmpty(e, f) } },
+        ["network.address"] = (c, e, f) => Address(c, e, f),
+        ["network.gateway"] = (c, e, f) => c with { Network = c.Network with { Gateway = Ipv4(e, f, Str(e, f)) } },
+        ["network.dns"] = (c, e, f) => c with { Network = c.Network with { Dns = Strings(e, f).Select(d => Ipv4(e, f, d)).ToList() } },
+        ["network.wait_seconds"] = (c, e, f) => c with { Network = c.Network with { Wait = TimeSpan.FromSeconds(Int(e, f, 1, 600)) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
         ["service.*.name"] = (c, e, f) => Service(c, e, s => s with { Name = ServiceName(e, f, c) }),
@@ -50,6 +56,10 @@ public static class ConfigLoader
         foreach (var service in config.Services)
         {
             CheckComplete(service, file);
+        }
+        if (config.Network.Mode == Network.NetworkMode.Static && config.Network.Address is null)
+        {
+            throw new ConfigException(file, config.NetworkLine, "network.mode", "mode = \"static\" needs an address like \"192.168.1.10/24\"");
         }
         return config;
     }
@@ -105,6 +115,32 @@ public static class ConfigLoader
             words.Add(item.Value is StringValueSyntax s && s.Value is not null ? s.Value : throw Bad(e, file, $"every word must be a string, got {Describe(item.Value)}"));
         }
         return words[0].StartsWith('/') ? words : throw Bad(e, file, $"the program \"{words[0]}\" must be an absolute path");
+    }
+
+    /// <summary>"192.168.1.10/24": the static address and its prefix length.</summary>
+    private static InitosConfig Address(InitosConfig config, TomlEntry e, string file)
+    {
+        var value = Str(e, file);
+        var slash = value.IndexOf('/', StringComparison.Ordinal);
+        if (slash < 0 || !int.TryParse(value[(slash + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int prefix) || prefix > 32)
+        {
+            throw Bad(e, file, $"\"{value}\": expected ADDRESS/PREFIX like \"192.168.1.10/24\"");
+        }
+        return config with { Network = config.Network with { Address = Ipv4(e, file, value[..slash]), PrefixLength = prefix } };
+    }
+
+    private static System.Net.IPAddress Ipv4(TomlEntry e, string file, string value) =>
+        System.Net.IPAddress.TryParse(value, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            ? address
+            : throw Bad(e, file, $"\"{value}\" is not an IPv4 address");
+
+    private static IReadOnlyList<string> Strings(TomlEntry e, string file)
+    {
+        if (e.Value is not ArraySyntax array)
+        {
+            throw Bad(e, file, $"expected an array of strings, got {Describe(e.Value)}");
+        }
+        return array.Items.Select(item => item.Value is StringValueSyntax s && s.Value is not null ? s.Value : throw Bad(e, file, $"expected strings, got {Describe(item.Value)}")).ToList();
     }
 
     private static ConfigException Bad(TomlEntry e, string file, string problem) => new(file, e.Line, e.Key, problem);

@@ -12,6 +12,10 @@ public sealed record InitosConfig
     public FailurePolicy OnFailure { get; init; } = FailurePolicy.Shell;
     public RootConfig Root { get; init; } = new();
     public ModulesConfig Modules { get; init; } = new();
+    /// <summary>[network]: the sidecar's interface (the kernel command line's ip= wins).</summary>
+    public Network.NetworkSettings Network { get; init; } = new();
+    /// <summary>The line of network.mode, for errors about the [network] table as a whole.</summary>
+    public int NetworkLine { get; init; }
     public IReadOnlyList<ServiceConfig> Services { get; init; } = [];
     /// <summary>At shutdown: how long processes get between SIGTERM and SIGKILL.</summary>
     public int ShutdownGraceSeconds { get; init; } = 5;
