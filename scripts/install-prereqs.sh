@@ -13,6 +13,7 @@ packages=(
   systemd-boot-efi ovmf        # the UKI stub, systemd-boot and the UEFI firmware (Secure Boot builds)
   sbsigntool efitools openssl  # Authenticode signing, EFI signature lists and enrolment updates
   mtools swtpm swtpm-tools     # files into the ESP without mounting; a software TPM for PCR 11
+  dropbear-bin openssh-client  # the sidecar's sshd (packed into the initramfs); ssh for its tests
 )
 
 missing=()

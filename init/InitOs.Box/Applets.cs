@@ -12,6 +12,7 @@ internal static class Applets
         ["poweroff"] = ControlApplets.PowerOff,
         ["halt"] = ControlApplets.Halt,
         ["services"] = ControlApplets.Services,
+        ["admin"] = AdminApplet.Run,
         ["tini"] = TiniApplet.Run,
         ["jail"] = JailApplet.Run,
         [JailLauncher.InitApplet] = JailInitApplet.Run,
@@ -57,6 +58,7 @@ internal static class Applets
               poweroff
               halt
               services  the services PID 1 supervises (--json for machine-readable output)
+              admin     the admin commands an ssh session is forced into (status, services, reboot, poweroff)
               tini      tini 0.19's command line: run one program as a container's init
               jail      OCI bundles as jails: run, create, start, state, kill, delete, list
               version   print the version

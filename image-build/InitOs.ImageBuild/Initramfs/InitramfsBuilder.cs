@@ -26,6 +26,7 @@ public static class InitramfsBuilder
             var config = AddConfig(archive, spec);
             var modules = AddModules(archive, spec.KernelDirectory, config, staging);
             AddShell(archive, spec.Busybox);
+            AddSidecar(archive, config);
             AddExtraExecutables(archive, spec.ExtraExecutables);
             AddExtraTrees(archive, spec.ExtraTrees);
             WriteAtomically(archive, spec, output);
@@ -88,6 +89,24 @@ public static class InitramfsBuilder
         return names;
     }
 
+    /// <summary>With [sidecar] ssh on: dropbear and its libraries, and root as a user it can log in.</summary>
+    private static void AddSidecar(CpioArchive archive, InitosConfig config)
+    {
+        if (!config.Sidecar.Ssh)
+        {
+            return;
+        }
+        const string dropbear = InitOs.Init.Sidecar.SshSidecar.Dropbear;
+        if (!File.Exists(dropbear))
+        {
+            throw new FileNotFoundException($"[sidecar] ssh = true needs {dropbear}: install dropbear-bin (make prereqs does)");
+        }
+        AddExecutable(archive, dropbear.TrimStart('/'), dropbear);
+        archive.AddFile("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"u8.ToArray());
+        archive.AddFile("etc/group", "root:x:0:\n"u8.ToArray());
+        archive.AddDirectory("root", 0x1C0);
+    }
+
     private static void AddExtraExecutables(CpioArchive archive, IReadOnlyDictionary<string, string> extra)
     {
         foreach (var (target, source) in extra.OrderBy(e => e.Key, StringComparer.Ordinal))
@@ -109,17 +128,7 @@ public static class InitramfsBuilder
             {
                 throw new DirectoryNotFoundException($"extra tree {source} (for /{target.Trim('/')}) does not exist");
             }
-            var parts = target.Trim('/').Split('/');
-            for (int i = 1; i < parts.Length; i++)
-            {
-                // The kernel's unpacker makes no missing parents.
-                var parent = string.Join('/', parts[..i]);
-                if (!archive.Paths.Contains(parent))
-                {
-                    archive.AddDirectory(parent);
-                }
-            }
-            AddTree(archive, string.Join('/', parts), new DirectoryInfo(source));
+            AddTree(archive, target.Trim('/'), new DirectoryInfo(source));
         }
     }
 

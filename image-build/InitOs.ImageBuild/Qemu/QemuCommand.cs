@@ -53,7 +53,8 @@ public static class QemuCommand
         {
             args.AddRange(["-drive", $"file={disk},format=raw,if=virtio"]);
         }
-        args.AddRange(options.Network ? ["-nic", "user,model=virtio-net-pci"] : ["-nic", "none"]);
+        var forwards = string.Concat(options.HostForwards.Select(f => $",hostfwd=tcp:127.0.0.1:{f.Host}-:{f.Guest}"));
+        args.AddRange(options.Network ? ["-nic", "user,model=virtio-net-pci" + forwards] : ["-nic", "none"]);
         if (options.NoReboot)
         {
             args.Add("-no-reboot");

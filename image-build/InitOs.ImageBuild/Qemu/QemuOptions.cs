@@ -18,6 +18,8 @@ public sealed record QemuOptions
     public int Cpus { get; init; } = 1;
     /// <summary>Off by default: without a NIC there is no PXE detour and no surprise traffic.</summary>
     public bool Network { get; init; }
+    /// <summary>With <see cref="Network"/>: host TCP port → guest TCP port, on the host's 127.0.0.1.</summary>
+    public IReadOnlyList<(int Host, int Guest)> HostForwards { get; init; } = [];
     /// <summary>Exit QEMU when the guest reboots (tests count on a reboot ending the run).</summary>
     public bool NoReboot { get; init; } = true;
     /// <summary>A person at the terminal: -nographic, so Ctrl-A X quits and Ctrl-C reaches the guest.</summary>

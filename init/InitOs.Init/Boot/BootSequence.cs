@@ -40,6 +40,10 @@ public static class BootSequence
             new("mount-cgroup2", c => HostRootTasks.MountCgroup2(c, system)),
             new("share-mounts", c => HostRootTasks.ShareMounts(c, system)),
         ], StaysPid1),
+        new("sidecar",
+        [
+            new("prepare-ssh", c => Sidecar.SshSidecar.Prepare(c.RequireSettings().Sidecar)),
+        ], c => StaysPid1(c) && c.RequireSettings().Sidecar.Ssh),
         new("devices",
         [
             new("wait-for-root", DeviceTasks.WaitForRoot),

@@ -23,6 +23,7 @@ public sealed record BootSettings
     public IReadOnlyList<ServiceConfig> Services { get; init; } = [];
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(5);
     public Network.NetworkSettings Network { get; init; } = new();
+    public SidecarConfig Sidecar { get; init; } = new();
     /// <summary>Things on the command line that were ignored, to be logged as warnings.</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
 }

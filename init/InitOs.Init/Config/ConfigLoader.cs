@@ -29,6 +29,10 @@ public static class ConfigLoader
         ["network.gateway"] = (c, e, f) => c with { Network = c.Network with { Gateway = Ipv4(e, f, Str(e, f)) } },
         ["network.dns"] = (c, e, f) => c with { Network = c.Network with { Dns = Strings(e, f).Select(d => Ipv4(e, f, d)).ToList() } },
         ["network.wait_seconds"] = (c, e, f) => c with { Network = c.Network with { Wait = TimeSpan.FromSeconds(Int(e, f, 1, 600)) } },
+        ["sidecar.ssh"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Ssh = Bool(e, f) } },
+        ["sidecar.port"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Port = Int(e, f, 1, 65535) } },
+        ["sidecar.authorized_keys"] = (c, e, f) => c with { Sidecar = c.Sidecar with { AuthorizedKeys = PublicKeys(e, f) } },
+        ["sidecar.host_key_dir"] = (c, e, f) => c with { Sidecar = c.Sidecar with { HostKeyDirectory = AbsolutePath(e, f) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
         ["service.*.name"] = (c, e, f) => Service(c, e, s => s with { Name = ServiceName(e, f, c) }),
@@ -133,6 +137,19 @@ public static class ConfigLoader
         System.Net.IPAddress.TryParse(value, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
             ? address
             : throw Bad(e, file, $"\"{value}\" is not an IPv4 address");
+
+    /// <summary>One key per entry, "TYPE BASE64 [comment]": no options (InitOS adds the forced command itself), no newlines.</summary>
+    private static IReadOnlyList<string> PublicKeys(TomlEntry e, string file) =>
+        Strings(e, file).Select(key =>
+        {
+            var words = key.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            return words.Length >= 2 && (words[0].StartsWith("ssh-", StringComparison.Ordinal) || words[0].StartsWith("ecdsa-", StringComparison.Ordinal))
+                && !key.Contains('\n', StringComparison.Ordinal) && IsBase64(words[1])
+                ? key.Trim()
+                : throw Bad(e, file, $"\"{(key.Length > 40 ? key[..40] + "…" : key)}\" is not a public key like \"ssh-ed25519 AAAA… comment\"");
+        }).ToList();
+
+    private static bool IsBase64(string text) => text.Length % 4 == 0 && Convert.TryFromBase64String(text, new byte[text.Length], out _);
 
     private static IReadOnlyList<string> Strings(TomlEntry e, string file)
     {

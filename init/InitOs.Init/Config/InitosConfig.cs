@@ -14,6 +14,7 @@ public sealed record InitosConfig
     public ModulesConfig Modules { get; init; } = new();
     /// <summary>[network]: the sidecar's interface (the kernel command line's ip= wins).</summary>
     public Network.NetworkSettings Network { get; init; } = new();
+    public SidecarConfig Sidecar { get; init; } = new();
     /// <summary>The line of network.mode, for errors about the [network] table as a whole.</summary>
     public int NetworkLine { get; init; }
     public IReadOnlyList<ServiceConfig> Services { get; init; } = [];
@@ -61,4 +62,17 @@ public sealed record ModulesConfig
     /// <summary>Packed into the initramfs so coldplug can load them when hardware asks for them.</summary>
     public IReadOnlyList<string> Include { get; init; } = [];
     public bool Coldplug { get; init; } = true;
+}
+
+/// <summary>[sidecar]: the admin door. An sshd (dropbear) PID 1 supervises, key-only, every login forced into `initos admin`.</summary>
+public sealed record SidecarConfig
+{
+    public const string DefaultHostKeyDirectory = "/run/initos/ssh";
+
+    public bool Ssh { get; init; }
+    public int Port { get; init; } = 22;
+    /// <summary>Public keys in authorized_keys format ("ssh-ed25519 AAAA… comment").</summary>
+    public IReadOnlyList<string> AuthorizedKeys { get; init; } = [];
+    /// <summary>Where host keys are made on first use and kept (a data volume's directory keeps them across boots).</summary>
+    public string HostKeyDirectory { get; init; } = DefaultHostKeyDirectory;
 }

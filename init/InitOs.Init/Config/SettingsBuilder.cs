@@ -1,4 +1,5 @@
 using System.Globalization;
+using InitOs.Init.Sidecar;
 
 namespace InitOs.Init.Config;
 
@@ -36,7 +37,8 @@ public static class SettingsBuilder
             Consoles = cmdline.All("console").ToList(),
             Modules = config.Modules.Load,
             Coldplug = config.Modules.Coldplug,
-            Services = config.Services,
+            Services = SshSidecar.WithSshd(config.Services, config.Sidecar),
+            Sidecar = config.Sidecar,
             ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
             BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
             Network = cmdline.Last("ip") is { } ip ? Network.IpParameter.Parse(ip, config.Network) : config.Network,

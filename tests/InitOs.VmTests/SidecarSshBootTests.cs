@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using InitOs.ImageBuild.Qemu;
+using InitOs.TestKit;
+
+namespace InitOs.VmTests;
+
+/// <summary>
+/// The admin door: PID 1 brings up the network by DHCP and supervises dropbear; an admin's
+/// key logs in and every session lands in `initos admin`; passwords are refused; a bad request
+/// changes nothing; `poweroff` over ssh ends the machine. The client is OpenSSH's ssh.
+/// </summary>
+[Collection(BootCollection.Name)]
+public sealed class SidecarSshBootTests : IDisposable
+{
+    private readonly BootImages _images;
+    private readonly TempDirectory _keys = new("initos-ssh-keys-");
+
+    public SidecarSshBootTests(BootImages images) => _images = images;
+
+    public void Dispose() => _keys.Dispose();
+
+    private string Key => _keys.File("admin");
+
+    private string Initramfs()
+    {
+        Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "admin@test", "-f", Key);
+        var config = _images.Scratch("sidecar.toml");
+        File.WriteAllText(config, $$"""
+            mode = "initramfs"
+            on_failure = "poweroff"
+
+            [modules]
+            load = []
+            include = ["virtio_pci", "virtio_net"]
+            coldplug = true
+
+            [network]
+            mode = "dhcp"
+
+            [sidecar]
+            ssh = true
+            authorized_keys = ["{{File.ReadAllText(Key + ".pub").Trim()}}"]
+            """);
+        return _images.BuildInitramfs("sidecar-initramfs.img", config);
+    }
+
+    [Fact]
+    public void An_admin_key_logs_in_to_initos_admin_passwords_are_refused_bad_requests_change_nothing_and_poweroff_works()
+    {
+        int port = FreePort();
+        using var vm = new VmBoot(nameof(SidecarSshBootTests), new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = Initramfs(),
+            Append = "console=ttyS0 panic=-1 quiet",
+            Network = true,
+            HostForwards = [(port, 22)],
+        });
+        vm.Expect(@"network: eth0 10\.0\.2\.15/24");
+        vm.Expect("service sshd: started");
+
+        var status = Ssh(port, "status", retryUntilUp: true);
+        Assert.True(status.Code == 0, status.ToString());
+        Assert.Contains("uptime:", status.Out, StringComparison.Ordinal);
+        Assert.Matches(@"sshd\s+running", status.Out);
+
+        var json = Ssh(port, "services --json");
+        Assert.True(json.Code == 0, json.ToString());
+        using (var document = JsonDocument.Parse(json.Out))
+        {
+            Assert.Contains(document.RootElement.GetProperty("services").EnumerateArray(), s => s.GetProperty("name").GetString() == "sshd");
+        }
+
+        var unknown = Ssh(port, "format disks");
+        Assert.Equal(2, unknown.Code);
+        Assert.Contains("initos admin: unknown command 'format'", unknown.Err, StringComparison.Ordinal);
+        var shell = Ssh(port, "status; cat /etc/passwd");
+        Assert.Equal(2, shell.Code);
+        Assert.Contains("is not a word an admin command takes", shell.Err, StringComparison.Ordinal);
+
+        var password = Run("ssh", [.. Options(port), "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", "root@127.0.0.1", "status"]);
+        Assert.NotEqual(0, password.Code);
+        Assert.Contains("Permission denied", password.Err, StringComparison.Ordinal);
+
+        Ssh(port, "poweroff");
+        vm.Expect("shutdown: powering off");
+        vm.ExpectExit();
+    }
+
+    private sealed record Result(int Code, string Out, string Err)
+    {
+        public override string ToString() => $"exit {Code}\n--- stdout\n{Out}\n--- stderr\n{Err}";
+    }
+
+    private Result Ssh(int port, string command, bool retryUntilUp = false)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var result = Run("ssh", [.. Options(port), "-i", Key, "root@127.0.0.1", command]);
+            // 255: ssh itself failed (sshd not listening yet, or its first host key still being made).
+            if (!retryUntilUp || result.Code != 255 || DateTime.UtcNow > deadline)
+            {
+                return result;
+            }
+            Thread.Sleep(500);
+        }
+    }
+
+    private static string[] Options(int port) =>
+        ["-p", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR"];
+
+    private static Result Run(string file, string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            info.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        var err = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(120_000), "ssh did not end");
+        return new Result(process.ExitCode, output, err.Result);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
