@@ -8,5 +8,7 @@ var root = new RootCommand("initos — build and boot InitOS images (workstation
     RunCommand.Create(),
     KeysCommand.Create(),
     KeysCommand.Sign(),
+    SshCommands.Ssh(),
+    SshCommands.FleetCommand(),
 };
 return Cli.Invoke(root, args);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using InitOs.Admin;
 using InitOs.ImageBuild.Qemu;
 using InitOs.TestKit;
 
@@ -85,9 +86,40 @@ public sealed class SidecarSshBootTests : IDisposable
         Assert.NotEqual(0, password.Code);
         Assert.Contains("Permission denied", password.Err, StringComparison.Ordinal);
 
+        AdminClientPinsTheHostKeyAndAFleetRunTabulates(port);
+
         Ssh(port, "poweroff");
         vm.Expect("shutdown: powering off");
         vm.ExpectExit();
+    }
+
+    /// <summary>`initos ssh` / `initos fleet`'s library (SSH.NET): pinning on first use, refusal on change, a fleet table.</summary>
+    private void AdminClientPinsTheHostKeyAndAFleetRunTabulates(int port)
+    {
+        var knownHosts = new KnownHosts(_keys.File("known_hosts"));
+        var client = new AdminClient(Key, knownHosts, TimeSpan.FromSeconds(30));
+        var target = new AdminTarget("127.0.0.1", port);
+        var first = client.Run(target, "status --json");
+        Assert.True(first.Succeeded, $"{first.ExitCode}: {first.Error}");
+        using (var document = JsonDocument.Parse(first.Output))
+        {
+            Assert.True(document.RootElement.GetProperty("uptime_seconds").GetDouble() > 0);
+        }
+        var pinned = Assert.Single(File.ReadAllLines(knownHosts.Path));
+        Assert.StartsWith($"127.0.0.1:{port} ssh-ed25519 SHA256:", pinned, StringComparison.Ordinal);
+        Assert.True(client.Run(target, "status").Succeeded, "a pinned key that did not change is trusted");
+
+        File.WriteAllText(knownHosts.Path, pinned[..pinned.LastIndexOf(':')] + ":AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n");
+        var changed = client.Run(target, "status");
+        Assert.Equal(AdminClient.ConnectionFailed, changed.ExitCode);
+        Assert.Contains($"the host key of 127.0.0.1:{port} changed", changed.Error, StringComparison.Ordinal);
+        File.Delete(knownHosts.Path);
+
+        var hosts = _keys.File("hosts");
+        File.WriteAllText(hosts, $"# two names for the guest, and a port where nothing listens\n127.0.0.1:{port}\nroot@localhost:{port}\n127.0.0.1:1\n");
+        var results = Fleet.Run(Fleet.ReadHosts(hosts), 2, t => client.Run(t, "services"));
+        Assert.Equal([true, true, false], results.Select(r => r.Succeeded));
+        Assert.Contains("2 of 3 hosts succeeded", Fleet.Table(results), StringComparison.Ordinal);
     }
 
     private sealed record Result(int Code, string Out, string Err)
