@@ -15,6 +15,8 @@ internal static class AdminApplet
         commands (over ssh: ssh root@HOST COMMAND):
           status [--json]     hostname, uptime, kernel, services
           services [--json]   the services PID 1 supervises
+          services restart NAME   stop a service; PID 1 starts it again
+          logs [--follow]     the kernel's ring buffer, InitOS's own log lines included
           reboot              reboot the machine
           poweroff            power the machine off
           help                this text
@@ -34,7 +36,10 @@ internal static class AdminApplet
             [] or ["help"] => Help(),
             ["status"] => Status(json: false),
             ["status", "--json"] => Status(json: true),
+            ["services", "restart", var name] => RestartService(name),
             ["services", .. var rest] => ControlApplets.Services(rest),
+            ["logs"] => KernelLog.Print(follow: false),
+            ["logs", "--follow"] => KernelLog.Print(follow: true),
             ["reboot"] => ControlApplets.Reboot([]),
             ["poweroff"] => ControlApplets.PowerOff([]),
             [var command, ..] when IsCommand(command) => Refuse($"{command}: unexpected arguments '{string.Join(' ', words[1..])}'"),
@@ -42,7 +47,53 @@ internal static class AdminApplet
         };
     }
 
-    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff";
+    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs";
+
+    /// <summary>SIGTERM to the service's process; PID 1's supervisor starts it again. Waits until it has.</summary>
+    private static int RestartService(string name)
+    {
+        var before = ServiceEntry(name);
+        if (before is null)
+        {
+            return Refuse($"no service named '{name}'");
+        }
+        if (before.Value.Pid <= 0 || before.Value.State != "running")
+        {
+            return Refuse($"service {name} is {before.Value.State}, not running");
+        }
+        Sys.Processes.Signal(before.Value.Pid, Sys.Signal.Term);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(100);
+            if (ServiceEntry(name) is { State: "running" } after && after.Starts > before.Value.Starts)
+            {
+                Console.WriteLine($"restarted {name}: pid {before.Value.Pid} → {after.Pid}");
+                return 0;
+            }
+        }
+        Console.Error.WriteLine($"initos admin: {name} was stopped and has not come back within 30 s (state: {ServiceEntry(name)?.State}); `services` shows why");
+        return 1;
+    }
+
+    private readonly record struct ServiceRow(int Pid, int Starts, string State);
+
+    private static ServiceRow? ServiceEntry(string name)
+    {
+        if (!File.Exists(StatusFile.DefaultPath))
+        {
+            return null;
+        }
+        using var document = JsonDocument.Parse(File.ReadAllText(StatusFile.DefaultPath));
+        foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
+        {
+            if (service.GetProperty("name").GetString() == name)
+            {
+                return new ServiceRow(service.GetProperty("pid").GetInt32(), service.GetProperty("starts").GetInt32(), service.GetProperty("state").GetString() ?? "");
+            }
+        }
+        return null;
+    }
 
     private static int Help()
     {

@@ -44,6 +44,10 @@ public sealed class SidecarSshBootTests : IDisposable
             [sidecar]
             ssh = true
             authorized_keys = ["{{File.ReadAllText(Key + ".pub").Trim()}}"]
+
+            [[service]]
+            name = "ticker"
+            command = ["/bin/sh", "-c", "while :; do /bin/busybox sleep 1; done"]
             """);
         return _images.BuildInitramfs("sidecar-initramfs.img", config);
     }
@@ -74,6 +78,16 @@ public sealed class SidecarSshBootTests : IDisposable
         {
             Assert.Contains(document.RootElement.GetProperty("services").EnumerateArray(), s => s.GetProperty("name").GetString() == "sshd");
         }
+
+        var restart = Ssh(port, "services restart ticker");
+        Assert.True(restart.Code == 0, restart.ToString());
+        Assert.Matches(@"restarted ticker: pid \d+ → \d+", restart.Out);
+        Assert.Equal(2, Ssh(port, "services restart nosuch").Code);
+
+        var logs = Ssh(port, "logs");
+        Assert.True(logs.Code == 0, logs.ToString());
+        Assert.Matches(@"\[\s*\d+\.\d{6}\] Linux version", logs.Out);
+        Assert.Contains("initos: service sshd: started", logs.Out, StringComparison.Ordinal);
 
         var unknown = Ssh(port, "format disks");
         Assert.Equal(2, unknown.Code);
