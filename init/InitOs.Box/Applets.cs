@@ -13,6 +13,7 @@ internal static class Applets
         ["halt"] = ControlApplets.Halt,
         ["services"] = ControlApplets.Services,
         ["admin"] = AdminApplet.Run,
+        ["sidecar"] = SidecarApplet.Run,
         ["tini"] = TiniApplet.Run,
         ["jail"] = JailApplet.Run,
         [JailLauncher.InitApplet] = JailInitApplet.Run,

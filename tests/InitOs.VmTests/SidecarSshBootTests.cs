@@ -182,3 +182,67 @@ public sealed class SidecarSshBootTests : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
+
+/// <summary>The admin door after switch_root: the real OS's init is PID 1, and `@initos sidecar` still answers.</summary>
+[Collection(BootCollection.Name)]
+public sealed class SidecarSwitchRootBootTests : IDisposable
+{
+    private readonly BootImages _images;
+    private readonly TempDirectory _keys = new("initos-ssh-keys-");
+
+    public SidecarSwitchRootBootTests(BootImages images) => _images = images;
+
+    public void Dispose() => _keys.Dispose();
+
+    [Fact]
+    public void After_the_os_took_pid_1_an_admin_still_logs_in_and_status_works()
+    {
+        var key = _keys.File("admin");
+        Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "admin@test", "-f", key);
+        var config = _images.Scratch("sidecar-switch-root.toml");
+        File.WriteAllText(config, File.ReadAllText(RepoPaths.DefaultConfig) + $$"""
+
+            [network]
+            mode = "dhcp"
+
+            [sidecar]
+            ssh = true
+            authorized_keys = ["{{File.ReadAllText(key + ".pub").Trim()}}"]
+            """);
+        var initramfs = _images.BuildInitramfs("sidecar-switch-root-initramfs.img", config);
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        using var vm = new VmBoot(nameof(SidecarSwitchRootBootTests), new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = initramfs,
+            Disks = [_images.Rootfs],
+            Append = "console=ttyS0 panic=-1 quiet",
+            Network = true,
+            HostForwards = [(port, 22)],
+        });
+        vm.Expect(@"sidecar: started from /run/initramfs as pid \d+");
+        vm.Expect("INITOS-OS-UP");
+
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        AdminResult status;
+        var client = new AdminClient(key, new KnownHosts(_keys.File("known_hosts")), TimeSpan.FromSeconds(30));
+        do
+        {
+            status = client.Run(new AdminTarget("127.0.0.1", port), "status");
+        }
+        while (status.ExitCode == AdminClient.ConnectionFailed && DateTime.UtcNow < deadline && Sleep());
+        Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
+        // The hostname is the OS's own: the sidecar answers from inside the machine the OS now runs.
+        Assert.Contains("hostname: initos-default", status.Output, StringComparison.Ordinal);
+        Assert.Matches(@"sshd\s+running", status.Output);
+    }
+
+    private static bool Sleep()
+    {
+        Thread.Sleep(500);
+        return true;
+    }
+}

@@ -56,6 +56,7 @@ public static class BootSequence
         new("switch-root",
         [
             new("verify-new-root", c => SwitchRootTasks.VerifyNewRoot(c, system)),
+            new("start-sidecar", StartSidecar),
             new("move-api-mounts", c => SwitchRootTasks.MoveApiMounts(c, system)),
             new("free-initramfs", c => SwitchRootTasks.FreeInitramfs(c, system)),
             new("prepare-handoff", c => SwitchRootTasks.PrepareHandoff(c, system)),
@@ -69,6 +70,30 @@ public static class BootSequence
     private static bool StaysPid1(BootContext context) => !NeedsRoot(context);
 
     public static IReadOnlyList<string> PhaseNames(IReadOnlyList<Phase> phases) => phases.Select(p => p.Name).ToList();
+
+    /// <summary>With [sidecar] ssh on, the admin door outlives the hand-off (Sidecar/SidecarStaging).</summary>
+    private static void StartSidecar(BootContext context)
+    {
+        var sidecar = context.RequireSettings().Sidecar;
+        if (!sidecar.Ssh)
+        {
+            return;
+        }
+        Sidecar.SshSidecar.Prepare(sidecar);
+        Sidecar.SidecarStaging.Stage(sidecar);
+        int pid;
+        try
+        {
+            pid = Sidecar.SidecarStaging.Start(sidecar, TimeSpan.FromSeconds(30));
+        }
+        catch (Exception e) when (e is InvalidOperationException or Sys.SysException or IOException)
+        {
+            // The OS still boots; only the admin door is missing.
+            context.Log.Error($"sidecar: {e.Message}; handing off without it");
+            return;
+        }
+        context.Log.Info($"sidecar: started from {Sidecar.SidecarStaging.Root} as pid {pid}; it outlives the hand-off");
+    }
 
     private static void CheckMode(BootContext context)
     {

@@ -1,0 +1,40 @@
+using InitOs.Init.Config;
+using InitOs.Init.Logging;
+using InitOs.Init.Sidecar;
+using InitOs.Init.Supervision;
+using InitOs.Sys;
+
+namespace InitOs.Box;
+
+/// <summary>
+/// `@initos sidecar --port N`: the admin door after switch_root. It is started by PID 1 from
+/// /run/initramfs just before the hand-off. It chroots there, so the deleted initramfs does
+/// not matter, and supervises dropbear like PID 1 did, reaping its own children. Its log goes
+/// to the kernel log, and its services' status to the same file `initos admin` reads.
+/// </summary>
+internal static class SidecarApplet
+{
+    public static int Run(string[] args)
+    {
+        if (args is not ["--port", var portText] || !int.TryParse(portText, System.Globalization.CultureInfo.InvariantCulture, out int port))
+        {
+            Console.Error.WriteLine("usage: @initos sidecar --port N (PID 1 starts it before switch_root)");
+            return 2;
+        }
+        Processes.ChangeRoot(SidecarStaging.Root);
+        Processes.ChangeDirectory("/");
+        File.WriteAllText(SidecarStaging.ReadyMarker, Processes.CurrentPid.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var log = BootLog.Instance;
+        log.AttachKmsg();
+        var reaper = new Reaper();
+        var requests = new ShutdownRequests();
+        new SignalLoop(reaper, [Signal.Term, Signal.Int], requests.Post).Start();
+        var sidecar = new SidecarConfig { Ssh = true, Port = port, HostKeyDirectory = SshSidecar.DropbearKeyDirectory };
+        var supervisor = new Supervisor([SshSidecar.Service(sidecar)], reaper, log);
+        requests.Attach(supervisor);
+        log.Info($"sidecar: supervising sshd on port {port} from {SidecarStaging.Root}, pid {Processes.CurrentPid}");
+        supervisor.RunUntilShutdown();
+        log.Info("sidecar: stopping");
+        return 0;
+    }
+}
