@@ -69,7 +69,7 @@ run: images
 run-uefi: signed-images
 	$(INITOS) run --uefi --secure-boot --tpm --disk $(OUT)/disk.img
 
-unit-test: prereqs
+unit-test: kernel
 	$(DOTNET) test tests/InitOs.UnitTests -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/unit-test.log
 	@scripts/test-summary.sh $(OUT)/unit-test.log
 

@@ -17,19 +17,7 @@ fi
 work=$(mktemp -d /tmp/initos-bench-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 bench=$work/bench
-mkdir -p "$bench/bundle/rootfs"/{bin,proc,dev,sys,tmp,etc}
-cp /bin/busybox "$bench/bundle/rootfs/bin/busybox"
-for applet in sh true; do ln -s busybox "$bench/bundle/rootfs/bin/$applet"; done
-(cd "$bench/bundle" && runc spec)
-/usr/bin/python3 - "$bench/bundle/config.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-spec = json.load(open(path))
-spec["process"]["terminal"] = False
-spec["process"]["args"] = ["/bin/true"]
-spec["linux"]["namespaces"] = [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")]
-json.dump(spec, open(path, "w"), indent=1)
-PY
+scripts/bench/make-bundle.sh "$bench/bundle"
 b=/bench/bundle
 cat > "$bench/run.sh" <<SH
 /bin/alternate $runs \

@@ -17,20 +17,7 @@ fi
 
 bundle=$(mktemp -d /tmp/initos-bench-bundle.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
-mkdir -p "$bundle"/rootfs/{bin,proc,dev,sys,tmp,etc}
-cp /bin/busybox "$bundle/rootfs/bin/busybox"
-for applet in sh true; do ln -s busybox "$bundle/rootfs/bin/$applet"; done
-(cd "$bundle" && runc spec)
-/usr/bin/python3 - "$bundle/config.json" <<'PY'
-import json, sys
-path = sys.argv[1]
-spec = json.load(open(path))
-spec["process"]["terminal"] = False
-spec["process"]["args"] = ["/bin/true"]
-
-spec["linux"]["namespaces"] = [{"type": t} for t in ("pid", "mount", "uts", "ipc", "network")]
-json.dump(spec, open(path, "w"), indent=1)
-PY
+scripts/bench/make-bundle.sh "$bundle"
 
 /usr/bin/python3 - "$runs" "$box" "$bundle" <<'PY'
 import statistics, subprocess, sys, time

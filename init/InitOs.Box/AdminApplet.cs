@@ -13,7 +13,7 @@ internal static class AdminApplet
 {
     private const string Usage = """
         commands (over ssh: ssh root@HOST COMMAND):
-          status [--json]     hostname, uptime, kernel, services
+          status [--json]     hostname, uptime, kernel, mode, boot phase timings, disks, mounts, services
           services [--json]   the services PID 1 supervises
           services restart NAME   stop a service; PID 1 starts it again
           logs [--follow]     the kernel's ring buffer, InitOS's own log lines included
@@ -113,15 +113,37 @@ internal static class AdminApplet
         var hostname = File.ReadAllText("/proc/sys/kernel/hostname").Trim();
         var uptime = double.Parse(File.ReadAllText("/proc/uptime").Split(' ')[0], CultureInfo.InvariantCulture);
         var kernel = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
+        var boot = File.Exists(Init.Boot.BootRecord.Path) ? File.ReadAllText(Init.Boot.BootRecord.Path) : null;
         var services = File.Exists(StatusFile.DefaultPath) ? File.ReadAllText(StatusFile.DefaultPath) : null;
-        if (!json)
+        var mounts = MachineFacts.Mounts();
+        var disks = MachineFacts.Disks();
+        if (json)
         {
-            Console.WriteLine($"hostname: {hostname}");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"uptime:   {uptime:F1} s"));
-            Console.WriteLine($"kernel:   {kernel}");
-            Console.WriteLine(services is null ? "services: none (PID 1 supervises no services)" : StatusFile.Table());
+            WriteJson(hostname, uptime, kernel, boot, services, mounts, disks);
             return 0;
         }
+        Console.WriteLine($"hostname: {hostname}");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"uptime:   {uptime:F1} s"));
+        Console.WriteLine($"kernel:   {kernel}");
+        if (boot is not null)
+        {
+            using var document = JsonDocument.Parse(boot);
+            Console.WriteLine($"mode:     {document.RootElement.GetProperty("mode").GetString()}");
+            Console.WriteLine("boot phases (start s, took ms): " + string.Join(", ", document.RootElement.GetProperty("phases").EnumerateArray()
+                .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.GetProperty("name").GetString()} {p.GetProperty("start_uptime").GetDouble():F3} {p.GetProperty("took_ms").GetDouble():F1}"))));
+        }
+        Console.WriteLine("disks:    " + string.Join(", ", disks.Select(d => $"{d.Name} {d.Bytes >> 20} MiB")));
+        Console.WriteLine("mounts:");
+        foreach (var m in mounts)
+        {
+            Console.WriteLine($"  {m.Target} {m.Type} {m.Source}");
+        }
+        Console.WriteLine(services is null ? "services: none (PID 1 supervises no services)" : StatusFile.Table());
+        return 0;
+    }
+
+    private static void WriteJson(string hostname, double uptime, string kernel, string? boot, string? services, IReadOnlyList<MachineFacts.Mount> mounts, IReadOnlyList<MachineFacts.Disk> disks)
+    {
         using var output = Console.OpenStandardOutput();
         using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true }))
         {
@@ -129,18 +151,42 @@ internal static class AdminApplet
             writer.WriteString("hostname", hostname);
             writer.WriteNumber("uptime_seconds", Math.Round(uptime, 2));
             writer.WriteString("kernel", kernel);
-            writer.WritePropertyName("supervision");
-            if (services is null)
+            WriteRawOrNull(writer, "boot", boot);
+            writer.WriteStartArray("disks");
+            foreach (var d in disks)
             {
-                writer.WriteNullValue();
+                writer.WriteStartObject();
+                writer.WriteString("name", d.Name);
+                writer.WriteNumber("bytes", d.Bytes);
+                writer.WriteEndObject();
             }
-            else
+            writer.WriteEndArray();
+            writer.WriteStartArray("mounts");
+            foreach (var m in mounts)
             {
-                writer.WriteRawValue(services);
+                writer.WriteStartObject();
+                writer.WriteString("target", m.Target);
+                writer.WriteString("type", m.Type);
+                writer.WriteString("source", m.Source);
+                writer.WriteEndObject();
             }
+            writer.WriteEndArray();
+            WriteRawOrNull(writer, "supervision", services);
             writer.WriteEndObject();
         }
         Console.WriteLine();
-        return 0;
+    }
+
+    private static void WriteRawOrNull(Utf8JsonWriter writer, string name, string? json)
+    {
+        writer.WritePropertyName(name);
+        if (json is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            writer.WriteRawValue(json);
+        }
     }
 }

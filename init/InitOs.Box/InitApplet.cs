@@ -35,6 +35,7 @@ internal static class InitApplet
             log.Info($"InitOS {typeof(InitApplet).Assembly.GetName().Version} starting as PID 1");
             TurnCtrlAltDelIntoSignal(log);
             new BootRunner(recovery).Run(BootSequence.SwitchRoot(new LinuxSystem()), context);
+            WriteBootRecord(context, log);
             if (context.Handoff is { } handoff)
             {
                 handoff();
@@ -62,6 +63,18 @@ internal static class InitApplet
         log.Info($"supervising {settings.Services.Count} services; reboot, poweroff and halt with `initos reboot|poweroff|halt` or SIGTERM/SIGUSR2/SIGUSR1");
         var kind = supervisor.RunUntilShutdown();
         new Shutdown(log, reaper).Run(kind, settings.ShutdownGrace, supervisor.ShutdownReason);
+    }
+
+    private static void WriteBootRecord(BootContext context, BootLog log)
+    {
+        try
+        {
+            BootRecord.Write(context, context.Handoff is null ? "/" : context.NewRoot, InitOs.Init.Sidecar.SidecarStaging.Root);
+        }
+        catch (IOException e)
+        {
+            log.Warn($"cannot write {BootRecord.Path}: {e.Message}");
+        }
     }
 
     /// <summary>reboot(CAD_OFF): Ctrl-Alt-Del then sends SIGINT to PID 1 instead of an immediate reboot.</summary>

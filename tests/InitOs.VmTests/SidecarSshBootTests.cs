@@ -27,7 +27,7 @@ public sealed class SidecarSshBootTests : IDisposable
 
     private string Initramfs()
     {
-        Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "admin@test", "-f", Key);
+        NewKey(Key);
         var config = _images.Scratch("sidecar.toml");
         File.WriteAllText(config, $$"""
             mode = "initramfs"
@@ -70,6 +70,9 @@ public sealed class SidecarSshBootTests : IDisposable
         var status = Ssh(port, "status", retryUntilUp: true);
         Assert.True(status.Code == 0, status.ToString());
         Assert.Contains("uptime:", status.Out, StringComparison.Ordinal);
+        Assert.Contains("mode:     initramfs", status.Out, StringComparison.Ordinal);
+        Assert.Matches(@"boot phases \(start s, took ms\): early-mounts [\d.]+ [\d.]+, .*network [\d.]+ [\d.]+", status.Out);
+        Assert.Contains("  /sys/fs/cgroup cgroup2 cgroup2", status.Out, StringComparison.Ordinal);
         Assert.Matches(@"sshd\s+running", status.Out);
 
         var json = Ssh(port, "services --json");
@@ -175,7 +178,10 @@ public sealed class SidecarSshBootTests : IDisposable
         return new Result(process.ExitCode, output, err.Result);
     }
 
-    private static int FreePort()
+    /// <summary>An admin's ed25519 key pair (KEY and KEY.pub), as ssh-keygen makes it.</summary>
+    internal static void NewKey(string path) => Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "admin@test", "-f", path);
+
+    internal static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -198,7 +204,7 @@ public sealed class SidecarSwitchRootBootTests : IDisposable
     public void After_the_os_took_pid_1_an_admin_still_logs_in_and_status_works()
     {
         var key = _keys.File("admin");
-        Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "admin@test", "-f", key);
+        SidecarSshBootTests.NewKey(key);
         var config = _images.Scratch("sidecar-switch-root.toml");
         File.WriteAllText(config, File.ReadAllText(RepoPaths.DefaultConfig) + $$"""
 
@@ -210,10 +216,7 @@ public sealed class SidecarSwitchRootBootTests : IDisposable
             authorized_keys = ["{{File.ReadAllText(key + ".pub").Trim()}}"]
             """);
         var initramfs = _images.BuildInitramfs("sidecar-switch-root-initramfs.img", config);
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
+        int port = SidecarSshBootTests.FreePort();
         using var vm = new VmBoot(nameof(SidecarSwitchRootBootTests), new QemuOptions
         {
             Kernel = _images.Kernel,
@@ -237,6 +240,11 @@ public sealed class SidecarSwitchRootBootTests : IDisposable
         Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
         // The hostname is the OS's own: the sidecar answers from inside the machine the OS now runs.
         Assert.Contains("hostname: initos-default", status.Output, StringComparison.Ordinal);
+        Assert.Contains("mode:     switch_root", status.Output, StringComparison.Ordinal);
+        Assert.Matches(@"switch-root [\d.]+ [\d.]+", status.Output);
+        Assert.Matches(@"disks:\s+vda \d+ MiB", status.Output);
+        // The mounts are the OS's (its PID 1's view), not the sidecar's chroot.
+        Assert.Matches(@"(?m)^  / ext4 /dev/vda", status.Output);
         Assert.Matches(@"sshd\s+running", status.Output);
     }
 

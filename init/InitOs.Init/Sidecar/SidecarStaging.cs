@@ -23,7 +23,7 @@ public static class SidecarStaging
 
     public static void Stage(SidecarConfig sidecar)
     {
-        foreach (var directory in new[] { "proc", "dev", "run", "tmp", "etc/dropbear", "root/.ssh" })
+        foreach (var directory in new[] { "proc", "sys", "dev", "run", "tmp", "etc/dropbear", "root/.ssh" })
         {
             Directory.CreateDirectory(Path.Combine(Root, directory));
         }
@@ -49,7 +49,7 @@ public static class SidecarStaging
     }
 
     /// <summary>
-    /// The sidecar's own /proc and /dev, then the sidecar itself, detached from this boot. Returns
+    /// The sidecar's own /proc, /sys and /dev, then the sidecar itself, detached from this boot. Returns
     /// once it has chrooted: before that, its loader still reads the initramfs and its chroot
     /// path is only valid while /run is where it is now.
     /// </summary>
@@ -58,6 +58,7 @@ public static class SidecarStaging
         var marker = Path.Combine(Root, ReadyMarker.TrimStart('/'));
         File.Delete(marker);
         Mounts.Mount("proc", Path.Combine(Root, "proc"), "proc", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
+        Mounts.Mount("sysfs", Path.Combine(Root, "sys"), "sysfs", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
         Mounts.Mount("devtmpfs", Path.Combine(Root, "dev"), "devtmpfs", MountFlags.NoSuid, "mode=0755");
         var port = sidecar.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         int pid = Processes.Spawn(Path.Combine(Root, "bin/initos"), [Argv0, "sidecar", "--port", port], ["PATH=/bin:/usr/sbin"], "/dev/console", newSession: true);

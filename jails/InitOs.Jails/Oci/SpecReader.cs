@@ -1,33 +1,30 @@
 namespace InitOs.Jails.Oci;
 
 /// <summary>
-/// config.json → <see cref="OciSpec"/>: one small reader per object of the model, each a
-/// switch over the members InitOS supports; any other member is refused by name.
+/// config.json → <see cref="OciSpec"/>: for each object of the model, one switch over the
+/// members InitOS supports; any other member is refused by name (<see cref="Unknown{T}"/>).
 /// </summary>
 internal static class SpecReader
 {
-    public static OciSpec? Spec(ref JsonCursor c, string path)
+    /// <summary>Applies one member of an object to the record read so far.</summary>
+    private delegate T MemberReader<T>(ref JsonCursor c, string name, string field, T current);
+
+    public static OciSpec? Spec(ref JsonCursor c, string path) => Object(ref c, path, new OciSpec(), SpecMember);
+
+    /// <summary>An object, member by member; null when the value is null or not an object (the latter is a problem).</summary>
+    private static T? Object<T>(ref JsonCursor c, string path, T empty, MemberReader<T> member)
+        where T : class
     {
         if (!c.Object(path))
         {
             return null;
         }
-        var spec = new OciSpec();
+        var value = empty;
         while (c.Member(path, out var name, out var field))
         {
-            spec = name switch
-            {
-                "ociVersion" => spec with { OciVersion = c.String(field) },
-                "root" => spec with { Root = Root(ref c, field) },
-                "mounts" => spec with { Mounts = c.Array(field, Mount) },
-                "process" => spec with { Process = Process(ref c, field) },
-                "hostname" => spec with { Hostname = c.String(field) },
-                "annotations" => spec with { Annotations = c.StringMap(field) },
-                "linux" => spec with { Linux = Linux(ref c, field) },
-                _ => Unknown(ref c, field, spec),
-            };
+            value = member(ref c, name, field, value);
         }
-        return spec;
+        return value;
     }
 
     private static T Unknown<T>(ref JsonCursor c, string field, T unchanged)
@@ -36,364 +33,186 @@ internal static class SpecReader
         return unchanged;
     }
 
-    private static OciRoot? Root(ref JsonCursor c, string path)
+    private static OciSpec SpecMember(ref JsonCursor c, string name, string field, OciSpec spec) => name switch
     {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var root = new OciRoot();
-        while (c.Member(path, out var name, out var field))
-        {
-            root = name switch
-            {
-                "path" => root with { Path = c.String(field) },
-                "readonly" => root with { Readonly = c.Bool(field) },
-                _ => Unknown(ref c, field, root),
-            };
-        }
-        return root;
-    }
+        "ociVersion" => spec with { OciVersion = c.String(field) },
+        "root" => spec with { Root = Object(ref c, field, new OciRoot(), RootMember) },
+        "mounts" => spec with { Mounts = c.Array(field, Mount) },
+        "process" => spec with { Process = Object(ref c, field, new OciProcess(), ProcessMember) },
+        "hostname" => spec with { Hostname = c.String(field) },
+        "annotations" => spec with { Annotations = c.StringMap(field) },
+        "linux" => spec with { Linux = Object(ref c, field, new OciLinux(), LinuxMember) },
+        _ => Unknown(ref c, field, spec),
+    };
 
-    private static OciMount Mount(ref JsonCursor c, string path)
+    private static OciRoot RootMember(ref JsonCursor c, string name, string field, OciRoot root) => name switch
     {
-        var mount = new OciMount();
-        if (!c.Object(path))
-        {
-            return mount;
-        }
-        while (c.Member(path, out var name, out var field))
-        {
-            mount = name switch
-            {
-                "destination" => mount with { Destination = c.String(field) },
-                "type" => mount with { Type = c.String(field) },
-                "source" => mount with { Source = c.String(field) },
-                "options" => mount with { Options = c.Array(field, JsonCursor.StringElement) },
-                _ => Unknown(ref c, field, mount),
-            };
-        }
-        return mount;
-    }
+        "path" => root with { Path = c.String(field) },
+        "readonly" => root with { Readonly = c.Bool(field) },
+        _ => Unknown(ref c, field, root),
+    };
 
-    private static OciProcess? Process(ref JsonCursor c, string path)
-    {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var process = new OciProcess();
-        while (c.Member(path, out var name, out var field))
-        {
-            process = name switch
-            {
-                "terminal" => process with { Terminal = c.Bool(field) },
-                "user" => process with { User = User(ref c, field) },
-                "args" => process with { Args = c.Array(field, JsonCursor.StringElement) },
-                "env" => process with { Env = c.Array(field, JsonCursor.StringElement) },
-                "cwd" => process with { Cwd = c.String(field) },
-                "capabilities" => process with { Capabilities = Capabilities(ref c, field) },
-                "rlimits" => process with { Rlimits = c.Array(field, Rlimit) },
-                "noNewPrivileges" => process with { NoNewPrivileges = c.Bool(field) },
-                _ => Unknown(ref c, field, process),
-            };
-        }
-        return process;
-    }
+    private static OciMount Mount(ref JsonCursor c, string path) => Object(ref c, path, new OciMount(), MountMember) ?? new OciMount();
 
-    private static OciUser? User(ref JsonCursor c, string path)
+    private static OciMount MountMember(ref JsonCursor c, string name, string field, OciMount mount) => name switch
     {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var user = new OciUser();
-        while (c.Member(path, out var name, out var field))
-        {
-            user = name switch
-            {
-                "uid" => user with { Uid = c.UInt32(field) ?? 0 },
-                "gid" => user with { Gid = c.UInt32(field) ?? 0 },
-                "umask" => user with { Umask = c.UInt32(field) },
-                "additionalGids" => user with { AdditionalGids = c.Array(field, JsonCursor.UInt32Element) },
-                _ => Unknown(ref c, field, user),
-            };
-        }
-        return user;
-    }
+        "destination" => mount with { Destination = c.String(field) },
+        "type" => mount with { Type = c.String(field) },
+        "source" => mount with { Source = c.String(field) },
+        "options" => mount with { Options = c.Array(field, JsonCursor.StringElement) },
+        _ => Unknown(ref c, field, mount),
+    };
 
-    private static OciCapabilities? Capabilities(ref JsonCursor c, string path)
+    private static OciProcess ProcessMember(ref JsonCursor c, string name, string field, OciProcess process) => name switch
     {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var caps = new OciCapabilities();
-        while (c.Member(path, out var name, out var field))
-        {
-            caps = name switch
-            {
-                "bounding" => caps with { Bounding = c.Array(field, JsonCursor.StringElement) },
-                "effective" => caps with { Effective = c.Array(field, JsonCursor.StringElement) },
-                "inheritable" => caps with { Inheritable = c.Array(field, JsonCursor.StringElement) },
-                "permitted" => caps with { Permitted = c.Array(field, JsonCursor.StringElement) },
-                "ambient" => caps with { Ambient = c.Array(field, JsonCursor.StringElement) },
-                _ => Unknown(ref c, field, caps),
-            };
-        }
-        return caps;
-    }
+        "terminal" => process with { Terminal = c.Bool(field) },
+        "user" => process with { User = Object(ref c, field, new OciUser(), UserMember) },
+        "args" => process with { Args = c.Array(field, JsonCursor.StringElement) },
+        "env" => process with { Env = c.Array(field, JsonCursor.StringElement) },
+        "cwd" => process with { Cwd = c.String(field) },
+        "capabilities" => process with { Capabilities = Object(ref c, field, new OciCapabilities(), CapabilitiesMember) },
+        "rlimits" => process with { Rlimits = c.Array(field, Rlimit) },
+        "noNewPrivileges" => process with { NoNewPrivileges = c.Bool(field) },
+        _ => Unknown(ref c, field, process),
+    };
 
-    private static OciRlimit Rlimit(ref JsonCursor c, string path)
+    private static OciUser UserMember(ref JsonCursor c, string name, string field, OciUser user) => name switch
     {
-        var rlimit = new OciRlimit();
-        if (!c.Object(path))
-        {
-            return rlimit;
-        }
-        while (c.Member(path, out var name, out var field))
-        {
-            rlimit = name switch
-            {
-                "type" => rlimit with { Type = c.String(field) },
-                "hard" => rlimit with { Hard = c.UInt64(field) ?? 0 },
-                "soft" => rlimit with { Soft = c.UInt64(field) ?? 0 },
-                _ => Unknown(ref c, field, rlimit),
-            };
-        }
-        return rlimit;
-    }
+        "uid" => user with { Uid = c.UInt32(field) ?? 0 },
+        "gid" => user with { Gid = c.UInt32(field) ?? 0 },
+        "umask" => user with { Umask = c.UInt32(field) },
+        "additionalGids" => user with { AdditionalGids = c.Array(field, JsonCursor.UInt32Element) },
+        _ => Unknown(ref c, field, user),
+    };
 
-    private static OciLinux? Linux(ref JsonCursor c, string path)
+    private static OciCapabilities CapabilitiesMember(ref JsonCursor c, string name, string field, OciCapabilities caps) => name switch
     {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var linux = new OciLinux();
-        while (c.Member(path, out var name, out var field))
-        {
-            linux = name switch
-            {
-                "namespaces" => linux with { Namespaces = c.Array(field, Namespace) },
-                "uidMappings" => linux with { UidMappings = c.Array(field, IdMapping) },
-                "gidMappings" => linux with { GidMappings = c.Array(field, IdMapping) },
-                "maskedPaths" => linux with { MaskedPaths = c.Array(field, JsonCursor.StringElement) },
-                "readonlyPaths" => linux with { ReadonlyPaths = c.Array(field, JsonCursor.StringElement) },
-                "rootfsPropagation" => linux with { RootfsPropagation = c.String(field) },
-                "resources" => linux with { Resources = Resources(ref c, field) },
-                "seccomp" => linux with { Seccomp = Seccomp(ref c, field) },
-                "sysctl" => linux with { Sysctl = c.StringMap(field) },
-                "devices" => linux with { Devices = c.Array(field, Device) },
-                "cgroupsPath" => linux with { CgroupsPath = c.String(field) },
-                _ => Unknown(ref c, field, linux),
-            };
-        }
-        return linux;
-    }
+        "bounding" => caps with { Bounding = c.Array(field, JsonCursor.StringElement) },
+        "effective" => caps with { Effective = c.Array(field, JsonCursor.StringElement) },
+        "inheritable" => caps with { Inheritable = c.Array(field, JsonCursor.StringElement) },
+        "permitted" => caps with { Permitted = c.Array(field, JsonCursor.StringElement) },
+        "ambient" => caps with { Ambient = c.Array(field, JsonCursor.StringElement) },
+        _ => Unknown(ref c, field, caps),
+    };
 
-    private static OciNamespace Namespace(ref JsonCursor c, string path)
-    {
-        var ns = new OciNamespace();
-        if (!c.Object(path))
-        {
-            return ns;
-        }
-        while (c.Member(path, out var name, out var field))
-        {
-            ns = name switch
-            {
-                "type" => ns with { Type = c.String(field) },
-                "path" => ns with { Path = c.String(field) },
-                _ => Unknown(ref c, field, ns),
-            };
-        }
-        return ns;
-    }
+    private static OciRlimit Rlimit(ref JsonCursor c, string path) => Object(ref c, path, new OciRlimit(), RlimitMember) ?? new OciRlimit();
 
-    private static OciIdMapping IdMapping(ref JsonCursor c, string path)
+    private static OciRlimit RlimitMember(ref JsonCursor c, string name, string field, OciRlimit rlimit) => name switch
     {
-        var map = new OciIdMapping();
-        if (!c.Object(path))
-        {
-            return map;
-        }
-        while (c.Member(path, out var name, out var field))
-        {
-            map = name switch
-            {
-                "containerID" => map with { ContainerId = c.UInt32(field) ?? 0 },
-                "hostID" => map with { HostId = c.UInt32(field) ?? 0 },
-                "size" => map with { Size = c.UInt32(field) ?? 0 },
-                _ => Unknown(ref c, field, map),
-            };
-        }
-        return map;
-    }
+        "type" => rlimit with { Type = c.String(field) },
+        "hard" => rlimit with { Hard = c.UInt64(field) ?? 0 },
+        "soft" => rlimit with { Soft = c.UInt64(field) ?? 0 },
+        _ => Unknown(ref c, field, rlimit),
+    };
 
-    private static OciResources? Resources(ref JsonCursor c, string path)
+    private static OciLinux LinuxMember(ref JsonCursor c, string name, string field, OciLinux linux) => name switch
     {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var resources = new OciResources();
-        while (c.Member(path, out var name, out var field))
-        {
-            resources = name switch
-            {
-                "memory" => resources with { Memory = Memory(ref c, field) },
-                "pids" => resources with { Pids = Pids(ref c, field) },
-                "cpu" => resources with { Cpu = Cpu(ref c, field) },
-                "devices" => resources with { Devices = c.Array(field, DeviceRule) },
-                _ => Unknown(ref c, field, resources),
-            };
-        }
-        return resources;
-    }
+        "namespaces" => linux with { Namespaces = c.Array(field, Namespace) },
+        "uidMappings" => linux with { UidMappings = c.Array(field, IdMapping) },
+        "gidMappings" => linux with { GidMappings = c.Array(field, IdMapping) },
+        "maskedPaths" => linux with { MaskedPaths = c.Array(field, JsonCursor.StringElement) },
+        "readonlyPaths" => linux with { ReadonlyPaths = c.Array(field, JsonCursor.StringElement) },
+        "rootfsPropagation" => linux with { RootfsPropagation = c.String(field) },
+        "resources" => linux with { Resources = Object(ref c, field, new OciResources(), ResourcesMember) },
+        "seccomp" => linux with { Seccomp = Object(ref c, field, new OciSeccomp(), SeccompMember) },
+        "sysctl" => linux with { Sysctl = c.StringMap(field) },
+        "devices" => linux with { Devices = c.Array(field, Device) },
+        "cgroupsPath" => linux with { CgroupsPath = c.String(field) },
+        _ => Unknown(ref c, field, linux),
+    };
 
-    private static OciMemory? Memory(ref JsonCursor c, string path)
-    {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var memory = new OciMemory();
-        while (c.Member(path, out var name, out var field))
-        {
-            memory = name switch
-            {
-                "limit" => memory with { Limit = c.Int64(field) },
-                "reservation" => memory with { Reservation = c.Int64(field) },
-                "swap" => memory with { Swap = c.Int64(field) },
-                _ => Unknown(ref c, field, memory),
-            };
-        }
-        return memory;
-    }
+    private static OciNamespace Namespace(ref JsonCursor c, string path) => Object(ref c, path, new OciNamespace(), NamespaceMember) ?? new OciNamespace();
 
-    private static OciPids? Pids(ref JsonCursor c, string path)
+    private static OciNamespace NamespaceMember(ref JsonCursor c, string name, string field, OciNamespace ns) => name switch
     {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var pids = new OciPids();
-        while (c.Member(path, out var name, out var field))
-        {
-            pids = name switch
-            {
-                "limit" => pids with { Limit = c.Int64(field) },
-                _ => Unknown(ref c, field, pids),
-            };
-        }
-        return pids;
-    }
+        "type" => ns with { Type = c.String(field) },
+        "path" => ns with { Path = c.String(field) },
+        _ => Unknown(ref c, field, ns),
+    };
 
-    private static OciCpu? Cpu(ref JsonCursor c, string path)
-    {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var cpu = new OciCpu();
-        while (c.Member(path, out var name, out var field))
-        {
-            cpu = name switch
-            {
-                "shares" => cpu with { Shares = c.UInt64(field) },
-                "quota" => cpu with { Quota = c.Int64(field) },
-                "period" => cpu with { Period = c.UInt64(field) },
-                _ => Unknown(ref c, field, cpu),
-            };
-        }
-        return cpu;
-    }
+    private static OciIdMapping IdMapping(ref JsonCursor c, string path) => Object(ref c, path, new OciIdMapping(), IdMappingMember) ?? new OciIdMapping();
 
-    private static OciDeviceRule DeviceRule(ref JsonCursor c, string path)
+    private static OciIdMapping IdMappingMember(ref JsonCursor c, string name, string field, OciIdMapping map) => name switch
     {
-        var rule = new OciDeviceRule();
-        if (!c.Object(path))
-        {
-            return rule;
-        }
-        while (c.Member(path, out var name, out var field))
-        {
-            rule = name switch
-            {
-                "allow" => rule with { Allow = c.Bool(field) },
-                "type" => rule with { Type = c.String(field) },
-                "major" => rule with { Major = c.Int64(field) },
-                "minor" => rule with { Minor = c.Int64(field) },
-                "access" => rule with { Access = c.String(field) },
-                _ => Unknown(ref c, field, rule),
-            };
-        }
-        return rule;
-    }
+        "containerID" => map with { ContainerId = c.UInt32(field) ?? 0 },
+        "hostID" => map with { HostId = c.UInt32(field) ?? 0 },
+        "size" => map with { Size = c.UInt32(field) ?? 0 },
+        _ => Unknown(ref c, field, map),
+    };
 
-    private static OciSeccomp? Seccomp(ref JsonCursor c, string path)
+    private static OciResources ResourcesMember(ref JsonCursor c, string name, string field, OciResources resources) => name switch
     {
-        if (!c.Object(path))
-        {
-            return null;
-        }
-        var seccomp = new OciSeccomp();
-        while (c.Member(path, out var name, out var field))
-        {
-            seccomp = name switch
-            {
-                "defaultAction" => seccomp with { DefaultAction = c.String(field) },
-                "defaultErrnoRet" => seccomp with { DefaultErrnoRet = c.UInt32(field) },
-                "architectures" => seccomp with { Architectures = c.Array(field, JsonCursor.StringElement) },
-                "syscalls" => seccomp with { Syscalls = c.Array(field, SyscallRule) },
-                _ => Unknown(ref c, field, seccomp),
-            };
-        }
-        return seccomp;
-    }
+        "memory" => resources with { Memory = Object(ref c, field, new OciMemory(), MemoryMember) },
+        "pids" => resources with { Pids = Object(ref c, field, new OciPids(), PidsMember) },
+        "cpu" => resources with { Cpu = Object(ref c, field, new OciCpu(), CpuMember) },
+        "devices" => resources with { Devices = c.Array(field, DeviceRule) },
+        _ => Unknown(ref c, field, resources),
+    };
 
-    private static OciSyscallRule SyscallRule(ref JsonCursor c, string path)
+    private static OciMemory MemoryMember(ref JsonCursor c, string name, string field, OciMemory memory) => name switch
     {
-        var rule = new OciSyscallRule();
-        if (!c.Object(path))
-        {
-            return rule;
-        }
-        while (c.Member(path, out var name, out var field))
-        {
-            rule = name switch
-            {
-                "names" => rule with { Names = c.Array(field, JsonCursor.StringElement) },
-                "action" => rule with { Action = c.String(field) },
-                "errnoRet" => rule with { ErrnoRet = c.UInt32(field) },
-                _ => Unknown(ref c, field, rule),
-            };
-        }
-        return rule;
-    }
+        "limit" => memory with { Limit = c.Int64(field) },
+        "reservation" => memory with { Reservation = c.Int64(field) },
+        "swap" => memory with { Swap = c.Int64(field) },
+        _ => Unknown(ref c, field, memory),
+    };
 
-    private static OciDevice Device(ref JsonCursor c, string path)
+    private static OciPids PidsMember(ref JsonCursor c, string name, string field, OciPids pids) => name switch
     {
-        var device = new OciDevice();
-        if (!c.Object(path))
-        {
-            return device;
-        }
-        while (c.Member(path, out var name, out var field))
-        {
-            device = name switch
-            {
-                "path" => device with { Path = c.String(field) },
-                "type" => device with { Type = c.String(field) },
-                "major" => device with { Major = c.Int64(field) ?? 0 },
-                "minor" => device with { Minor = c.Int64(field) ?? 0 },
-                "fileMode" => device with { FileMode = c.UInt32(field) },
-                "uid" => device with { Uid = c.UInt32(field) },
-                "gid" => device with { Gid = c.UInt32(field) },
-                _ => Unknown(ref c, field, device),
-            };
-        }
-        return device;
-    }
+        "limit" => pids with { Limit = c.Int64(field) },
+        _ => Unknown(ref c, field, pids),
+    };
+
+    private static OciCpu CpuMember(ref JsonCursor c, string name, string field, OciCpu cpu) => name switch
+    {
+        "shares" => cpu with { Shares = c.UInt64(field) },
+        "quota" => cpu with { Quota = c.Int64(field) },
+        "period" => cpu with { Period = c.UInt64(field) },
+        _ => Unknown(ref c, field, cpu),
+    };
+
+    private static OciDeviceRule DeviceRule(ref JsonCursor c, string path) => Object(ref c, path, new OciDeviceRule(), DeviceRuleMember) ?? new OciDeviceRule();
+
+    private static OciDeviceRule DeviceRuleMember(ref JsonCursor c, string name, string field, OciDeviceRule rule) => name switch
+    {
+        "allow" => rule with { Allow = c.Bool(field) },
+        "type" => rule with { Type = c.String(field) },
+        "major" => rule with { Major = c.Int64(field) },
+        "minor" => rule with { Minor = c.Int64(field) },
+        "access" => rule with { Access = c.String(field) },
+        _ => Unknown(ref c, field, rule),
+    };
+
+    private static OciSeccomp SeccompMember(ref JsonCursor c, string name, string field, OciSeccomp seccomp) => name switch
+    {
+        "defaultAction" => seccomp with { DefaultAction = c.String(field) },
+        "defaultErrnoRet" => seccomp with { DefaultErrnoRet = c.UInt32(field) },
+        "architectures" => seccomp with { Architectures = c.Array(field, JsonCursor.StringElement) },
+        "syscalls" => seccomp with { Syscalls = c.Array(field, SyscallRule) },
+        _ => Unknown(ref c, field, seccomp),
+    };
+
+    private static OciSyscallRule SyscallRule(ref JsonCursor c, string path) => Object(ref c, path, new OciSyscallRule(), SyscallRuleMember) ?? new OciSyscallRule();
+
+    private static OciSyscallRule SyscallRuleMember(ref JsonCursor c, string name, string field, OciSyscallRule rule) => name switch
+    {
+        "names" => rule with { Names = c.Array(field, JsonCursor.StringElement) },
+        "action" => rule with { Action = c.String(field) },
+        "errnoRet" => rule with { ErrnoRet = c.UInt32(field) },
+        _ => Unknown(ref c, field, rule),
+    };
+
+    private static OciDevice Device(ref JsonCursor c, string path) => Object(ref c, path, new OciDevice(), DeviceMember) ?? new OciDevice();
+
+    private static OciDevice DeviceMember(ref JsonCursor c, string name, string field, OciDevice device) => name switch
+    {
+        "path" => device with { Path = c.String(field) },
+        "type" => device with { Type = c.String(field) },
+        "major" => device with { Major = c.Int64(field) ?? 0 },
+        "minor" => device with { Minor = c.Int64(field) ?? 0 },
+        "fileMode" => device with { FileMode = c.UInt32(field) },
+        "uid" => device with { Uid = c.UInt32(field) },
+        "gid" => device with { Gid = c.UInt32(field) },
+        _ => Unknown(ref c, field, device),
+    };
 }

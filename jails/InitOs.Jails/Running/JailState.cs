@@ -44,19 +44,9 @@ public sealed record JailState
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
-            json.WriteString("ociVersion", OciVersion);
-            json.WriteString("id", Id);
-            json.WriteString("status", Status);
-            json.WriteNumber("pid", Pid);
+            WriteOciState(json);
             json.WriteNumber("pidStartTime", PidStartTime);
-            json.WriteString("bundle", Bundle);
             json.WriteString("created", Created);
-            json.WriteStartObject("annotations");
-            foreach (var (key, value) in Annotations)
-            {
-                json.WriteString(key, value);
-            }
-            json.WriteEndObject();
             if (Lease is { } lease)
             {
                 json.WriteStartObject("lease");
@@ -138,20 +128,26 @@ public sealed record JailState
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
-            json.WriteString("ociVersion", OciVersion);
-            json.WriteString("id", Id);
-            json.WriteString("status", Status);
-            json.WriteNumber("pid", Pid);
-            json.WriteString("bundle", Bundle);
-            json.WriteStartObject("annotations");
-            foreach (var (key, value) in Annotations)
-            {
-                json.WriteString(key, value);
-            }
-            json.WriteEndObject();
+            WriteOciState(json);
             json.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    /// <summary>The members of the runtime-spec state, which state.json holds too.</summary>
+    private void WriteOciState(Utf8JsonWriter json)
+    {
+        json.WriteString("ociVersion", OciVersion);
+        json.WriteString("id", Id);
+        json.WriteString("status", Status);
+        json.WriteNumber("pid", Pid);
+        json.WriteString("bundle", Bundle);
+        json.WriteStartObject("annotations");
+        foreach (var (key, value) in Annotations)
+        {
+            json.WriteString(key, value);
+        }
+        json.WriteEndObject();
     }
 
     /// <summary>The status now: "stopped" once the jail's init is gone (or its pid belongs to another process).</summary>

@@ -21,7 +21,7 @@ public sealed class BootRunnerTests
     {
         var phases = BootSequence.SwitchRoot(new RecordingSystem());
         Assert.Equal(["early-mounts", "settings", "modules", "network", "host", "sidecar", "devices", "root", "switch-root"], BootSequence.PhaseNames(phases));
-        Assert.Equal(["verify-new-root", "move-api-mounts", "free-initramfs", "prepare-handoff"], phases[^1].Tasks.Select(t => t.Name));
+        Assert.Equal(["verify-new-root", "start-sidecar", "move-api-mounts", "free-initramfs", "prepare-handoff"], phases[^1].Tasks.Select(t => t.Name));
     }
 
     [Fact]

@@ -1,0 +1,44 @@
+using System.Globalization;
+
+namespace InitOs.Box;
+
+/// <summary>The machine as `initos admin status` shows it: the real init's mounts and the block devices.</summary>
+internal static class MachineFacts
+{
+    public sealed record Mount(string Source, string Target, string Type);
+
+    public sealed record Disk(string Name, long Bytes);
+
+    /// <summary>PID 1's mounts (/proc/1/mounts): the machine's, also when asked from the sidecar's chroot.</summary>
+    public static IReadOnlyList<Mount> Mounts()
+    {
+        try
+        {
+            return File.ReadLines("/proc/1/mounts").Select(l => l.Split(' ')).Where(f => f.Length >= 3)
+                .Select(f => new Mount(Unescape(f[0]), Unescape(f[1]), f[2])).ToList();
+        }
+        catch (IOException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Block devices from /sys/block, without the empty loop and ram devices.</summary>
+    public static IReadOnlyList<Disk> Disks()
+    {
+        if (!Directory.Exists("/sys/block"))
+        {
+            return [];
+        }
+        return Directory.GetDirectories("/sys/block").Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal)
+            .Select(name => new Disk(name, Sectors(name) * 512)).Where(d => d.Bytes > 0).ToList();
+    }
+
+    private static long Sectors(string name) =>
+        long.TryParse(File.ReadAllText($"/sys/block/{name}/size").Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long sectors) ? sectors : 0;
+
+    /// <summary>/proc/mounts writes space, tab, newline and backslash as octal escapes.</summary>
+    private static string Unescape(string field) =>
+        field.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)
+            .Replace("\\012", "\n", StringComparison.Ordinal).Replace("\\134", "\\", StringComparison.Ordinal);
+}
