@@ -9,6 +9,7 @@ BOX        := $(OUT)/box/initos
 CLI_DIR    := $(OUT)/cli
 INITOS     := $(CLI_DIR)/initos
 UKI_CMDLINE := console=ttyS0 panic=-1 quiet root=LABEL=initos-root
+DEMO_PORT  ?= 2222
 DOTNET     := dotnet
 DOTNET_FLAGS := -nologo -v:q -clp:ErrorsOnly
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
@@ -18,7 +19,7 @@ export INITOS_BOX := $(abspath $(BOX))
 export INITOS_REAPER_COLLISION := $(abspath $(OUT)/diag/reaper-collision)
 export INITOS_KERNEL_DIR := $(abspath $(KERNEL_DIR))
 
-.PHONY: help prereqs kernel box diag cli images signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
+.PHONY: help prereqs kernel box diag cli images demo-initramfs signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
 
 help:
 	@echo "make demo   install prerequisites, build, sign, boot the UKI under OVMF with Secure Boot into the default OS"
@@ -49,15 +50,27 @@ images: kernel box cli
 	$(INITOS) build initramfs --output $(OUT)/initramfs.img
 	$(INITOS) build rootfs --output $(OUT)/rootfs.img
 
+# The demo machine's admin door: a key made here; DHCP and the sidecar added to the default config.
+demo-initramfs: images
+	@mkdir -p $(OUT)/keys
+	@test -f $(OUT)/keys/admin || ssh-keygen -q -t ed25519 -N "" -C initos-demo -f $(OUT)/keys/admin
+	@{ cat image-build/defaults/initos.toml; \
+	   printf '\n[network]\nmode = "dhcp"\n\n[sidecar]\nssh = true\nauthorized_keys = ["%s"]\n' "$$(cat $(OUT)/keys/admin.pub)"; } > $(OUT)/demo.toml
+	$(INITOS) build initramfs --config $(OUT)/demo.toml --output $(OUT)/demo-initramfs.img
+
 # The signed path: Debian's OVMF test key (in OVMF_VARS_4M.snakeoil.fd's db) signs the UKI.
-signed-images: images
+signed-images: demo-initramfs
 	$(INITOS) keys snakeoil --output $(OUT)/keys/snakeoil
-	$(INITOS) build uki --keys $(OUT)/keys/snakeoil --cmdline "$(UKI_CMDLINE)" --output $(OUT)/initos.efi
+	$(INITOS) build uki --keys $(OUT)/keys/snakeoil --initrd $(OUT)/demo-initramfs.img --cmdline "$(UKI_CMDLINE)" --output $(OUT)/initos.efi
 	$(INITOS) build disk --uki $(OUT)/initos.efi --rootfs $(OUT)/rootfs.img --output $(OUT)/disk.img
 
-# The real path: the signed UKI under OVMF with Secure Boot enforced and a TPM measuring it.
+# The real path: the signed UKI under OVMF with Secure Boot enforced and a TPM measuring it;
+# once the OS is up, an admin logs in to the sidecar with `initos ssh` and prints its status.
+# The demo disk has no data volume, so the host key is new at every boot: forget the old pin.
 demo: signed-images
-	$(INITOS) run --uefi --secure-boot --tpm --disk $(OUT)/disk.img --until 'INITOS-OS-UP.*' --timeout 240
+	@rm -f $(OUT)/keys/known_hosts
+	$(INITOS) run --uefi --secure-boot --tpm --disk $(OUT)/disk.img --net --forward $(DEMO_PORT):22 --until 'INITOS-OS-UP.*' --timeout 240 \
+	  --then '$(INITOS) ssh 127.0.0.1:$(DEMO_PORT) --key $(OUT)/keys/admin --known-hosts $(OUT)/keys/known_hosts -- status'
 
 # Direct kernel boot, for quick runs.
 demo-direct: images

@@ -17,6 +17,8 @@ internal static class RunCommand
         var append = Cli.Option<string>("--append", "extra kernel command line", () => "");
         var memory = Cli.Option<int>("--memory", "guest memory in MiB", () => 512);
         var network = Cli.Option<bool>("--net", "give the guest a virtio NIC on QEMU's user network (default: none)");
+        var forwards = Cli.Option<string[]>("--forward", "with --net: HOST_PORT:GUEST_PORT, a TCP port of 127.0.0.1 forwarded into the guest (repeatable)");
+        var then = Cli.Option<string?>("--then", "with --until: once the pattern is seen, run this shell command on this machine (e.g. `initos ssh …`), then stop the machine; its exit code is run's");
         var serial = Cli.Option<string?>("--serial-file", "write the serial console to this file instead of the terminal");
         var until = Cli.Option<string?>("--until", "stop the machine once this regular expression appears on the console");
         var timeout = Cli.Option<int>("--timeout", "with --until: give up after this many seconds", () => 120);
@@ -26,7 +28,7 @@ internal static class RunCommand
         var vars = Cli.Option<string?>("--vars", "with --uefi: a variable store to start from (a copy is used): e.g. OVMF_VARS_4M.fd, blank, to enrol keys");
         var command = new Command("run", "boot InitOS in QEMU: direct kernel boot, or --uefi [--secure-boot] from a disk (TCG, or KVM with INITOS_QEMU_ACCEL=kvm)")
         {
-            kernelDir, kernel, initrd, disks, append, memory, network, serial, until, timeout, uefi, secureBoot, vars, tpm,
+            kernelDir, kernel, initrd, disks, append, memory, network, forwards, serial, until, timeout, then, uefi, secureBoot, vars, tpm,
         };
         command.SetAction(r =>
         {
@@ -34,6 +36,15 @@ internal static class RunCommand
             if (!firmware && (r.GetValue(secureBoot) || r.GetValue(vars) is not null))
             {
                 throw new ArgumentException("--secure-boot and --vars go with --uefi");
+            }
+            var ports = (r.GetValue(forwards) ?? []).Select(Forward).ToList();
+            if (ports.Count > 0 && !r.GetValue(network))
+            {
+                throw new ArgumentException("--forward goes with --net");
+            }
+            if (r.GetValue(then) is not null && r.GetValue(until) is null)
+            {
+                throw new ArgumentException("--then goes with --until: it runs once the pattern is seen");
             }
             using var varsCopy = firmware ? VarsCopy.Of(r.GetValue(vars) ?? (r.GetValue(secureBoot) ? UefiFirmware.SnakeoilVars : UefiFirmware.BlankVars)) : null;
             using var softwareTpm = r.GetValue(tpm) ? new SoftwareTpm() : null;
@@ -47,10 +58,11 @@ internal static class RunCommand
                 Append = ("console=ttyS0 panic=-1 " + r.GetValue(append)).Trim(),
                 MemoryMiB = r.GetValue(memory),
                 Network = r.GetValue(network),
+                HostForwards = ports,
                 SerialFile = r.GetValue(serial),
             };
             return r.GetValue(until) is { } pattern
-                ? RunUntil(options, pattern, TimeSpan.FromSeconds(r.GetValue(timeout)))
+                ? RunUntil(options, pattern, TimeSpan.FromSeconds(r.GetValue(timeout)), r.GetValue(then))
                 : RunInteractive(options);
         });
         return command;
@@ -59,20 +71,45 @@ internal static class RunCommand
     private static string RequireFile(string path) =>
         File.Exists(path) ? path : throw new FileNotFoundException($"{path} does not exist (make images builds the defaults)");
 
-    private static int RunUntil(QemuOptions options, string pattern, TimeSpan timeout)
+    private static (int Host, int Guest) Forward(string text)
+    {
+        var parts = text.Split(':');
+        return parts.Length == 2 && ushort.TryParse(parts[0], out var host) && ushort.TryParse(parts[1], out var guest) && host > 0 && guest > 0
+            ? (host, guest)
+            : throw new ArgumentException($"--forward {text}: expected HOST_PORT:GUEST_PORT, like 2222:22");
+    }
+
+    private static int RunUntil(QemuOptions options, string pattern, TimeSpan timeout, string? then)
     {
         using var session = QemuSession.Start(options, Console.Out);
         try
         {
             session.WaitFor(pattern, timeout);
-            Console.WriteLine($"\ninitos run: /{pattern}/ seen; stopping the machine");
-            return 0;
+            if (then is null)
+            {
+                Console.WriteLine($"\ninitos run: /{pattern}/ seen; stopping the machine");
+                return 0;
+            }
+            Console.WriteLine($"\ninitos run: /{pattern}/ seen; running: {then}");
+            int code = RunOnHost(then);
+            Console.WriteLine($"initos run: the command exited {code}; stopping the machine");
+            return code;
         }
         catch (QemuTimeoutException e)
         {
             Console.Error.WriteLine($"\ninitos run: {e.Message.Split('\n')[0]}");
             return 1;
         }
+    }
+
+    private static int RunOnHost(string command)
+    {
+        var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add(command);
+        using var process = Process.Start(info) ?? throw new InvalidOperationException("could not start /bin/sh");
+        process.WaitForExit();
+        return process.ExitCode;
     }
 
     /// <summary>QEMU owns the terminal; with the console there, Ctrl-A X quits.</summary>

@@ -15,7 +15,8 @@ internal static class AdminApplet
         commands (over ssh: ssh root@HOST COMMAND):
           status [--json]     hostname, uptime, kernel, mode, boot phase timings, disks, mounts, services
           services [--json]   the services PID 1 supervises
-          services restart NAME   stop a service; PID 1 starts it again
+          services restart NAME   stop a service (SIGTERM); PID 1 starts it again
+          services kill NAME      kill a service (SIGKILL), as a crash would; PID 1 restarts it after its backoff
           logs [--follow]     the kernel's ring buffer, InitOS's own log lines included
           reboot              reboot the machine
           poweroff            power the machine off
@@ -36,7 +37,8 @@ internal static class AdminApplet
             [] or ["help"] => Help(),
             ["status"] => Status(json: false),
             ["status", "--json"] => Status(json: true),
-            ["services", "restart", var name] => RestartService(name),
+            ["services", "restart", var name] => Bounce(name, Sys.Signal.Term, "restarted"),
+            ["services", "kill", var name] => Bounce(name, Sys.Signal.Kill, "killed and restarted"),
             ["services", .. var rest] => ControlApplets.Services(rest),
             ["logs"] => KernelLog.Print(follow: false),
             ["logs", "--follow"] => KernelLog.Print(follow: true),
@@ -49,8 +51,11 @@ internal static class AdminApplet
 
     private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs";
 
-    /// <summary>SIGTERM to the service's process; PID 1's supervisor starts it again. Waits until it has.</summary>
-    private static int RestartService(string name)
+    /// <summary>
+    /// A signal to the service's process; PID 1's supervisor starts it again (after the backoff
+    /// when the signal looks like a crash). Waits until it has.
+    /// </summary>
+    private static int Bounce(string name, int signal, string done)
     {
         var before = ServiceEntry(name);
         if (before is null)
@@ -61,14 +66,14 @@ internal static class AdminApplet
         {
             return Refuse($"service {name} is {before.Value.State}, not running");
         }
-        Sys.Processes.Signal(before.Value.Pid, Sys.Signal.Term);
+        Sys.Processes.Signal(before.Value.Pid, signal);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (DateTime.UtcNow < deadline)
         {
             Thread.Sleep(100);
             if (ServiceEntry(name) is { State: "running" } after && after.Starts > before.Value.Starts)
             {
-                Console.WriteLine($"restarted {name}: pid {before.Value.Pid} → {after.Pid}");
+                Console.WriteLine($"{done} {name}: pid {before.Value.Pid} → {after.Pid}");
                 return 0;
             }
         }

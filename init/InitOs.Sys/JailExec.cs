@@ -21,6 +21,10 @@ public sealed record JailProcessSettings
     public byte[] Seccomp { get; init; } = [];
     public string Cwd { get; init; } = "/";
     public int LastCapability { get; init; } = 40;
+    /// <summary>An open executable to run instead of the path (a host binary, e.g. the toolbox's); -1: the path.</summary>
+    public int ExecutableFd { get; init; } = -1;
+    /// <summary>Keep the caller's session (a jail's init that already made one for its console).</summary>
+    public bool KeepSession { get; init; }
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -39,6 +43,8 @@ internal unsafe struct JailProcessNative
     public byte* Filter;
     public byte* Cwd;
     public int LastCapability;
+    public int ExecFd;
+    public int KeepSession;
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -75,6 +81,22 @@ public static class JailExec
         using var nativeEnv = new NativeStringArray(env);
         return WithNativeSettings(settings, (JailProcessNative* process, out int stage, out int error) =>
             Interop.Native.JailSpawn(path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error));
+    }
+
+    /// <summary>
+    /// Execs the jail's program in place of the calling process (the jail's init handing PID 1 of
+    /// the jail to the OS's init). Returns only when that failed: which step, and why.
+    /// </summary>
+    public static unsafe PreExecFailure Become(string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings)
+    {
+        using var nativeArgv = new NativeStringArray(argv);
+        using var nativeEnv = new NativeStringArray(env);
+        var (_, failure) = WithNativeSettings(settings, (JailProcessNative* process, out int stage, out int error) =>
+        {
+            Interop.Native.JailBecome(path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error);
+            return 0;
+        });
+        return failure ?? new PreExecFailure("exec", Errno.None);
     }
 
     /// <summary>
@@ -139,6 +161,8 @@ public static class JailExec
         Filter = filter,
         Cwd = cwd,
         LastCapability = settings.LastCapability,
+        ExecFd = settings.ExecutableFd,
+        KeepSession = settings.KeepSession ? 1 : 0,
     };
 
     /// <summary>

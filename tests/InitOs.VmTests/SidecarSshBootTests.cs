@@ -99,6 +99,14 @@ public sealed class SidecarSshBootTests : IDisposable
         Assert.Equal(2, shell.Code);
         Assert.Contains("is not a word an admin command takes", shell.Err, StringComparison.Ordinal);
 
+        var stranger = _keys.File("stranger");
+        NewKey(stranger);
+        var wrongKey = Run("ssh", [.. Options(port), "-i", stranger, "root@127.0.0.1", "status"]);
+        Assert.Equal(255, wrongKey.Code);
+        Assert.Contains("Permission denied", wrongKey.Err, StringComparison.Ordinal);
+
+        KillingSshdBringsItBackAndLeavesPid1Alone(port, vm);
+
         var password = Run("ssh", [.. Options(port), "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", "root@127.0.0.1", "status"]);
         Assert.NotEqual(0, password.Code);
         Assert.Contains("Permission denied", password.Err, StringComparison.Ordinal);
@@ -108,6 +116,21 @@ public sealed class SidecarSshBootTests : IDisposable
         Ssh(port, "poweroff");
         vm.Expect("shutdown: powering off");
         vm.ExpectExit();
+    }
+
+    /// <summary>SIGKILL to the sshd PID 1 supervises, as a crash: back after the backoff; PID 1 and its other service carry on.</summary>
+    private void KillingSshdBringsItBackAndLeavesPid1Alone(int port, VmBoot vm)
+    {
+        var ticker = Ssh(port, "services");
+        var tickerRow = Assert.Single(ticker.Out.Split('\n'), l => l.StartsWith("ticker", StringComparison.Ordinal));
+        var kill = Ssh(port, "services kill sshd");
+        Assert.True(kill.Code == 0, kill.ToString());
+        Assert.Matches(@"killed and restarted sshd: pid \d+ → \d+", kill.Out);
+        vm.Expect(@"service sshd: pid \d+ killed by signal 9; restart in \d+ ms");
+        var after = Ssh(port, "services", retryUntilUp: true);
+        Assert.True(after.Code == 0, after.ToString());
+        Assert.Matches(@"sshd\s+running", after.Out);
+        Assert.Contains(tickerRow, after.Out, StringComparison.Ordinal);
     }
 
     /// <summary>`initos ssh` / `initos fleet`'s library (SSH.NET): pinning on first use, refusal on change, a fleet table.</summary>
@@ -246,6 +269,13 @@ public sealed class SidecarSwitchRootBootTests : IDisposable
         // The mounts are the OS's (its PID 1's view), not the sidecar's chroot.
         Assert.Matches(@"(?m)^  / ext4 /dev/vda", status.Output);
         Assert.Matches(@"sshd\s+running", status.Output);
+
+        // The sidecar supervises its sshd as PID 1 did: killed, it is back after the backoff.
+        var kill = client.Run(new AdminTarget("127.0.0.1", port), "services kill sshd");
+        Assert.True(kill.Succeeded, $"{kill.ExitCode}: {kill.Error}");
+        Assert.Matches(@"killed and restarted sshd: pid \d+ → \d+", kill.Output);
+        vm.Expect(@"service sshd: pid \d+ killed by signal 9; restart in \d+ ms");
+        Assert.True(client.Run(new AdminTarget("127.0.0.1", port), "status").Succeeded);
     }
 
     private static bool Sleep()

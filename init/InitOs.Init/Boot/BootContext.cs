@@ -32,6 +32,7 @@ public sealed class BootContext
     public ModuleLoader? Modules { get; set; }
     public BlockDevice? RootDevice { get; set; }
     public string? RootFsType { get; set; }
+    public BlockDevice? DataDevice { get; set; }
 
     /// <summary>Set by the last phase: the step that leaves the initramfs (exec of the real init).</summary>
     public Action? Handoff { get; set; }

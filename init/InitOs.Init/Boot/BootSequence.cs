@@ -40,6 +40,11 @@ public static class BootSequence
             new("mount-cgroup2", c => HostRootTasks.MountCgroup2(c, system)),
             new("share-mounts", c => HostRootTasks.ShareMounts(c, system)),
         ], StaysPid1),
+        new("data",
+        [
+            new("wait-for-data", DeviceTasks.WaitForData),
+            new("mount-data", c => DataTasks.MountData(c, system)),
+        ], c => c.RequireSettings().Data is not null),
         new("sidecar",
         [
             new("prepare-ssh", c => Sidecar.SshSidecar.Prepare(c.RequireSettings().Sidecar)),

@@ -33,6 +33,11 @@ public static class ConfigLoader
         ["sidecar.port"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Port = Int(e, f, 1, 65535) } },
         ["sidecar.authorized_keys"] = (c, e, f) => c with { Sidecar = c.Sidecar with { AuthorizedKeys = PublicKeys(e, f) } },
         ["sidecar.host_key_dir"] = (c, e, f) => c with { Sidecar = c.Sidecar with { HostKeyDirectory = AbsolutePath(e, f) } },
+        ["sidecar.cmdline_keys"] = (c, e, f) => c with { Sidecar = c.Sidecar with { CommandLineKeys = Bool(e, f) } },
+        ["data.device"] = (c, e, f) => c with { Data = c.Data with { Device = DeviceSpec(e, f) } },
+        ["data.fstype"] = (c, e, f) => c with { Data = c.Data with { FsType = NonEmpty(e, f) } },
+        ["data.options"] = (c, e, f) => c with { Data = c.Data with { Options = Str(e, f) } },
+        ["data.wait_seconds"] = (c, e, f) => c with { Data = c.Data with { WaitSeconds = Int(e, f, 0, 3600) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
         ["service.*.name"] = (c, e, f) => Service(c, e, s => s with { Name = ServiceName(e, f, c) }),
@@ -140,16 +145,9 @@ public static class ConfigLoader
 
     /// <summary>One key per entry, "TYPE BASE64 [comment]": no options (InitOS adds the forced command itself), no newlines.</summary>
     private static IReadOnlyList<string> PublicKeys(TomlEntry e, string file) =>
-        Strings(e, file).Select(key =>
-        {
-            var words = key.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return words.Length >= 2 && (words[0].StartsWith("ssh-", StringComparison.Ordinal) || words[0].StartsWith("ecdsa-", StringComparison.Ordinal))
-                && !key.Contains('\n', StringComparison.Ordinal) && IsBase64(words[1])
-                ? key.Trim()
-                : throw Bad(e, file, $"\"{(key.Length > 40 ? key[..40] + "…" : key)}\" is not a public key like \"ssh-ed25519 AAAA… comment\"");
-        }).ToList();
-
-    private static bool IsBase64(string text) => text.Length % 4 == 0 && Convert.TryFromBase64String(text, new byte[text.Length], out _);
+        Strings(e, file).Select(key => Sidecar.PublicKeys.IsPublicKey(key)
+            ? key.Trim()
+            : throw Bad(e, file, $"\"{Sidecar.PublicKeys.Shorten(key)}\" is not a public key like \"ssh-ed25519 AAAA… comment\"")).ToList();
 
     private static IReadOnlyList<string> Strings(TomlEntry e, string file)
     {
@@ -175,6 +173,20 @@ public static class ConfigLoader
     {
         var value = Str(e, file);
         return value.StartsWith('/') ? value : throw Bad(e, file, $"expected an absolute path, got \"{value}\"");
+    }
+
+    private static string DeviceSpec(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        try
+        {
+            Devices.RootSpec.Parse(value);
+            return value;
+        }
+        catch (FormatException problem)
+        {
+            throw Bad(e, file, problem.Message);
+        }
     }
 
     private static bool Bool(TomlEntry e, string file) =>

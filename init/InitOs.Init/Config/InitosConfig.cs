@@ -15,6 +15,8 @@ public sealed record InitosConfig
     /// <summary>[network]: the sidecar's interface (the kernel command line's ip= wins).</summary>
     public Network.NetworkSettings Network { get; init; } = new();
     public SidecarConfig Sidecar { get; init; } = new();
+    /// <summary>[data]: the data volume (jail images and pool, sidecar state); none unless a device is named.</summary>
+    public DataConfig Data { get; init; } = new();
     /// <summary>The line of network.mode, for errors about the [network] table as a whole.</summary>
     public int NetworkLine { get; init; }
     public IReadOnlyList<ServiceConfig> Services { get; init; } = [];
@@ -55,6 +57,22 @@ public sealed record RootConfig
     public string Init { get; init; } = "/sbin/init";
 }
 
+/// <summary>[data]: where InitOS keeps what must outlive a boot. Mounted read-write at <see cref="MountPoint"/>.</summary>
+public sealed record DataConfig
+{
+    /// <summary>Under /run so that it stays mounted, and visible, across switch_root.</summary>
+    public const string MountPoint = "/run/initos/data";
+
+    /// <summary>A device spec as root= takes (LABEL=, UUID=, PARTUUID=, PARTLABEL=, /dev/…); none: no data volume.</summary>
+    public string? Device { get; init; }
+    public string? FsType { get; init; }
+    public string? Options { get; init; }
+    public int WaitSeconds { get; init; } = 30;
+
+    /// <summary>The sidecar's state directory on the volume (host keys).</summary>
+    public static string State(string name) => Path.Combine(MountPoint, "state", name);
+}
+
 public sealed record ModulesConfig
 {
     /// <summary>Loaded at every boot, in this order, each after its dependencies.</summary>
@@ -73,6 +91,13 @@ public sealed record SidecarConfig
     public int Port { get; init; } = 22;
     /// <summary>Public keys in authorized_keys format ("ssh-ed25519 AAAA… comment").</summary>
     public IReadOnlyList<string> AuthorizedKeys { get; init; } = [];
-    /// <summary>Where host keys are made on first use and kept (a data volume's directory keeps them across boots).</summary>
-    public string HostKeyDirectory { get; init; } = DefaultHostKeyDirectory;
+    /// <summary>
+    /// Where host keys are made on first use and kept. Unset: the data volume's state/ssh when
+    /// there is a data volume (the same keys after a reboot), else a tmpfs directory.
+    /// </summary>
+    public string? HostKeyDirectory { get; init; }
+    /// <summary>Also accept initos.ssh_key="…" from the kernel command line (off by default: it may be unsigned).</summary>
+    public bool CommandLineKeys { get; init; }
+
+    public string HostKeys => HostKeyDirectory ?? DefaultHostKeyDirectory;
 }

@@ -7,7 +7,7 @@ namespace InitOs.Init.Config;
 public static class SettingsBuilder
 {
     /// <summary>The initos.* keys the command line understands.</summary>
-    public static readonly IReadOnlyList<string> InitosKeys = ["initos.mode", "initos.break", "initos.rootwait", "initos.on_failure"];
+    public static readonly IReadOnlyList<string> InitosKeys = ["initos.mode", "initos.break", "initos.rootwait", "initos.on_failure", "initos.data", "initos.ssh_key"];
 
     /// <summary>Only the failure policy, for when the config itself cannot be read.</summary>
     public static FailurePolicy PolicyFrom(KernelCommandLine cmdline, FailurePolicy fallback) =>
@@ -23,6 +23,12 @@ public static class SettingsBuilder
                 warnings.Add($"unknown kernel parameter {key} ignored (known: {string.Join(", ", InitosKeys)})");
             }
         }
+        var data = Data(config.Data, cmdline);
+        var sidecar = config.Sidecar with
+        {
+            AuthorizedKeys = [.. config.Sidecar.AuthorizedKeys, .. CommandLineKeys(config.Sidecar, cmdline, warnings)],
+            HostKeyDirectory = config.Sidecar.HostKeyDirectory ?? (data is null ? null : DataConfig.State("ssh")),
+        };
         return new BootSettings
         {
             Mode = Choice(cmdline, "initos.mode", ConfigNames.Modes, config.Mode),
@@ -37,13 +43,50 @@ public static class SettingsBuilder
             Consoles = cmdline.All("console").ToList(),
             Modules = config.Modules.Load,
             Coldplug = config.Modules.Coldplug,
-            Services = SshSidecar.WithSshd(config.Services, config.Sidecar),
-            Sidecar = config.Sidecar,
+            Services = SshSidecar.WithSshd(config.Services, sidecar),
+            Sidecar = sidecar,
+            Data = data,
             ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
             BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
             Network = cmdline.Last("ip") is { } ip ? Network.IpParameter.Parse(ip, config.Network) : config.Network,
             Warnings = warnings,
         };
+    }
+
+    /// <summary>initos.data=SPEC names (or, with "none", removes) the data volume.</summary>
+    private static DataConfig? Data(DataConfig config, KernelCommandLine cmdline)
+    {
+        var device = Value(cmdline, "initos.data") ?? config.Device;
+        if (device is null or "none")
+        {
+            return null;
+        }
+        try
+        {
+            Devices.RootSpec.Parse(device);
+        }
+        catch (FormatException e)
+        {
+            throw new ConfigException($"kernel command line: initos.data={device}: {e.Message}");
+        }
+        return config with { Device = device };
+    }
+
+    /// <summary>
+    /// initos.ssh_key="ssh-ed25519 AAAA… comment", as often as needed, taken only when the signed
+    /// config allows it: without Secure Boot anyone at the boot loader can edit the command line.
+    /// </summary>
+    private static IEnumerable<string> CommandLineKeys(SidecarConfig sidecar, KernelCommandLine cmdline, List<string> warnings)
+    {
+        var keys = cmdline.All("initos.ssh_key").ToList();
+        if (keys.Count > 0 && !sidecar.CommandLineKeys)
+        {
+            warnings.Add($"{keys.Count} initos.ssh_key parameter(s) ignored: sidecar.cmdline_keys is off in the config");
+            return [];
+        }
+        return keys.Select(key => PublicKeys.IsPublicKey(key)
+            ? key.Trim()
+            : throw new ConfigException($"kernel command line: initos.ssh_key=\"{PublicKeys.Shorten(key)}\": not a public key like \"ssh-ed25519 AAAA… comment\""));
     }
 
     private static string? Value(KernelCommandLine cmdline, string key) =>

@@ -34,7 +34,7 @@ public sealed record RootSpec(RootSpecKind Kind, string Value, string Text)
         {
             return new RootSpec(RootSpecKind.Path, text, text);
         }
-        throw new FormatException($"root={text}: expected /dev/NAME, LABEL=, UUID=, PARTUUID= or PARTLABEL=");
+        throw new FormatException($"\"{text}\" is not a device name: expected /dev/NAME, LABEL=, UUID=, PARTUUID= or PARTLABEL=");
     }
 
     public bool Matches(BlockDevice device) => Kind switch

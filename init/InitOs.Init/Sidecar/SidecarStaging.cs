@@ -60,6 +60,8 @@ public static class SidecarStaging
         Mounts.Mount("proc", Path.Combine(Root, "proc"), "proc", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
         Mounts.Mount("sysfs", Path.Combine(Root, "sys"), "sysfs", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
         Mounts.Mount("devtmpfs", Path.Combine(Root, "dev"), "devtmpfs", MountFlags.NoSuid, "mode=0755");
+        // The host keys stay where PID 1 keeps them (a data volume keeps them across boots).
+        Mounts.Mount(sidecar.HostKeys, Path.Combine(Root, SshSidecar.DropbearKeyDirectory.TrimStart('/')), null, MountFlags.Bind, null);
         var port = sidecar.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         int pid = Processes.Spawn(Path.Combine(Root, "bin/initos"), [Argv0, "sidecar", "--port", port], ["PATH=/bin:/usr/sbin"], "/dev/console", newSession: true);
         var deadline = DateTime.UtcNow + wait;

@@ -39,10 +39,10 @@ public static class SshSidecar
     /// </summary>
     public static void Prepare(SidecarConfig sidecar)
     {
-        Directory.CreateDirectory(sidecar.HostKeyDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        Directory.CreateDirectory(sidecar.HostKeys, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         if (!Path.Exists(DropbearKeyDirectory))
         {
-            File.CreateSymbolicLink(DropbearKeyDirectory, sidecar.HostKeyDirectory);
+            File.CreateSymbolicLink(DropbearKeyDirectory, sidecar.HostKeys);
         }
         var ssh = Path.GetDirectoryName(AuthorizedKeys)!;
         Directory.CreateDirectory(ssh, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);

@@ -19,6 +19,9 @@ internal static partial class Native
     [LibraryImport(Name, EntryPoint = "initos_jail_spawn", StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int JailSpawn(string path, nint argv, nint envp, JailProcessNative* process, out int stage, out int error);
 
+    [LibraryImport(Name, EntryPoint = "initos_jail_become", StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int JailBecome(string path, nint argv, nint envp, JailProcessNative* process, out int stage, out int error);
+
     [LibraryImport(Name, EntryPoint = "initos_jail_exec", StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int JailEnter(int cgroupProcsFd, int* namespaceFds, int count, string path, nint argv, nint envp, JailProcessNative* process, out int stage, out int error);
 

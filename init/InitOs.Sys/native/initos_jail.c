@@ -55,6 +55,8 @@ struct initos_jail_process {
     const struct sock_filter *filter;
     const char *cwd;
     int32_t last_capability;
+    int32_t exec_fd;                /* >= 0: execveat this fd (a host binary, e.g. a toolbox) instead of path */
+    int32_t keep_session;           /* 1: no setsid (the caller already leads its session: a jail's init) */
 };
 
 enum {
@@ -119,58 +121,82 @@ static int install_seccomp(const struct initos_jail_process *p)
     return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0);
 }
 
-static void jail_child(const char *path, char *const argv[], char *const envp[],
-                       const struct initos_jail_process *p, int report)
+/*
+ * Sets up this process as the jail's program and execs it. Returns only on failure: the stage
+ * that failed, with errno set.
+ */
+static int become_jail_program(const char *path, char *const argv[], char *const envp[],
+                               const struct initos_jail_process *p)
 {
     initos_restore_inherited_signals();
     /* A new session: the program cannot reach the caller's terminal (TIOCSTI). */
-    if (setsid() < 0)
-        fail(report, STAGE_SETSID);
+    if (!p->keep_session && setsid() < 0)
+        return STAGE_SETSID;
     for (uint32_t i = 0; i < p->rlimit_count; i++) {
         struct rlimit limit = { p->rlimits[i].soft, p->rlimits[i].hard };
         if (setrlimit(p->rlimits[i].resource, &limit) != 0)
-            fail(report, STAGE_RLIMIT);
+            return STAGE_RLIMIT;
     }
     if (p->umask >= 0)
         umask((mode_t)p->umask);
     /* The bounding set needs CAP_SETPCAP, so it is dropped while we are still root. */
     for (int cap = 0; cap <= p->last_capability; cap++)
         if (!(p->bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-            fail(report, STAGE_BOUNDING);
+            return STAGE_BOUNDING;
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
-        fail(report, STAGE_KEEPCAPS);
+        return STAGE_KEEPCAPS;
     if (setgroups(p->group_count, (const gid_t *)p->groups) != 0)
-        fail(report, STAGE_GROUPS);
+        return STAGE_GROUPS;
     if (setresgid(p->gid, p->gid, p->gid) != 0)
-        fail(report, STAGE_SETGID);
+        return STAGE_SETGID;
     /* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: do it before dropping it. */
     if (!p->no_new_privs && p->filter_length > 0 && install_seccomp(p) != 0)
-        fail(report, STAGE_SECCOMP);
+        return STAGE_SECCOMP;
     if (setresuid(p->uid, p->uid, p->uid) != 0)
-        fail(report, STAGE_SETUID);
+        return STAGE_SETUID;
     if (set_capabilities(p) != 0)
-        fail(report, STAGE_CAPSET);
+        return STAGE_CAPSET;
     prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
     for (int cap = 0; cap <= p->last_capability; cap++)
         if ((p->ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
-            fail(report, STAGE_AMBIENT);
+            return STAGE_AMBIENT;
     if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-        fail(report, STAGE_NO_NEW_PRIVS);
+        return STAGE_NO_NEW_PRIVS;
     /* As the program's user, so a directory it may not enter is an error here. */
     if (chdir(p->cwd) != 0)
-        fail(report, STAGE_CHDIR);
+        return STAGE_CHDIR;
     /* A working directory outside the jail's root (a leaked host directory) reads as "(unreachable)". */
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
-        fail(report, STAGE_CWD_UNREACHABLE);
+        return STAGE_CWD_UNREACHABLE;
     /* No fd above 2 reaches the program (CVE-2024-21626): the report pipe closes at exec too. */
     if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
-        fail(report, STAGE_CLOSE_FDS);
+        return STAGE_CLOSE_FDS;
     if (p->no_new_privs && p->filter_length > 0 && install_seccomp(p) != 0)
-        fail(report, STAGE_SECCOMP);
-    execvpe(path, argv, envp);
-    fail(report, STAGE_EXEC);
+        return STAGE_SECCOMP;
+    if (p->exec_fd >= 0)
+        syscall(SYS_execveat, p->exec_fd, "", argv, envp, AT_EMPTY_PATH);
+    else
+        execvpe(path, argv, envp);
+    return STAGE_EXEC;
+}
+
+static void jail_child(const char *path, char *const argv[], char *const envp[],
+                       const struct initos_jail_process *p, int report)
+{
+    int stage = become_jail_program(path, argv, envp, p);
+    fail(report, stage);
+}
+
+/* The jail's init execs the OS's init in its place (the OS's init is then PID 1 of the jail):
+   returns only on failure, with the stage and errno. */
+int initos_jail_become(const char *path, char *const argv[], char *const envp[],
+                       const struct initos_jail_process *process, int *stage, int *error)
+{
+    *stage = become_jail_program(path, argv, envp, process);
+    *error = errno;
+    return -1;
 }
 
 /* Returns the pid, or -errno; stage and error say what failed before exec (stage 0: exec ran). */

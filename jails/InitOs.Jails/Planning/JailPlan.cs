@@ -39,6 +39,13 @@ public sealed record JailPlan
     public required string CgroupPath { get; init; }
     /// <summary>How the host connects the jail's network namespace; null: left as the spec made it.</summary>
     public NetworkPlan? Network { get; init; }
+    /// <summary>
+    /// The program is the jail's PID 1 (an OS's init): jail-init execs it in its own place instead
+    /// of starting it as a child in tini mode.
+    /// </summary>
+    public bool ProgramIsInit { get; init; }
+    /// <summary>A host terminal (a pty's /dev/pts/N) bound onto the jail's /dev/console and given to the program as stdio.</summary>
+    public string? Console { get; init; }
 }
 
 /// <summary>--network: bridge (veth on the bridge, an address from the subnet), none (lo only), host.</summary>

@@ -42,6 +42,8 @@ public static class PlanCodec
             Optional(w, plan.Network, (w, n) => { w.Write((int)n.Mode); w.Write(n.Bridge); w.Write(n.Subnet); });
             List(w, plan.Limits, (w, l) => { w.Write(l.File); w.Write(l.Value); });
             w.Write(plan.CgroupPath);
+            w.Write(plan.ProgramIsInit);
+            OptionalString(w, plan.Console);
         }
         return stream.ToArray();
     }
@@ -73,6 +75,8 @@ public static class PlanCodec
             Network = Optional(r, r => new NetworkPlan((NetworkMode)r.ReadInt32(), r.ReadString(), r.ReadString())),
             Limits = List(r, r => new CgroupSetting(r.ReadString(), r.ReadString())),
             CgroupPath = r.ReadString(),
+            ProgramIsInit = r.ReadBoolean(),
+            Console = OptionalString(r),
         };
     }
 

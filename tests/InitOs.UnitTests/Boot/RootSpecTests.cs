@@ -42,7 +42,7 @@ public sealed class RootSpecTests
     [Fact]
     public void Not_found_message_lists_what_was_sought_and_seen()
     {
-        var message = DeviceTasks.NotFound(RootSpec.Parse("LABEL=nope"), TimeSpan.FromSeconds(5), Devices);
+        var message = DeviceTasks.NotFound("root", RootSpec.Parse("LABEL=nope"), TimeSpan.FromSeconds(5), Devices);
         Assert.Equal("root device LABEL=nope not found after 5 s; block devices seen: vda (64 MiB), " +
             "vda1 (1 MiB vfat LABEL=ESP UUID=ABCD-1234 PARTUUID=11111111-2222-3333-4444-555555555555 PARTLABEL=esp), " +
             "vda2 (60 MiB ext4 LABEL=initos-root UUID=3c1d5f0e-7a4b-4f6e-9d2a-1b8c0e5f7a91 PARTUUID=6a2c7e1b-0d4f-4c8a-b3e5-9f1d2c3b4a50 PARTLABEL=os-root)", message);

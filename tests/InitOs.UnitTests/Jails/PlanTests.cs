@@ -31,6 +31,8 @@ public sealed class PlanTests
             Network = new NetworkPlan(NetworkMode.Bridge, "initos0", "10.88.0.0/16"),
             Limits = [new CgroupSetting("memory.max", "33554432"), new CgroupSetting("pids.max", "max")],
             CgroupPath = "initos/j1",
+            ProgramIsInit = true,
+            Console = "/dev/pts/3",
         };
         var decoded = PlanCodec.Decode(PlanCodec.Encode(plan));
         Assert.Equal(JsonSerializer.Serialize(plan, Compare), JsonSerializer.Serialize(decoded, Compare));

@@ -41,4 +41,46 @@ public sealed class SidecarConfigTests
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse($"[sidecar]\n{line}\n", "initos.toml"));
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
     }
+
+    private const string OtherKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEpdPAtI1Xs1FXmI8EZGf5rgbM1Q2TjXxt2zNR2DpRql rescue";
+
+    [Fact]
+    public void Command_line_keys_count_only_when_the_config_allows_them()
+    {
+        var cmdline = KernelCommandLine.Parse($"quiet initos.ssh_key=\"{OtherKey}\"");
+        var closed = SettingsBuilder.Build(ConfigLoader.Parse($"[sidecar]\nssh = true\nauthorized_keys = [\"{Key}\"]\n", "initos.toml"), cmdline);
+        Assert.Equal([Key], closed.Sidecar.AuthorizedKeys);
+        Assert.Contains(closed.Warnings, w => w.Contains("initos.ssh_key parameter(s) ignored: sidecar.cmdline_keys is off", StringComparison.Ordinal));
+
+        var open = SettingsBuilder.Build(ConfigLoader.Parse($"[sidecar]\nssh = true\ncmdline_keys = true\nauthorized_keys = [\"{Key}\"]\n", "initos.toml"), cmdline);
+        Assert.Equal([Key, OtherKey], open.Sidecar.AuthorizedKeys);
+        Assert.Empty(open.Warnings);
+
+        var bad = Assert.Throws<ConfigException>(() => SettingsBuilder.Build(ConfigLoader.Parse("[sidecar]\ncmdline_keys = true\n", "initos.toml"), KernelCommandLine.Parse("initos.ssh_key=\"ssh-ed25519 x\"")));
+        Assert.Contains("initos.ssh_key=\"ssh-ed25519 x\": not a public key", bad.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Host_keys_live_on_the_data_volume_when_there_is_one_unless_a_directory_is_given()
+    {
+        Assert.Equal(SidecarConfig.DefaultHostKeyDirectory, SettingsBuilder.Build(new InitosConfig(), KernelCommandLine.Parse("")).Sidecar.HostKeys);
+        var withData = SettingsBuilder.Build(ConfigLoader.Parse("[data]\ndevice = \"LABEL=initos-data\"\n", "initos.toml"), KernelCommandLine.Parse(""));
+        Assert.Equal("/run/initos/data/state/ssh", withData.Sidecar.HostKeys);
+        Assert.Equal("LABEL=initos-data", withData.Data?.Device);
+        var given = SettingsBuilder.Build(ConfigLoader.Parse("[data]\ndevice = \"LABEL=d\"\n[sidecar]\nhost_key_dir = \"/keys\"\n", "initos.toml"), KernelCommandLine.Parse(""));
+        Assert.Equal("/keys", given.Sidecar.HostKeys);
+    }
+
+    [Fact]
+    public void The_command_line_names_or_removes_the_data_volume()
+    {
+        var config = ConfigLoader.Parse("[data]\ndevice = \"LABEL=initos-data\"\nwait_seconds = 5\n", "initos.toml");
+        Assert.Equal("PARTLABEL=data", SettingsBuilder.Build(config, KernelCommandLine.Parse("initos.data=PARTLABEL=data")).Data?.Device);
+        Assert.Equal(5, SettingsBuilder.Build(config, KernelCommandLine.Parse("")).Data?.WaitSeconds);
+        Assert.Null(SettingsBuilder.Build(config, KernelCommandLine.Parse("initos.data=none")).Data);
+        var bad = Assert.Throws<ConfigException>(() => SettingsBuilder.Build(config, KernelCommandLine.Parse("initos.data=sdb")));
+        Assert.Contains("initos.data=sdb", bad.Message, StringComparison.Ordinal);
+        var file = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("[data]\ndevice = \"data\"\n", "initos.toml"));
+        Assert.Contains("initos.toml:2: data.device: \"data\" is not a device name: expected /dev/NAME", file.Message, StringComparison.Ordinal);
+    }
 }

@@ -4,7 +4,7 @@ using InitOs.Init.Devices;
 
 namespace InitOs.Init.Boot.Tasks;
 
-/// <summary>The devices phase: wait, bounded, for the root device named by root=.</summary>
+/// <summary>The devices and data phases: wait, bounded, for the root device named by root= and the data volume.</summary>
 public static class DeviceTasks
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
@@ -16,7 +16,31 @@ public static class DeviceTasks
     {
         var settings = context.RequireSettings();
         var text = settings.Root ?? throw new BootException("no root device: give root= on the kernel command line or root.device in the config");
-        var spec = RootSpec.Parse(text);
+        context.RootDevice = WaitFor(context, scanner, "root", Spec("root", text), settings.RootWait);
+    }
+
+    /// <summary>The data volume ([data] device or initos.data=), when one is configured.</summary>
+    public static void WaitForData(BootContext context)
+    {
+        var data = context.RequireSettings().Data ?? throw new BootException("no data volume is configured");
+        context.DataDevice = WaitFor(context, new BlockDeviceScanner(), "data", Spec("data", data.Device!), TimeSpan.FromSeconds(data.WaitSeconds));
+    }
+
+    private static RootSpec Spec(string role, string text)
+    {
+        try
+        {
+            return RootSpec.Parse(text);
+        }
+        catch (FormatException e)
+        {
+            throw new BootException($"{role}={text}: {e.Message}");
+        }
+    }
+
+    /// <summary>Polls sysfs until the spec matches a device; past the wait, an error naming what was sought and what was seen.</summary>
+    private static BlockDevice WaitFor(BootContext context, BlockDeviceScanner scanner, string role, RootSpec spec, TimeSpan wait)
+    {
         var clock = Stopwatch.StartNew();
         var lastColdplug = TimeSpan.Zero;
         while (true)
@@ -25,13 +49,12 @@ public static class DeviceTasks
             var found = spec.Find(devices);
             if (found is not null)
             {
-                context.RootDevice = found;
-                context.Log.Info(string.Create(CultureInfo.InvariantCulture, $"root={spec.Text} is {found.DevicePath} {found.Describe()} after {clock.Elapsed.TotalSeconds:F2} s"));
-                return;
+                context.Log.Info(string.Create(CultureInfo.InvariantCulture, $"{role}={spec.Text} is {found.DevicePath} {found.Describe()} after {clock.Elapsed.TotalSeconds:F2} s"));
+                return found;
             }
-            if (clock.Elapsed >= settings.RootWait)
+            if (clock.Elapsed >= wait)
             {
-                throw new BootException(NotFound(spec, settings.RootWait, devices));
+                throw new BootException(NotFound(role, spec, wait, devices));
             }
             // Hardware that appears late (USB, slow controllers) may need its driver: coldplug again now and then.
             if (clock.Elapsed - lastColdplug >= ColdplugInterval)
@@ -43,7 +66,7 @@ public static class DeviceTasks
         }
     }
 
-    public static string NotFound(RootSpec spec, TimeSpan waited, IReadOnlyList<BlockDevice> devices) =>
-        string.Create(CultureInfo.InvariantCulture, $"root device {spec.Text} not found after {waited.TotalSeconds:F0} s; block devices seen: ") +
+    public static string NotFound(string role, RootSpec spec, TimeSpan waited, IReadOnlyList<BlockDevice> devices) =>
+        string.Create(CultureInfo.InvariantCulture, $"{role} device {spec.Text} not found after {waited.TotalSeconds:F0} s; block devices seen: ") +
         (devices.Count == 0 ? "none" : string.Join(", ", devices.Select(d => d.Describe())));
 }

@@ -1,0 +1,17 @@
+namespace InitOs.Init.Sidecar;
+
+/// <summary>What may go into authorized_keys: one public key line, "TYPE BASE64 [comment]".</summary>
+public static class PublicKeys
+{
+    public static bool IsPublicKey(string key)
+    {
+        var words = key.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // A newline would start a second authorized_keys line, one without the forced command.
+        return words.Length >= 2 && (words[0].StartsWith("ssh-", StringComparison.Ordinal) || words[0].StartsWith("ecdsa-", StringComparison.Ordinal))
+            && !key.Contains('\n', StringComparison.Ordinal) && !key.Contains('\r', StringComparison.Ordinal) && IsBase64(words[1]);
+    }
+
+    public static string Shorten(string key) => key.Length > 40 ? key[..40] + "…" : key;
+
+    private static bool IsBase64(string text) => text.Length % 4 == 0 && Convert.TryFromBase64String(text, new byte[text.Length], out _);
+}
