@@ -100,6 +100,7 @@ bench: images
 	scripts/bench-pid1.sh
 	scripts/bench-jails.sh
 	scripts/bench-jails-vm.sh
+	scripts/bench-sidecar.sh
 
 clean:
 	rm -rf $(OUT) tests/artifacts

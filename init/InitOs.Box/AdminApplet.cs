@@ -13,11 +13,12 @@ internal static class AdminApplet
 {
     private const string Usage = """
         commands (over ssh: ssh root@HOST COMMAND):
-          status [--json]     hostname, uptime, kernel, mode, boot phase timings, disks, mounts, services
+          status [--json]     hostname, uptime, kernel, mode, boot phase timings, disks, mounts, jails, services
           services [--json]   the services PID 1 supervises
           services restart NAME   stop a service (SIGTERM); PID 1 starts it again
           services kill NAME      kill a service (SIGKILL), as a crash would; PID 1 restarts it after its backoff
           logs [--follow]     the kernel's ring buffer, InitOS's own log lines included
+          jail debug NAME [WORD...]   a toolbox shell (or WORDs run by it) in a running jail's namespaces; ssh -t for a terminal
           reboot              reboot the machine
           poweroff            power the machine off
           help                this text
@@ -28,9 +29,9 @@ internal static class AdminApplet
         var words = Environment.GetEnvironmentVariable("SSH_ORIGINAL_COMMAND") is { } requested
             ? requested.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             : args;
-        if (words.FirstOrDefault(w => !w.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')) is { } bad)
+        if (words.FirstOrDefault(w => !w.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/')) is { } bad)
         {
-            return Refuse($"'{bad}' is not a word an admin command takes (letters, digits, '-', '_', '.')");
+            return Refuse($"'{bad}' is not a word an admin command takes (letters, digits, '-', '_', '.', '/')");
         }
         return words switch
         {
@@ -42,6 +43,7 @@ internal static class AdminApplet
             ["services", .. var rest] => ControlApplets.Services(rest),
             ["logs"] => KernelLog.Print(follow: false),
             ["logs", "--follow"] => KernelLog.Print(follow: true),
+            ["jail", "debug", var name, .. var rest] => JailDebug.Run(name, rest),
             ["reboot"] => ControlApplets.Reboot([]),
             ["poweroff"] => ControlApplets.PowerOff([]),
             [var command, ..] when IsCommand(command) => Refuse($"{command}: unexpected arguments '{string.Join(' ', words[1..])}'"),
@@ -49,7 +51,7 @@ internal static class AdminApplet
         };
     }
 
-    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs";
+    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs" or "jail";
 
     /// <summary>
     /// A signal to the service's process; PID 1's supervisor starts it again (after the backoff
@@ -122,9 +124,10 @@ internal static class AdminApplet
         var services = File.Exists(StatusFile.DefaultPath) ? File.ReadAllText(StatusFile.DefaultPath) : null;
         var mounts = MachineFacts.Mounts();
         var disks = MachineFacts.Disks();
+        var jails = MachineFacts.Jails();
         if (json)
         {
-            WriteJson(hostname, uptime, kernel, boot, services, mounts, disks);
+            WriteJson(hostname, uptime, kernel, boot, services, mounts, disks, jails);
             return 0;
         }
         Console.WriteLine($"hostname: {hostname}");
@@ -143,11 +146,16 @@ internal static class AdminApplet
         {
             Console.WriteLine($"  {m.Target} {m.Type} {m.Source}");
         }
+        Console.WriteLine(jails.Count == 0 ? "jails:    none" : "jails:");
+        foreach (var j in jails)
+        {
+            Console.WriteLine($"  {j.Id} {j.Status} pid {j.Pid} uid_map {(j.UidMap.Count == 0 ? "-" : string.Join("; ", j.UidMap))}");
+        }
         Console.WriteLine(services is null ? "services: none (PID 1 supervises no services)" : StatusFile.Table());
         return 0;
     }
 
-    private static void WriteJson(string hostname, double uptime, string kernel, string? boot, string? services, IReadOnlyList<MachineFacts.Mount> mounts, IReadOnlyList<MachineFacts.Disk> disks)
+    private static void WriteJson(string hostname, double uptime, string kernel, string? boot, string? services, IReadOnlyList<MachineFacts.Mount> mounts, IReadOnlyList<MachineFacts.Disk> disks, IReadOnlyList<MachineFacts.Jail> jails)
     {
         using var output = Console.OpenStandardOutput();
         using (var writer = new Utf8JsonWriter(output, new JsonWriterOptions { Indented = true }))
@@ -173,6 +181,22 @@ internal static class AdminApplet
                 writer.WriteString("target", m.Target);
                 writer.WriteString("type", m.Type);
                 writer.WriteString("source", m.Source);
+                writer.WriteEndObject();
+            }
+            writer.WriteEndArray();
+            writer.WriteStartArray("jails");
+            foreach (var j in jails)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("id", j.Id);
+                writer.WriteString("status", j.Status);
+                writer.WriteNumber("pid", j.Pid);
+                writer.WriteStartArray("uid_map");
+                foreach (var line in j.UidMap)
+                {
+                    writer.WriteStringValue(line);
+                }
+                writer.WriteEndArray();
                 writer.WriteEndObject();
             }
             writer.WriteEndArray();

@@ -34,7 +34,9 @@ internal static class InitApplet
         {
             log.Info($"InitOS {typeof(InitApplet).Assembly.GetName().Version} starting as PID 1");
             TurnCtrlAltDelIntoSignal(log);
-            new BootRunner(recovery).Run(BootSequence.SwitchRoot(new LinuxSystem()), context);
+            var system = new LinuxSystem();
+            var os = new Jails.Os.OsJail(system);
+            new BootRunner(recovery).Run(BootSequence.SwitchRoot(system, os.Phase), context);
             WriteBootRecord(context, log);
             if (context.Handoff is { } handoff)
             {
@@ -42,7 +44,7 @@ internal static class InitApplet
             }
             else
             {
-                Supervise(context, reaper, requests, log);
+                Supervise(context, BootSequence.InJail(context) ? [.. context.RequireSettings().Services, os.Service()] : context.RequireSettings().Services, reaper, requests, log);
             }
         }
         catch (Exception e)
@@ -54,13 +56,13 @@ internal static class InitApplet
         return 0;
     }
 
-    /// <summary>Initramfs mode: services until a shutdown request, then the shutdown itself.</summary>
-    private static void Supervise(BootContext context, Reaper reaper, ShutdownRequests requests, BootLog log)
+    /// <summary>Initramfs and jail modes: services (the jailed OS among them) until a shutdown request, then the shutdown itself.</summary>
+    private static void Supervise(BootContext context, IReadOnlyList<ServiceConfig> services, Reaper reaper, ShutdownRequests requests, BootLog log)
     {
         var settings = context.RequireSettings();
-        var supervisor = new Supervisor(settings.Services, reaper, log);
+        var supervisor = new Supervisor(services, reaper, log);
         requests.Attach(supervisor);
-        log.Info($"supervising {settings.Services.Count} services; reboot, poweroff and halt with `initos reboot|poweroff|halt` or SIGTERM/SIGUSR2/SIGUSR1");
+        log.Info($"supervising {services.Count} services; reboot, poweroff and halt with `initos reboot|poweroff|halt` or SIGTERM/SIGUSR2/SIGUSR1");
         var kind = supervisor.RunUntilShutdown();
         new Shutdown(log, reaper).Run(kind, settings.ShutdownGrace, supervisor.ShutdownReason);
     }

@@ -32,11 +32,35 @@ internal static class JailInitApplet
         {
             WaitForStart();
         }
+        if (plan.ProgramIsInit)
+        {
+            return BecomeProgram(plan);
+        }
         var options = new TiniOptions { Command = plan.Process.Args, Verbosity = 1 };
         int status = TiniApplet.Supervise(options, () => JailProgram.Spawn(plan.Process));
         // The program is gone: the jail ends with its status, without the runtime's shutdown.
         Processes.ExitNow(status);
         return status;
+    }
+
+    /// <summary>
+    /// An OS's init is the jail's PID 1: exec it in this process's place, on the jail's console
+    /// (a session of its own, the console its controlling terminal) when there is one.
+    /// </summary>
+    private static int BecomeProgram(Jails.Planning.JailPlan plan)
+    {
+        var process = plan.Process;
+        if (plan.Console is not null)
+        {
+            Processes.NewSession();
+            Terminal.AttachStdio("/dev/console");
+            Terminal.MakeControlling();
+        }
+        var settings = JailProgram.Settings(process) with { KeepSession = plan.Console is not null };
+        var failure = JailExec.Become(JailProgram.Resolve(process.Args[0], process.Env), process.Args, process.Env, settings);
+        Console.Error.WriteLine($"initos jail-init: cannot start {process.Args[0]} as the jail's init: {failure}");
+        Processes.ExitNow(127);
+        return 127;
     }
 
     private static void Report(string message)

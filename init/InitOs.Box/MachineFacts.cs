@@ -9,6 +9,28 @@ internal static class MachineFacts
 
     public sealed record Disk(string Name, long Bytes);
 
+    /// <summary>A jail as the host sees it; UidMap is its /proc/PID/uid_map ("inside outside count" lines).</summary>
+    public sealed record Jail(string Id, string Status, int Pid, IReadOnlyList<string> UidMap);
+
+    /// <summary>The jails under /run/initos/jails, the jailed OS among them, with their uid maps read from the host side.</summary>
+    public static IReadOnlyList<Jail> Jails()
+    {
+        var jails = new List<Jail>();
+        foreach (var id in InitOs.Jails.Running.JailState.AllIds())
+        {
+            if (InitOs.Jails.Running.JailState.Load(id)?.Refreshed() is not { } state)
+            {
+                continue;
+            }
+            var map = $"/proc/{state.Pid}/uid_map";
+            IReadOnlyList<string> uidMap = state.Status == "running" && File.Exists(map)
+                ? File.ReadLines(map).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries))).ToList()
+                : [];
+            jails.Add(new Jail(state.Id, state.Status, state.Pid, uidMap));
+        }
+        return jails;
+    }
+
     /// <summary>PID 1's mounts (/proc/1/mounts): the machine's, also when asked from the sidecar's chroot.</summary>
     public static IReadOnlyList<Mount> Mounts()
     {

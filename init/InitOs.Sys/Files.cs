@@ -33,7 +33,6 @@ public static class Files
         }
     }
 
-    /// <summary>Writes the whole buffer, retrying on short writes and EINTR; returns false when the fd is unusable.</summary>
     /// <summary>read(2), retried on EINTR: the count read, 0 at end of file.</summary>
     public static unsafe int Read(int fd, byte[] buffer)
     {
@@ -54,6 +53,7 @@ public static class Files
         }
     }
 
+    /// <summary>Writes the whole buffer, retrying on short writes and EINTR; returns false when the fd is unusable.</summary>
     public static unsafe bool WriteAll(int fd, ReadOnlySpan<byte> data)
     {
         fixed (byte* start = data)

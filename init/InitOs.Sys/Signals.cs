@@ -19,7 +19,7 @@ public static class Signal
     public static string Name(int signal) =>
         signal > 0 && signal < Names.Length ? "SIG" + Names[signal] : signal >= RtMin && signal <= Max ? $"SIGRTMIN+{signal - RtMin}" : $"signal {signal}";
 
-    /// <summary>"TERM", "SIGTERM" or "15" → 15; null when it is none of those.</summary>
+    /// <summary>"TERM", "SIGTERM", "15" → 15, "SIGRTMIN+3" → 37; null when it is none of those.</summary>
     public static int? Parse(string text)
     {
         if (int.TryParse(text, out int number))
@@ -27,6 +27,10 @@ public static class Signal
             return number > 0 && number <= Max ? number : null;
         }
         var name = text.StartsWith("SIG", StringComparison.OrdinalIgnoreCase) ? text[3..] : text;
+        if (name.StartsWith("RTMIN+", StringComparison.OrdinalIgnoreCase) && int.TryParse(name[6..], out int offset))
+        {
+            return offset >= 0 && RtMin + offset <= Max ? RtMin + offset : null;
+        }
         int index = Array.FindIndex(Names, n => n.Length > 0 && string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
         return index > 0 ? index : null;
     }

@@ -10,7 +10,8 @@ namespace InitOs.Init.Boot;
 /// </summary>
 public static class BootSequence
 {
-    public static IReadOnlyList<Phase> SwitchRoot(ISystem system) =>
+    /// <param name="os">The jail modes' hand-off (the jails library provides it): prepares the OS's jail; PID 1 then supervises it.</param>
+    public static IReadOnlyList<Phase> SwitchRoot(ISystem system, Phase? os = null) =>
     [
         new("early-mounts",
         [
@@ -65,14 +66,25 @@ public static class BootSequence
             new("move-api-mounts", c => SwitchRootTasks.MoveApiMounts(c, system)),
             new("free-initramfs", c => SwitchRootTasks.FreeInitramfs(c, system)),
             new("prepare-handoff", c => SwitchRootTasks.PrepareHandoff(c, system)),
-        ], NeedsRoot),
+        ], c => c.RequireSettings().Mode == BootMode.SwitchRoot),
+        os ?? new Phase("os", [new("no-jail-runtime", _ => throw new BootException("this build has no jail runtime for the jail modes"))], InJail),
     ];
 
-    /// <summary>In initramfs mode there is no root to find: PID 1 stays and supervises the services.</summary>
-    private static bool NeedsRoot(BootContext context) => context.RequireSettings().Mode != BootMode.Initramfs;
+    /// <summary>privileged and unprivileged: PID 1 stays and runs the OS in a jail.</summary>
+    public static bool InJail(BootContext context) => context.RequireSettings().Mode is BootMode.Privileged or BootMode.Unprivileged;
+
+    /// <summary>
+    /// switch_root needs the root; the jail modes use it as the OS's image unless [os] image names
+    /// one on the data volume; initramfs mode has none.
+    /// </summary>
+    private static bool NeedsRoot(BootContext context)
+    {
+        var settings = context.RequireSettings();
+        return settings.Mode == BootMode.SwitchRoot || (InJail(context) && settings.Os.Image is null);
+    }
 
     /// <summary>Without a switch_root InitOS stays the host: it readies the initramfs for jails.</summary>
-    private static bool StaysPid1(BootContext context) => !NeedsRoot(context);
+    private static bool StaysPid1(BootContext context) => context.RequireSettings().Mode != BootMode.SwitchRoot;
 
     public static IReadOnlyList<string> PhaseNames(IReadOnlyList<Phase> phases) => phases.Select(p => p.Name).ToList();
 
@@ -103,9 +115,9 @@ public static class BootSequence
     private static void CheckMode(BootContext context)
     {
         var mode = context.RequireSettings().Mode;
-        if (mode is not (BootMode.SwitchRoot or BootMode.Initramfs))
+        if (mode is BootMode.Vm)
         {
-            throw new BootException($"mode {ConfigNames.Name(mode)} is not available in this build: only switch_root and initramfs are implemented so far");
+            throw new BootException("mode vm is not available in this build: switch_root, privileged, unprivileged and initramfs are");
         }
     }
 }

@@ -52,6 +52,21 @@ public static class ConfigNames
         ["static"] = Network.NetworkMode.Static,
     };
 
+    public static readonly IReadOnlyDictionary<string, OsExitAction> OsExitActions = new Dictionary<string, OsExitAction>
+    {
+        ["restart"] = OsExitAction.Restart,
+        ["reboot"] = OsExitAction.Reboot,
+        ["poweroff"] = OsExitAction.PowerOff,
+        ["halt"] = OsExitAction.Halt,
+    };
+
+    public static readonly IReadOnlyDictionary<string, string> OsNetworks = new Dictionary<string, string>
+    {
+        ["bridge"] = "bridge",
+        ["none"] = "none",
+        ["host"] = "host",
+    };
+
     public static string Name(BootMode mode) => Modes.First(p => p.Value == mode).Key;
 
     public static string Name(FailurePolicy policy) => Policies.First(p => p.Value == policy).Key;

@@ -38,6 +38,16 @@ public static class ConfigLoader
         ["data.fstype"] = (c, e, f) => c with { Data = c.Data with { FsType = NonEmpty(e, f) } },
         ["data.options"] = (c, e, f) => c with { Data = c.Data with { Options = Str(e, f) } },
         ["data.wait_seconds"] = (c, e, f) => c with { Data = c.Data with { WaitSeconds = Int(e, f, 0, 3600) } },
+        ["os.image"] = (c, e, f) => c with { Os = c.Os with { Image = ImageName(e, f) } },
+        ["os.hostname"] = (c, e, f) => c with { Os = c.Os with { Hostname = NonEmpty(e, f) } },
+        ["os.keep_upper"] = (c, e, f) => c with { Os = c.Os with { KeepUpper = Bool(e, f) } },
+        ["os.on_reboot"] = (c, e, f) => c with { Os = c.Os with { OnReboot = Enum(e, f, ConfigNames.OsExitActions) } },
+        ["os.on_poweroff"] = (c, e, f) => c with { Os = c.Os with { OnPowerOff = Enum(e, f, ConfigNames.OsExitActions) } },
+        ["os.stop_signal"] = (c, e, f) => c with { Os = c.Os with { StopSignal = SignalNumber(e, f) } },
+        ["os.stop_grace_seconds"] = (c, e, f) => c with { Os = c.Os with { StopGraceSeconds = Int(e, f, 0, 3600) } },
+        ["os.network"] = (c, e, f) => c with { Os = c.Os with { Network = Enum(e, f, ConfigNames.OsNetworks) } },
+        ["os.pool_slots"] = (c, e, f) => c with { Os = c.Os with { PoolSlots = Int(e, f, 1, 64) } },
+        ["os.pool_quota_mib"] = (c, e, f) => c with { Os = c.Os with { PoolQuotaMiB = Int(e, f, 16, 1 << 24) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
         ["service.*.name"] = (c, e, f) => Service(c, e, s => s with { Name = ServiceName(e, f, c) }),
@@ -173,6 +183,20 @@ public static class ConfigLoader
     {
         var value = Str(e, file);
         return value.StartsWith('/') ? value : throw Bad(e, file, $"expected an absolute path, got \"{value}\"");
+    }
+
+    private static string ImageName(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        return value.Contains('/', StringComparison.Ordinal) || value is "." or ".."
+            ? throw Bad(e, file, $"\"{value}\" must be a name under the data volume's images/, without '/'")
+            : value;
+    }
+
+    private static int SignalNumber(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        return Sys.Signal.Parse(value) ?? throw Bad(e, file, $"\"{value}\" is not a signal (a name like \"SIGUSR2\" or \"SIGRTMIN+3\", or a number)");
     }
 
     private static string DeviceSpec(TomlEntry e, string file)

@@ -15,6 +15,8 @@ public sealed record InitosConfig
     /// <summary>[network]: the sidecar's interface (the kernel command line's ip= wins).</summary>
     public Network.NetworkSettings Network { get; init; } = new();
     public SidecarConfig Sidecar { get; init; } = new();
+    /// <summary>[os]: how the jail modes (privileged, unprivileged) run the real OS.</summary>
+    public OsConfig Os { get; init; } = new();
     /// <summary>[data]: the data volume (jail images and pool, sidecar state); none unless a device is named.</summary>
     public DataConfig Data { get; init; } = new();
     /// <summary>The line of network.mode, for errors about the [network] table as a whole.</summary>
@@ -44,6 +46,17 @@ public sealed record ServiceConfig
     public int StopGraceSeconds { get; init; } = 5;
     /// <summary>Where the block starts, for errors about the block as a whole.</summary>
     public int Line { get; init; }
+
+    // Not from the config: a service InitOS makes itself (the jailed OS).
+    /// <summary>Starts the service another way than exec (a jail): returns its pid, a child of PID 1.</summary>
+    public Func<int>? Start { get; init; }
+    /// <summary>Called after every exit, before any restart: frees what that run held.</summary>
+    public Action<Sys.ChildExit>? AfterExit { get; init; }
+    /// <summary>An exit that the host follows (the jailed OS powered off): that shutdown; null: the restart policy applies.</summary>
+    public Func<Sys.ChildExit, Supervision.ShutdownKind?>? HostFollows { get; init; }
+    public int StopSignal { get; init; } = Sys.Signal.Term;
+    /// <summary>Stop signals go to the process group (a service leads one); a jail's init gets them itself.</summary>
+    public bool SignalGroup { get; init; } = true;
 }
 
 public sealed record RootConfig
@@ -55,6 +68,40 @@ public sealed record RootConfig
     public bool ReadWrite { get; init; }
     public int WaitSeconds { get; init; } = 30;
     public string Init { get; init; } = "/sbin/init";
+}
+
+/// <summary>What InitOS does when the jailed OS ends one way or the other.</summary>
+public enum OsExitAction
+{
+    /// <summary>Start the OS again (a fresh upper layer unless keep_upper).</summary>
+    Restart,
+    Reboot,
+    PowerOff,
+    Halt,
+}
+
+/// <summary>[os]: the real OS in a jail (modes privileged and unprivileged).</summary>
+public sealed record OsConfig
+{
+    /// <summary>A directory under the data volume's images/ used as the read-only lower layer; null: the root device.</summary>
+    public string? Image { get; init; }
+    /// <summary>Null: the image's /etc/hostname, else "initos".</summary>
+    public string? Hostname { get; init; }
+    /// <summary>Keep the upper layer across the OS's reboots (it is still new at every host boot).</summary>
+    public bool KeepUpper { get; init; }
+    /// <summary>The OS called reboot(2): its init ended by SIGHUP.</summary>
+    public OsExitAction OnReboot { get; init; } = OsExitAction.Restart;
+    /// <summary>The OS powered off or halted: its init ended by SIGINT.</summary>
+    public OsExitAction OnPowerOff { get; init; } = OsExitAction.PowerOff;
+    /// <summary>What asks the OS to shut down when the host does; null: by its init (systemd SIGRTMIN+3, others SIGUSR2 as busybox).</summary>
+    public int? StopSignal { get; init; }
+    /// <summary>How long the OS gets to shut down before it is killed.</summary>
+    public int StopGraceSeconds { get; init; } = 30;
+    /// <summary>Jail network: "bridge" (a veth on the host bridge), "none" or "host".</summary>
+    public string Network { get; init; } = "bridge";
+    /// <summary>Pool on a btrfs data volume: slots and each slot's quota.</summary>
+    public int PoolSlots { get; init; } = 2;
+    public int PoolQuotaMiB { get; init; } = 1024;
 }
 
 /// <summary>[data]: where InitOS keeps what must outlive a boot. Mounted read-write at <see cref="MountPoint"/>.</summary>

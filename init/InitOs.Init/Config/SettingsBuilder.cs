@@ -46,6 +46,7 @@ public static class SettingsBuilder
             Services = SshSidecar.WithSshd(config.Services, sidecar),
             Sidecar = sidecar,
             Data = data,
+            Os = config.Os,
             ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
             BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
             Network = cmdline.Last("ip") is { } ip ? Network.IpParameter.Parse(ip, config.Network) : config.Network,

@@ -104,7 +104,7 @@ public sealed class Supervisor
         try
         {
             var result = default(SpawnResult);
-            int pid = _reaper.Start(() => (result = Launch(config)).Pid, exit => _inbox.Add(() => Exited(service, exit)));
+            int pid = _reaper.Start(() => config.Start is { } start ? start() : (result = Launch(config)).Pid, exit => _inbox.Add(() => Exited(service, exit)));
             if (result.ExecError != Errno.None)
             {
                 // The child already exited 126/127; its exit still arrives through the reaper.
@@ -119,10 +119,13 @@ public sealed class Supervisor
             service.Status.Pid = pid;
             service.Status.StartedAtUptime = BootLog.Uptime;
         }
-        catch (SysException e)
+        catch (Exception e) when (e is SysException || (config.Start is not null && e is not OutOfMemoryException))
         {
-            _log.Error($"service {config.Name}: {e.Message}");
-            Schedule(service, "fork failed");
+            // A custom start (a jail) says what failed in its message; it is retried like a crash.
+            var why = e is SysException ? e.Message : $"{e.GetType().Name}: {e.Message} (at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()})";
+            _log.Error($"service {config.Name}: {why}");
+            service.Status.LastExit = "start failed: " + why;
+            Schedule(service, "start failed");
         }
     }
 
@@ -153,6 +156,16 @@ public sealed class Supervisor
     {
         service.Status.LastExit = exit.ToString();
         service.Status.Pid = 0;
+        AfterExit(service, exit);
+        if (_shutdown is null && service.Config.HostFollows?.Invoke(exit) is { } kind)
+        {
+            service.Status.State = ServiceState.Stopped;
+            _log.Info($"service {service.Config.Name}: {exit}; the host follows: {kind.ToString().ToLowerInvariant()}");
+            _shutdown = kind;
+            _shutdownReason = $"{service.Config.Name} ended ({exit})";
+            Publish();
+            return;
+        }
         bool failed = !exit.Exited || exit.ExitCode != 0;
         var restart = service.Config.Restart switch
         {
@@ -170,6 +183,18 @@ public sealed class Supervisor
             Schedule(service, exit.ToString());
         }
         Publish();
+    }
+
+    private void AfterExit(Service service, ChildExit exit)
+    {
+        try
+        {
+            service.Config.AfterExit?.Invoke(exit);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            _log.Error($"service {service.Config.Name}: cleaning up after it: {e.Message}");
+        }
     }
 
     private void Schedule(Service service, string why)
@@ -206,20 +231,21 @@ public sealed class Supervisor
     {
         int pid = service.Status.Pid;
         var grace = TimeSpan.FromSeconds(service.Config.StopGraceSeconds);
-        Processes.Signal(-pid, Signal.Term);
+        int target = service.Config.SignalGroup ? -pid : pid;
+        Processes.Signal(target, service.Config.StopSignal);
         if (service.Config.Console)
         {
             // An interactive shell ignores SIGTERM; a hang-up is what ends it, as when a terminal closes.
             Processes.Signal(-pid, Signal.Hup);
         }
-        Processes.Signal(-pid, Signal.Cont);
+        Processes.Signal(target, Signal.Cont);
         if (WaitForExit(service, grace))
         {
             _log.Info($"service {service.Config.Name}: stopped");
             return;
         }
-        Processes.Signal(-pid, Signal.Kill);
-        _log.Warn($"service {service.Config.Name}: still running {grace.TotalSeconds:F0} s after SIGTERM; killed");
+        Processes.Signal(target, Signal.Kill);
+        _log.Warn($"service {service.Config.Name}: still running {grace.TotalSeconds:F0} s after {Signal.Name(service.Config.StopSignal)}; killed");
         WaitForExit(service, TimeSpan.FromSeconds(5));
     }
 

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Security.Cryptography;
 using System.Text;
 using InitOs.Sys;
 using InitOs.Sys.Netlink;
@@ -32,11 +31,19 @@ public sealed class JailNetwork
 
     public JailAddressAllocator Addresses => _addresses;
 
-    /// <summary>The host end of a jail's veth: "vj" and 8 hex digits of SHA-256(jail id), within IFNAMSIZ.</summary>
+    /// <summary>
+    /// The host end of a jail's veth: "vj" and the 8 hex digits of FNV-1a(jail id), within
+    /// IFNAMSIZ. Not a cryptographic hash: SHA-256 would need OpenSSL's libcrypto, which the
+    /// initramfs does not carry; a collision only fails the second jail's start, by name.
+    /// </summary>
     public static string HostLinkName(string jailId)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(jailId));
-        return "vj" + Convert.ToHexStringLower(hash, 0, 4);
+        uint hash = 2166136261;
+        foreach (byte b in Encoding.UTF8.GetBytes(jailId))
+        {
+            hash = (hash ^ b) * 16777619;
+        }
+        return "vj" + hash.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>

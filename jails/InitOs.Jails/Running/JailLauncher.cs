@@ -156,19 +156,27 @@ public static class JailLauncher
     }
 
     /// <summary>
-    /// With a user namespace, the overlay's upper and work directories belong to the host ids
-    /// that the jail's root maps to: the overlay is mounted, and written, as that root. The slot
+    /// With a user namespace, the overlay's upper and work directories (and the console) belong
+    /// to the host ids that the jail's root maps to: the overlay is mounted, and written, as that root. The slot
     /// is fresh for every run, so nothing else ever owned them.
     /// </summary>
     private static void GiveUpperToJailRoot(JailPlan plan)
     {
-        if (plan.Overlay is not { } overlay || (plan.CloneFlags & Namespaces.User) == 0)
+        if ((plan.CloneFlags & Namespaces.User) == 0 || (plan.Overlay is null && plan.Console is null))
         {
             return;
         }
         uint uid = HostIdOfRoot(plan.UidMap, "linux.uidMappings", plan.Id), gid = HostIdOfRoot(plan.GidMap, "linux.gidMappings", plan.Id);
-        Files.Chown(overlay.Upper, uid, gid);
-        Files.Chown(overlay.Work, uid, gid);
+        if (plan.Overlay is { } overlay)
+        {
+            Files.Chown(overlay.Upper, uid, gid);
+            Files.Chown(overlay.Work, uid, gid);
+        }
+        if (plan.Console is { } console)
+        {
+            // The jail's root opens its console: the pty slave is its own.
+            Files.Chown(console, uid, gid);
+        }
     }
 
     private static uint HostIdOfRoot(IReadOnlyList<IdMap> map, string field, string id) =>

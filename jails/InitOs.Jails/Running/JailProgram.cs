@@ -61,7 +61,8 @@ public static class JailProgram
     /// namespaces of the running jail whose init is <paramref name="initPid"/>. Returns the pid of
     /// a helper (outside the jail's pid namespace) that exits with the program's status.
     /// </summary>
-    public static int Enter(int initPid, string? cgroup, ulong cloneFlags, ProcessPlan process)
+    /// <param name="executableFd">-1: args[0] from the jail's files; else an open host binary (a toolbox) to run there.</param>
+    public static int Enter(int initPid, string? cgroup, ulong cloneFlags, ProcessPlan process, int executableFd = -1)
     {
         // The user namespace first: the others are then joined with its capabilities.
         var order = new (ulong Flag, string Name)[]
@@ -82,7 +83,7 @@ public static class JailProgram
                 }
             }
             var path = Resolve(process.Args[0], process.Env, $"/proc/{initPid}/root");
-            var (pid, failure) = JailExec.Enter(cgroupProcs, fds, path, process.Args, process.Env, Settings(process));
+            var (pid, failure) = JailExec.Enter(cgroupProcs, fds, path, process.Args, process.Env, Settings(process) with { ExecutableFd = executableFd });
             if (failure is { } f)
             {
                 throw new JailException($"exec {process.Args[0]} in the jail failed at {f}");

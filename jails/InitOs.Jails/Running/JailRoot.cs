@@ -29,6 +29,10 @@ public static class JailRoot
                 MountStep(root, step);
             }
             MakeDevices(root, plan.Devices, userNamespace);
+            if (plan.Console is { } console)
+            {
+                BindConsole(root, console);
+            }
         }
         finally
         {
@@ -203,6 +207,20 @@ public static class JailRoot
         uint type = device.Kind switch { 'b' => 0x6000u, 'p' => 0x1000u, _ => 0x2000u };
         FilesAt.MakeNode(dev, relative, type | (device.Mode & 0xFFF), (uint)device.Major, (uint)device.Minor, device.Path);
         FilesAt.Chown(dev, relative, device.Uid, device.Gid, device.Path);
+    }
+
+    /// <summary>The host's pty slave bound onto the jail's /dev/console (the host path is still reachable: we have not pivoted yet).</summary>
+    private static void BindConsole(int root, string console)
+    {
+        int target = RootPath.Open(root, "/dev/console", RootPath.Create.FileAtEnd)!.Value;
+        try
+        {
+            Mount(console, FilesAt.ProcPath(target), null, MsBind, null);
+        }
+        finally
+        {
+            Files.Close(target);
+        }
     }
 
     private static int OpenDevNull()

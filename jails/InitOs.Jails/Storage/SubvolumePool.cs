@@ -85,12 +85,29 @@ public sealed partial class SubvolumePool
         {
             if (!IsLeased(index) && IsReady(index))
             {
-                string lease = Guid.NewGuid().ToString("N");
+                string lease = NewLeaseToken();
                 WriteMarker(index, lease);
                 return Describe(index, lease);
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// A token that tells this lease from any other. Not Guid.NewGuid: early in a boot, before
+    /// the kernel's random pool is ready, its getrandom(GRND_NONBLOCK) fails; the kernel's own
+    /// uuid file never does (uniqueness is all a lease needs).
+    /// </summary>
+    private static string NewLeaseToken()
+    {
+        try
+        {
+            return File.ReadAllText("/proc/sys/kernel/random/uuid").Trim().Replace("-", "", StringComparison.Ordinal);
+        }
+        catch (IOException)
+        {
+            return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{Environment.ProcessId:x}{System.Diagnostics.Stopwatch.GetTimestamp():x}");
+        }
     }
 
     /// <summary>Destroys the slot's subvolume with all the jail wrote, re-creates it with its quota, and frees it. Unmount the overlay first.</summary>

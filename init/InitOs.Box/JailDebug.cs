@@ -1,0 +1,69 @@
+using InitOs.Jails.Planning;
+using InitOs.Jails.Running;
+using InitOs.Sys;
+
+namespace InitOs.Box;
+
+/// <summary>
+/// `initos admin jail debug NAME [WORD…]`: an ephemeral debug container. A shell (or the words,
+/// run by it) joins every namespace and the cgroup of the running jail, as root of the jail with
+/// all its capabilities and no seccomp filter, but the shell itself is the toolbox's — the
+/// initramfs's static busybox, opened on the host and exec'd by fd — so it works whatever the
+/// jailed OS has (or lacks). Nothing is left behind: it ends with the command.
+/// </summary>
+internal static class JailDebug
+{
+    public const string Toolbox = "/bin/busybox";
+
+    private static readonly (ulong Flag, string Name)[] Kinds =
+    [
+        (Namespaces.User, "user"), (Namespaces.Mount, "mnt"), (Namespaces.Uts, "uts"), (Namespaces.Ipc, "ipc"),
+        (Namespaces.Network, "net"), (Namespaces.Cgroup, "cgroup"), (Namespaces.Pid, "pid"),
+    ];
+
+    private static readonly ulong AllCapabilities = (1UL << (Capabilities.Last + 1)) - 1;
+
+    public static int Run(string id, IReadOnlyList<string> words)
+    {
+        if (JailState.Load(id)?.Refreshed() is not { Status: "running" } state)
+        {
+            var known = JailState.AllIds().ToList();
+            Console.Error.WriteLine($"initos admin: no running jail named '{id}' (jails: {(known.Count == 0 ? "none" : string.Join(", ", known))})");
+            return 2;
+        }
+        int toolbox = Files.Open(Toolbox, Files.ReadOnly | Files.CloseOnExec);
+        try
+        {
+            var process = new ProcessPlan
+            {
+                Args = words.Count == 0 ? ["sh"] : ["sh", "-c", string.Join(' ', words)],
+                Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", $"TERM={Environment.GetEnvironmentVariable("TERM") ?? "dumb"}", "PS1=debug:" + id + "# "],
+                Capabilities = new CapabilitySets(AllCapabilities, AllCapabilities, AllCapabilities, 0, 0),
+                Seccomp = [],
+            };
+            int pid = JailProgram.Enter(state.Pid, state.Cgroup, DifferentNamespaces(state.Pid), process, toolbox);
+            var exit = Processes.Wait(pid);
+            return exit is { Exited: true } e ? e.ExitCode : 128 + (exit?.Signal ?? 0);
+        }
+        finally
+        {
+            Files.Close(toolbox);
+        }
+    }
+
+    /// <summary>The namespaces the jail has of its own: those whose /proc/PID/ns link differs from ours.</summary>
+    private static ulong DifferentNamespaces(int pid)
+    {
+        ulong flags = 0;
+        foreach (var (flag, name) in Kinds)
+        {
+            var theirs = new FileInfo($"/proc/{pid}/ns/{name}").LinkTarget;
+            var ours = new FileInfo($"/proc/self/ns/{name}").LinkTarget;
+            if (theirs is not null && theirs != ours)
+            {
+                flags |= flag;
+            }
+        }
+        return flags;
+    }
+}

@@ -1,0 +1,248 @@
+using InitOs.Init.Boot;
+using InitOs.Init.Boot.Tasks;
+using InitOs.Init.Config;
+using InitOs.Init.Logging;
+using InitOs.Init.Machine;
+using InitOs.Init.Supervision;
+using InitOs.Jails.Network;
+using InitOs.Jails.Oci;
+using InitOs.Jails.Planning;
+using InitOs.Jails.Running;
+using InitOs.Jails.Storage;
+using InitOs.Sys;
+
+namespace InitOs.Jails.Os;
+
+/// <summary>
+/// The jail modes' hand-off: at boot, the "os" phase finds the OS's image, readies the upper
+/// layers (the data volume's pool, or a tmpfs without a btrfs data volume) and the OS's console;
+/// then PID 1 supervises the OS as the service "os": each start takes a fresh upper layer and
+/// launches the OS's init as PID 1 of its jail, each end frees what that run held. The OS's
+/// reboot(2) (its init killed by SIGHUP) starts it again; its poweroff or halt (SIGINT) is
+/// followed by the host, as [os] says.
+/// </summary>
+public sealed class OsJail
+{
+    public const string ServiceName = "os";
+    public const string StateDirectory = "/run/initos/os";
+    private const string TmpfsUpper = StateDirectory + "/upper";
+
+    private readonly ISystem _system;
+    private BootLog _log = BootLog.Instance;
+    private OsJailOptions? _options;
+    private OsConfig _config = new();
+    private SubvolumePool? _pool;
+    private OsConsole? _console;
+    private JailState? _running;
+    private (OverlayDirs Overlay, PoolLease Lease)? _kept;
+    private int _starts;
+
+    public OsJail(ISystem system) => _system = system;
+
+    public Phase Phase => new("os",
+    [
+        new("load-jail-modules", LoadModules),
+        new("find-os-image", FindImage),
+        new("prepare-upper-layers", PrepareUpperLayers),
+        new("open-os-console", OpenConsole),
+    ], BootSequence.InJail);
+
+    /// <summary>overlay for the root, bridge and veth for the jail's network (packed by modules.include; built-in ones are fine).</summary>
+    private static void LoadModules(BootContext context)
+    {
+        RootTasks.EnsureFilesystem(context, "overlay");
+        if (context.RequireSettings().Os.Network == "bridge")
+        {
+            foreach (var module in new[] { "bridge", "veth" })
+            {
+                if (context.ModuleIndex is not { } index || context.Modules is not { } modules || index.IsBuiltin(module))
+                {
+                    continue;
+                }
+                if (!index.Contains(module))
+                {
+                    throw new BootException($"the jail network needs the module {module}, and the initramfs has none: add it to modules.include (or set os.network = \"none\")");
+                }
+                modules.Load(module);
+            }
+        }
+    }
+
+    /// <summary>The image, its init and hostname; the stop signal its init understands.</summary>
+    private void FindImage(BootContext context)
+    {
+        _log = context.Log;
+        var settings = context.RequireSettings();
+        _config = settings.Os;
+        string image;
+        if (_config.Image is { } name)
+        {
+            var data = settings.Data ?? throw new BootException($"os.image = \"{name}\" is on the data volume, and there is none ([data] device)");
+            image = Path.Combine(DataConfig.MountPoint, "images", name);
+            if (!Directory.Exists(image))
+            {
+                var seen = Directory.Exists(Path.GetDirectoryName(image)) ? string.Join(", ", Directory.GetDirectories(Path.GetDirectoryName(image)!).Select(Path.GetFileName)) : "no images/ directory";
+                throw new BootException($"os.image: {image} is not a directory on the data volume {data.Device} (images there: {(seen.Length == 0 ? "none" : seen)})");
+            }
+        }
+        else
+        {
+            image = context.NewRoot;
+        }
+        var init = NewRootPaths.Resolve(_system, image, settings.Init);
+        if (_system.Status(init, followSymlinks: false) is not { IsRegularFile: true, IsExecutable: true })
+        {
+            throw new BootException($"init {settings.Init} is not an executable file in the OS image {image} (resolved to {init})");
+        }
+        _config = _config with { StopSignal = _config.StopSignal ?? DefaultStopSignal(init) };
+        _options = new OsJailOptions
+        {
+            Image = image,
+            Init = settings.Init,
+            InitArguments = settings.InitArguments,
+            Hostname = _config.Hostname ?? HostnameOf(image),
+            Unprivileged = settings.Mode == BootMode.Unprivileged,
+            HostNetwork = _config.Network == "host",
+        };
+        context.Log.Info($"os: image {image}, init {settings.Init}, hostname {_options.Hostname}, {(_options.Unprivileged ? "unprivileged (own user namespace)" : "privileged")}, stop signal {Signal.Name(_config.StopSignal.Value)}");
+    }
+
+    /// <summary>systemd powers off on SIGRTMIN+3 in a container; busybox init (and sysvinit's compatible ones) on SIGUSR2.</summary>
+    private static int DefaultStopSignal(string resolvedInit) =>
+        resolvedInit.Contains("systemd", StringComparison.Ordinal) ? Signal.RtMin + 3 : Signal.Usr2;
+
+    private static string HostnameOf(string image)
+    {
+        var file = Path.Combine(image, "etc/hostname");
+        var name = File.Exists(file) ? File.ReadAllText(file).Trim() : "";
+        return name.Length > 0 && name.Length <= 64 ? name : "initos";
+    }
+
+    /// <summary>A pool on a btrfs data volume (its leases freed: nothing runs yet); otherwise a tmpfs.</summary>
+    private void PrepareUpperLayers(BootContext context)
+    {
+        if (context.RequireSettings().Data is not null && Btrfs.IsBtrfs(DataConfig.MountPoint))
+        {
+            var directory = Path.Combine(DataConfig.MountPoint, "pool");
+            Directory.CreateDirectory(directory);
+            _pool = File.Exists(Path.Combine(directory, PoolSettings.FileName))
+                ? PoolSettings.Open(directory)
+                : PoolSettings.Initialize(directory, _config.PoolSlots, (long)_config.PoolQuotaMiB << 20);
+            _pool.ResetAll();
+            context.Log.Info($"os: upper layers from the pool {directory} ({_pool.SlotCount} slots of {_pool.QuotaBytes >> 20} MiB, {_pool.QuotaKind} quotas)");
+            return;
+        }
+        Directory.CreateDirectory(TmpfsUpper);
+        _system.Mount("tmpfs", TmpfsUpper, "tmpfs", MountFlags.NoSuid | MountFlags.NoDev, "mode=0755");
+        context.Log.Warn($"os: no btrfs data volume: the OS's upper layer is a tmpfs at {TmpfsUpper}, without a quota");
+    }
+
+    private void OpenConsole(BootContext context)
+    {
+        _console = OsConsole.Open(Path.Combine(StateDirectory, "console.log"));
+        context.Log.Info($"os: console {_console.SlavePath}, relayed to /dev/console and {_console.LogPath}");
+    }
+
+    /// <summary>The OS as PID 1 supervises it.</summary>
+    public ServiceConfig Service() => new()
+    {
+        Name = ServiceName,
+        Command = [_options?.Init ?? "/sbin/init"],
+        Restart = RestartPolicy.Always,
+        Start = Start,
+        AfterExit = Ended,
+        HostFollows = HostFollows,
+        StopSignal = _config.StopSignal ?? Signal.Usr2,
+        StopGraceSeconds = _config.StopGraceSeconds,
+        SignalGroup = false,
+    };
+
+    private int Start()
+    {
+        var options = (_options ?? throw new InvalidOperationException("the os phase did not run")) with { Start = ++_starts };
+        var (overlay, lease) = TakeUpper();
+        try
+        {
+            var stateDirectory = JailState.DirectoryOf(OsJailSpec.Id);
+            var bundle = new Bundle(StateDirectory, OsJailSpec.Create(options));
+            var plan = JailPlanner.Plan(bundle, OsJailSpec.Id, stateDirectory, overlay, _config.KeepUpper ? null : lease) with
+            {
+                ProgramIsInit = true,
+                Console = _console?.SlavePath,
+                Network = Network(),
+            };
+            _running = JailLauncher.Launch(plan, waitForStart: false, foreground: false);
+            _log.Info($"os: start {_starts}: {options.Init} is PID 1 of jail {OsJailSpec.Id} (host pid {_running.Pid}), upper {overlay.Upper}");
+            return _running.Pid;
+        }
+        catch
+        {
+            if (!_config.KeepUpper && lease is not null)
+            {
+                PoolSettings.Open(lease.PoolDirectory).Release(lease.Slot, lease.Token);
+            }
+            throw;
+        }
+    }
+
+    private NetworkPlan Network() => _config.Network switch
+    {
+        "host" => new NetworkPlan(NetworkMode.Host, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
+        "none" => new NetworkPlan(NetworkMode.None, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
+        _ => new NetworkPlan(NetworkMode.Bridge, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
+    };
+
+    /// <summary>A fresh upper layer (or the kept one): a pool slot, or new directories on the tmpfs.</summary>
+    private (OverlayDirs Overlay, PoolLease? Lease) TakeUpper()
+    {
+        if (_pool is not null)
+        {
+            if (_kept is { } kept)
+            {
+                return kept;
+            }
+            var slot = _pool.Take();
+            var taken = (new OverlayDirs(slot.Upper, slot.Work), new PoolLease(_pool.Directory, slot.Index, slot.Lease));
+            _kept = _config.KeepUpper ? taken : null;
+            return taken;
+        }
+        var run = Path.Combine(TmpfsUpper, "run");
+        if (!_config.KeepUpper && Directory.Exists(run))
+        {
+            Directory.Delete(run, recursive: true);
+        }
+        var overlay = new OverlayDirs(Path.Combine(run, "upper"), Path.Combine(run, "work"));
+        Directory.CreateDirectory(overlay.Upper);
+        Directory.CreateDirectory(overlay.Work);
+        return (overlay, null);
+    }
+
+    /// <summary>After every end: the jail's cgroup, network, id range, state and (unless kept) its upper layer.</summary>
+    private void Ended(ChildExit exit)
+    {
+        var meaning = !exit.Exited && exit.Signal == Signal.Hup ? "the OS rebooted"
+            : !exit.Exited && exit.Signal == Signal.Int ? "the OS powered off or halted"
+            : "the OS's init ended";
+        _log.Info($"os: {meaning} ({exit})");
+        if (_running is { } state)
+        {
+            _running = null;
+            JailLauncher.Release(state);
+        }
+    }
+
+    private ShutdownKind? HostFollows(ChildExit exit)
+    {
+        var action = exit.Exited ? OsExitAction.Restart
+            : exit.Signal == Signal.Hup ? _config.OnReboot
+            : exit.Signal == Signal.Int ? _config.OnPowerOff
+            : OsExitAction.Restart;
+        return action switch
+        {
+            OsExitAction.Reboot => ShutdownKind.Reboot,
+            OsExitAction.PowerOff => ShutdownKind.PowerOff,
+            OsExitAction.Halt => ShutdownKind.Halt,
+            _ => null,
+        };
+    }
+}

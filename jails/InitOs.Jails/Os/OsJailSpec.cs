@@ -1,0 +1,103 @@
+using InitOs.Jails.Oci;
+
+namespace InitOs.Jails.Os;
+
+/// <summary>What the OS's jail is made of, decided at boot.</summary>
+public sealed record OsJailOptions
+{
+    /// <summary>The read-only lower layer: the root device's mount, or a directory under the data volume's images/.</summary>
+    public required string Image { get; init; }
+    public required string Init { get; init; }
+    public IReadOnlyList<string> InitArguments { get; init; } = [];
+    public required string Hostname { get; init; }
+    /// <summary>A user namespace with a host id range of its own (mode unprivileged).</summary>
+    public bool Unprivileged { get; init; }
+    /// <summary>No network namespace: the OS shares the host's links ([os] network = "host").</summary>
+    public bool HostNetwork { get; init; }
+    /// <summary>Which start this is (1 at boot, 2 after the OS's first reboot …), given to the OS's init as INITOS_JAIL_STARTS.</summary>
+    public int Start { get; init; } = 1;
+}
+
+/// <summary>
+/// The OCI spec of a jail that runs a whole OS: its init is the jail's PID 1 with every
+/// capability but module loading, in its own pid, mount, uts, ipc, network and cgroup
+/// namespaces (and a user namespace when unprivileged), with what an init expects from a
+/// container — /run and /tmp as tmpfs, a cgroup2 tree of its own, devpts, a console, and
+/// `container=initos` in its environment (systemd reads it).
+/// </summary>
+public static class OsJailSpec
+{
+    public const string Id = "os";
+
+    /// <summary>The OCI defaults (runc's), less /sys/fs/cgroup which an OS's init manages.</summary>
+    private static readonly string[] Masked =
+    [
+        "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+        "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+    ];
+
+    private static readonly string[] ReadOnly = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
+
+    /// <summary>Modules and kexec are the host's: even a privileged OS may not change the running kernel.</summary>
+    private static readonly string[] DeniedSyscalls = ["init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load"];
+
+    public static OciSpec Create(OsJailOptions options)
+    {
+        var capabilities = Enumerable.Range(0, Planning.Capabilities.Last + 1)
+            .Select(Planning.Capabilities.NameOf)
+            .Where(name => name != "CAP_SYS_MODULE")
+            .ToList();
+        var namespaces = new List<string> { "pid", "mount", "uts", "ipc", "cgroup" };
+        if (!options.HostNetwork)
+        {
+            namespaces.Add("network");
+        }
+        if (options.Unprivileged)
+        {
+            namespaces.Add("user");
+        }
+        return new OciSpec
+        {
+            OciVersion = "1.0.2",
+            Root = new OciRoot { Path = options.Image, Readonly = false },
+            Hostname = options.Hostname,
+            Process = new OciProcess
+            {
+                Args = [options.Init, .. options.InitArguments],
+                Env =
+                [
+                    "container=initos", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=linux",
+                    $"INITOS_JAIL_STARTS={options.Start}",
+                ],
+                Cwd = "/",
+                User = new OciUser(),
+                Capabilities = new OciCapabilities { Bounding = capabilities, Effective = capabilities, Permitted = capabilities },
+            },
+            Mounts =
+            [
+                Mount("/dev/pts", "devpts", "devpts", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"),
+                Mount("/dev/shm", "tmpfs", "shm", "nosuid", "nodev", "mode=1777", "size=65536k"),
+                Mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "nodev", "noexec"),
+                Mount("/sys", "sysfs", "sysfs", "nosuid", "nodev", "noexec", "ro"),
+                Mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "nodev", "noexec", "rw"),
+                Mount("/run", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=755"),
+                Mount("/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777"),
+            ],
+            Linux = new OciLinux
+            {
+                Namespaces = namespaces.Select(type => new OciNamespace { Type = type }).ToList(),
+                MaskedPaths = Masked,
+                ReadonlyPaths = ReadOnly,
+                Seccomp = new OciSeccomp
+                {
+                    DefaultAction = "SCMP_ACT_ALLOW",
+                    Syscalls = [new OciSyscallRule { Names = DeniedSyscalls, Action = "SCMP_ACT_ERRNO" }],
+                },
+                CgroupsPath = Id,
+            },
+        };
+    }
+
+    private static OciMount Mount(string destination, string type, string source, params string[] options) =>
+        new() { Destination = destination, Type = type, Source = source, Options = options };
+}

@@ -1,0 +1,171 @@
+using InitOs.Admin;
+using InitOs.ImageBuild.Qemu;
+using InitOs.ImageBuild.Rootfs;
+using InitOs.TestKit;
+
+namespace InitOs.VmTests;
+
+/// <summary>
+/// The real OS in a jail under InitOS (modes privileged and unprivileged): the default OS's
+/// init is PID 1 of its jail on an overlay whose upper layer is a pool slot on the btrfs data
+/// volume; its reboot(2) restarts it; its poweroff powers the host off; the sidecar lists the
+/// jail and, through `jail debug`, reaches into it with the toolbox's shell.
+/// </summary>
+[Collection(BootCollection.Name)]
+public sealed class OsJailBootTests : IDisposable
+{
+    /// <summary>Run by the OS's busybox init once per start: the first start reboots, the next ones stay up.</summary>
+    private const string Lifecycle = """
+        #!/bin/sh
+        echo "LIFECYCLE start=$INITOS_JAIL_STARTS container=$container uid_map=$(tr -s ' ' < /proc/self/uid_map)"
+        touch /written-by-the-os
+        if [ "$INITOS_JAIL_STARTS" = 1 ]; then reboot; fi
+        """;
+
+    private const string Inittab = """
+        ::once:/etc/lifecycle
+        ::shutdown:/bin/sync
+        """;
+
+    private readonly BootImages _images;
+    private readonly TempDirectory _keys = new("initos-os-keys-");
+
+    public OsJailBootTests(BootImages images) => _images = images;
+
+    public void Dispose() => _keys.Dispose();
+
+    [Fact]
+    public void Privileged_the_os_is_pid_1_on_an_overlay_its_reboot_restarts_it_and_its_poweroff_ends_the_host()
+    {
+        var (vm, client, target) = Boot("privileged");
+        using (vm)
+        {
+            vm.Expect(@"os: upper layers from the pool /run/initos/data/pool \(2 slots of 64 MiB");
+            vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=overlay");
+            vm.Expect("LIFECYCLE start=1 container=initos");
+            vm.Expect(@"os: the OS rebooted \(pid \d+ killed by signal 1\)");
+            vm.Expect("LIFECYCLE start=2 container=initos uid_map= 0 0 4294967295");
+            Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(vm.Session.Log, "INITOS-OS-UP uptime=[\\d.]+ pid=1 hostname=initos-default rootfs=overlay"));
+
+            var status = RunWhenUp(client, target, "status");
+            Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
+            Assert.Contains("mode:     privileged", status.Output, StringComparison.Ordinal);
+            Assert.Matches(@"(?m)^  os running pid \d+ uid_map 0 0 4294967295", status.Output);
+            Assert.Matches(@"(?m)^os\s+running\s+\d+\s+2 ", status.Output);
+            Assert.Matches(@"os \d+\.\d+ [\d.]+", status.Output);
+
+            // The debug shell is the toolbox's, in the jail's namespaces: it sees the OS's files and its PID 1.
+            var look = client.Run(target, "jail debug os cat /proc/1/cmdline /written-by-the-os");
+            Assert.True(look.Succeeded, $"{look.ExitCode}: {look.Output} {look.Error}");
+            Assert.StartsWith("/bin/busybox", look.Output.Replace('\0', ' '), StringComparison.Ordinal);
+
+            client.Run(target, "jail debug os poweroff");
+            vm.Expect(@"os: the OS powered off or halted \(pid \d+ killed by signal 2\)");
+            vm.Expect("service os: .*the host follows: poweroff");
+            vm.Expect("shutdown: powering off");
+            vm.ExpectExit();
+        }
+    }
+
+    [Fact]
+    public void Unprivileged_uid_0_of_the_os_is_an_unprivileged_host_range()
+    {
+        var (vm, client, target) = Boot("unprivileged");
+        using (vm)
+        {
+            vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=overlay");
+            var inside = vm.Expect(@"LIFECYCLE start=2 container=initos uid_map= 0 (?<host>\d+) 65536");
+            var status = RunWhenUp(client, target, "status");
+            Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
+            Assert.Contains("mode:     unprivileged", status.Output, StringComparison.Ordinal);
+            var fromHost = System.Text.RegularExpressions.Regex.Match(status.Output, @"(?m)^  os running pid \d+ uid_map 0 (?<host>\d+) 65536");
+            Assert.True(fromHost.Success, status.Output);
+            Assert.True(long.Parse(fromHost.Groups["host"].Value, System.Globalization.CultureInfo.InvariantCulture) >= 65536, "an unprivileged range, far from host root");
+            Assert.Equal(inside.Groups["host"].Value, fromHost.Groups["host"].Value);
+
+            client.Run(target, "jail debug os poweroff");
+            vm.Expect("service os: .*the host follows: poweroff");
+            vm.ExpectExit();
+        }
+    }
+
+    private (VmBoot Vm, AdminClient Client, AdminTarget Target) Boot(string mode)
+    {
+        var key = _keys.File("admin");
+        if (!File.Exists(key))
+        {
+            SidecarSshBootTests.NewKey(key);
+        }
+        var rootfs = _images.Scratch("os-jail-rootfs.img");
+        if (!File.Exists(rootfs))
+        {
+            DiskImages.DefaultRootfs(rootfs, extras:
+            [
+                new DefaultRootfs.ExtraFile("etc/lifecycle", Lifecycle + "\n"),
+                new DefaultRootfs.ExtraFile("etc/inittab", Inittab + "\n", 0x1A4),
+            ]);
+        }
+        var data = _images.Scratch($"os-jail-data-{mode}.img");
+        File.Delete(data);
+        Tool.Run("truncate", "-s", "256M", data);
+        Tool.Run("mkfs.btrfs", "-q", "-L", "initos-data", data);
+        var config = _images.Scratch("os-jail.toml");
+        File.WriteAllText(config, $$"""
+            mode = "privileged"
+            on_failure = "poweroff"
+
+            [root]
+            device = "LABEL=initos-root"
+
+            [modules]
+            load = ["virtio_blk", "ext4"]
+            include = ["virtio_pci", "virtio_net", "btrfs", "overlay", "bridge", "veth"]
+
+            [network]
+            mode = "dhcp"
+
+            [data]
+            device = "LABEL=initos-data"
+
+            [os]
+            pool_slots = 2
+            pool_quota_mib = 64
+
+            [sidecar]
+            ssh = true
+            authorized_keys = ["{{File.ReadAllText(key + ".pub").Trim()}}"]
+            """);
+        var initramfs = _images.Scratch("os-jail-initramfs.img");
+        if (!File.Exists(initramfs))
+        {
+            _images.BuildInitramfs("os-jail-initramfs.img", config);
+        }
+        int port = SidecarSshBootTests.FreePort();
+        var vm = new VmBoot($"{nameof(OsJailBootTests)}-{mode}", new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = initramfs,
+            Disks = [rootfs, data],
+            Append = $"console=ttyS0 panic=-1 quiet initos.mode={mode}",
+            Network = true,
+            HostForwards = [(port, 22)],
+            MemoryMiB = 768,
+        });
+        var client = new AdminClient(key, new KnownHosts(_keys.File($"known_hosts-{mode}")), TimeSpan.FromSeconds(60));
+        return (vm, client, new AdminTarget("127.0.0.1", port));
+    }
+
+    private static AdminResult RunWhenUp(AdminClient client, AdminTarget target, string command)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(120);
+        while (true)
+        {
+            var result = client.Run(target, command);
+            if (result.ExitCode != AdminClient.ConnectionFailed || DateTime.UtcNow > deadline)
+            {
+                return result;
+            }
+            Thread.Sleep(500);
+        }
+    }
+}
