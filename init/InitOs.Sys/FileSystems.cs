@@ -42,4 +42,22 @@ public static class FileSystems
         const long StRdonly = 1;
         return (BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(buffer, Libc.StatfsSize)[80..]) & StRdonly) != 0;
     }
+
+    /// <summary>
+    /// The nosuid, nodev, noexec and atime flags of the mount holding <paramref name="path"/>, as
+    /// MS_* bits: a bind remount in a user namespace must keep them (the kernel locks them), or it fails EPERM.
+    /// </summary>
+    public static unsafe ulong LockedMountFlags(string path)
+    {
+        byte* buffer = stackalloc byte[Libc.StatfsSize];
+        if (Libc.Statfs(path, buffer) < 0)
+        {
+            throw SysException.FromLastError($"statfs({path})");
+        }
+        long st = BinaryPrimitives.ReadInt64LittleEndian(new ReadOnlySpan<byte>(buffer, Libc.StatfsSize)[80..]);
+        // ST_NOSUID 2, ST_NODEV 4, ST_NOEXEC 8 are MS_NOSUID, MS_NODEV, MS_NOEXEC; ST_NOATIME 1024 and
+        // ST_NODIRATIME 2048 are MS_NOATIME and MS_NODIRATIME; ST_RELATIME 4096 is MS_RELATIME (1 << 21).
+        ulong flags = (ulong)(st & (2 | 4 | 8 | 1024 | 2048));
+        return (st & 4096) != 0 ? flags | (1UL << 21) : flags;
+    }
 }

@@ -30,4 +30,26 @@ public static class Mounts
             throw SysException.FromLastError($"pivot_root({newRoot}, {putOld})");
         }
     }
+
+    /// <summary>
+    /// An idmapped copy of the mount tree at <paramref name="source"/> attached at <paramref name="target"/>,
+    /// mapped through the user namespace of <paramref name="usernsPath"/> (/proc/PID/ns/user, maps written).
+    /// </summary>
+    public static void MountIdmapped(string source, string usernsPath, string target)
+    {
+        int userns = Files.Open(usernsPath, Files.ReadOnly | Files.CloseOnExec);
+        try
+        {
+            int result = Interop.Native.IdmappedMount(source, userns, target, out int step);
+            if (result < 0)
+            {
+                var call = step switch { 1 => "open_tree", 2 => "mount_setattr(MOUNT_ATTR_IDMAP)", _ => "move_mount" };
+                throw new SysException($"{call}({source} → {target})", (Errno)(-result));
+            }
+        }
+        finally
+        {
+            Files.Close(userns);
+        }
+    }
 }

@@ -22,6 +22,9 @@ internal static partial class Native
     [LibraryImport(Name, EntryPoint = "initos_jail_become", StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int JailBecome(string path, nint argv, nint envp, JailProcessNative* process, out int stage, out int error);
 
+    [LibraryImport(Name, EntryPoint = "initos_idmapped_mount", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int IdmappedMount(string source, int usernsFd, string target, out int step);
+
     [LibraryImport(Name, EntryPoint = "initos_jail_exec", StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial int JailEnter(int cgroupProcsFd, int* namespaceFds, int count, string path, nint argv, nint envp, JailProcessNative* process, out int stage, out int error);
 

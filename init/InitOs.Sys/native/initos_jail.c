@@ -329,3 +329,39 @@ int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, const
     }
     return finish_start(pid, report, stage, error);
 }
+
+/*
+ * An idmapped copy of the mount at source, attached at target: files owned by host ids appear
+ * owned by the ids that map to them in the user namespace userns_fd (its maps must be written).
+ * This is how an unprivileged jail's root owns a lower layer that belongs to host root. Returns
+ * 0 or -errno; *step says which call failed (1 open_tree, 2 mount_setattr, 3 move_mount).
+ */
+struct initos_mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+
+int initos_idmapped_mount(const char *source, int userns_fd, const char *target, int *step)
+{
+    const unsigned int open_tree_clone = 1, open_tree_cloexec = O_CLOEXEC;
+    const unsigned long at_recursive = 0x8000, at_empty_path = 0x1000, move_mount_f_empty_path = 0x4;
+    const uint64_t mount_attr_idmap = 0x00100000;
+    *step = 1;
+    int tree = (int)syscall(428 /* open_tree */, AT_FDCWD, source, open_tree_clone | open_tree_cloexec | at_recursive);
+    if (tree < 0)
+        return -errno;
+    struct initos_mount_attr attr = { mount_attr_idmap, 0, 0, (uint64_t)userns_fd };
+    int result = 0;
+    *step = 2;
+    if (syscall(442 /* mount_setattr */, tree, "", at_empty_path | at_recursive, &attr, sizeof attr) != 0) {
+        result = -errno;
+    } else {
+        *step = 3;
+        if (syscall(429 /* move_mount */, tree, "", AT_FDCWD, target, move_mount_f_empty_path) != 0)
+            result = -errno;
+    }
+    close(tree);
+    return result;
+}

@@ -168,6 +168,7 @@ public sealed class OsJail
             var plan = JailPlanner.Plan(bundle, OsJailSpec.Id, stateDirectory, overlay, _config.KeepUpper ? null : lease) with
             {
                 ProgramIsInit = true,
+                IdmapLower = options.Unprivileged,
                 Console = _console?.SlavePath,
                 Network = Network(),
             };

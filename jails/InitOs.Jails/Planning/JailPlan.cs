@@ -44,6 +44,12 @@ public sealed record JailPlan
     /// of starting it as a child in tini mode.
     /// </summary>
     public bool ProgramIsInit { get; init; }
+    /// <summary>
+    /// With a user namespace: the host mounts an idmapped copy of the image at <see cref="IdmappedLower"/>
+    /// and the overlay uses that as its lower layer, so files of host root are the jail's root's.
+    /// </summary>
+    public bool IdmapLower { get; init; }
+    public string IdmappedLower => Path.Combine(Path.GetDirectoryName(RootMountPoint)!, "lower");
     /// <summary>A host terminal (a pty's /dev/pts/N) bound onto the jail's /dev/console and given to the program as stdio.</summary>
     public string? Console { get; init; }
 }

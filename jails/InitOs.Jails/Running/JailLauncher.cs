@@ -96,6 +96,7 @@ public static class JailLauncher
             {
                 JailCgroup.Join(cgroup, child.Pid);
                 WriteIdMaps(child.Pid, plan);
+                MountIdmappedLower(child.Pid, plan);
                 JailNetworking.Attach(plan, child.Pid);
                 Files.WriteAll(go[1], "g"u8);
             }
@@ -201,6 +202,17 @@ public static class JailLauncher
         File.WriteAllText($"/proc/{pid}/gid_map", Format(plan.GidMap));
     }
 
+    /// <summary>After the maps are written (an idmapping needs them), before "go": the jail's mount namespace receives it by propagation.</summary>
+    private static void MountIdmappedLower(int pid, JailPlan plan)
+    {
+        if (!plan.IdmapLower)
+        {
+            return;
+        }
+        Directory.CreateDirectory(plan.IdmappedLower);
+        Mounts.MountIdmapped(plan.RootfsSource, $"/proc/{pid}/ns/user", plan.IdmappedLower);
+    }
+
     private static string Format(IReadOnlyList<IdMap> maps) =>
         string.Concat(maps.Select(m => $"{m.Inside} {m.Outside} {m.Count}\n"));
 
@@ -235,6 +247,19 @@ public static class JailLauncher
 
     public static void RemoveDirectory(string directory)
     {
+        // An idmapped lower is a mount of the image: detached first, so deleting never reaches into it.
+        var lower = Path.Combine(directory, "lower");
+        if (Directory.Exists(lower))
+        {
+            try
+            {
+                Mounts.Unmount(lower, UnmountFlags.Detach);
+            }
+            catch (SysException)
+            {
+                // Not a mount point (any more).
+            }
+        }
         try
         {
             if (Directory.Exists(directory))

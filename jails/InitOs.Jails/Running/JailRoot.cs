@@ -77,7 +77,8 @@ public static class JailRoot
         {
             try
             {
-                Mount("overlay", plan.RootMountPoint, "overlay", 0, $"lowerdir={plan.RootfsSource},upperdir={overlay.Upper},workdir={overlay.Work}");
+                var lower = plan.IdmapLower ? plan.IdmappedLower : plan.RootfsSource;
+                Mount("overlay", plan.RootMountPoint, "overlay", 0, $"lowerdir={lower},upperdir={overlay.Upper},workdir={overlay.Work}");
             }
             catch (SysException e) when (e.Errno == Errno.EACCES && (plan.CloneFlags & Namespaces.User) != 0)
             {
@@ -124,7 +125,8 @@ public static class JailRoot
                 var flags = step.Flags & ~(MsBind | MsRec);
                 if (flags != 0)
                 {
-                    Remount(root, step.Destination, MsBind | MsRemount | flags);
+                    // The source mount's nosuid/nodev/noexec/atime flags stay: in a user namespace they are locked.
+                    Remount(root, step.Destination, MsBind | MsRemount | flags | FileSystems.LockedMountFlags(step.Source!));
                 }
             }
             else

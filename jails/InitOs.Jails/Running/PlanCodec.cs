@@ -43,6 +43,7 @@ public static class PlanCodec
             List(w, plan.Limits, (w, l) => { w.Write(l.File); w.Write(l.Value); });
             w.Write(plan.CgroupPath);
             w.Write(plan.ProgramIsInit);
+            w.Write(plan.IdmapLower);
             OptionalString(w, plan.Console);
         }
         return stream.ToArray();
@@ -76,6 +77,7 @@ public static class PlanCodec
             Limits = List(r, r => new CgroupSetting(r.ReadString(), r.ReadString())),
             CgroupPath = r.ReadString(),
             ProgramIsInit = r.ReadBoolean(),
+            IdmapLower = r.ReadBoolean(),
             Console = OptionalString(r),
         };
     }

@@ -32,6 +32,7 @@ public sealed class PlanTests
             Limits = [new CgroupSetting("memory.max", "33554432"), new CgroupSetting("pids.max", "max")],
             CgroupPath = "initos/j1",
             ProgramIsInit = true,
+            IdmapLower = true,
             Console = "/dev/pts/3",
         };
         var decoded = PlanCodec.Decode(PlanCodec.Encode(plan));
