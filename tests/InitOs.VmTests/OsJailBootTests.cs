@@ -17,8 +17,9 @@ public sealed class OsJailBootTests : IDisposable
     /// <summary>Run by the OS's busybox init once per start: the first start reboots, the next ones stay up.</summary>
     private const string Lifecycle = """
         #!/bin/sh
-        echo "LIFECYCLE start=$INITOS_JAIL_STARTS container=$container uid_map=$(tr -s ' ' < /proc/self/uid_map)"
-        touch /written-by-the-os
+        fresh=yes; [ -e /from-an-earlier-start ] && fresh=no
+        echo "LIFECYCLE start=$INITOS_JAIL_STARTS container=$container uid_map=$(tr -s ' ' < /proc/self/uid_map) fresh=$fresh"
+        touch /from-an-earlier-start
         if [ "$INITOS_JAIL_STARTS" = 1 ]; then reboot; fi
         """;
 
@@ -44,10 +45,11 @@ public sealed class OsJailBootTests : IDisposable
             vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=overlay");
             vm.Expect("LIFECYCLE start=1 container=initos");
             vm.Expect(@"os: the OS rebooted \(pid \d+ killed by signal 1\)");
-            vm.Expect("LIFECYCLE start=2 container=initos uid_map= 0 0 4294967295");
+            // A new upper layer for the new start: what the first start wrote is gone.
+            vm.Expect("LIFECYCLE start=2 container=initos uid_map= 0 0 4294967295 fresh=yes");
             Assert.Equal(2, System.Text.RegularExpressions.Regex.Count(vm.Session.Log, "INITOS-OS-UP uptime=[\\d.]+ pid=1 hostname=initos-default rootfs=overlay"));
 
-            var status = RunWhenUp(client, target, "status");
+            var status = AdminSessions.RunWhenUp(client, target, "status");
             Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
             Assert.Contains("mode:     privileged", status.Output, StringComparison.Ordinal);
             Assert.Matches(@"(?m)^  os running pid \d+ uid_map 0 0 4294967295", status.Output);
@@ -55,7 +57,7 @@ public sealed class OsJailBootTests : IDisposable
             Assert.Matches(@"os \d+\.\d+ [\d.]+", status.Output);
 
             // The debug shell is the toolbox's, in the jail's namespaces: it sees the OS's files and its PID 1.
-            var look = client.Run(target, "jail debug os cat /proc/1/cmdline /written-by-the-os");
+            var look = client.Run(target, "jail debug os cat /proc/1/cmdline /from-an-earlier-start");
             Assert.True(look.Succeeded, $"{look.ExitCode}: {look.Output} {look.Error}");
             Assert.StartsWith("/bin/busybox", look.Output.Replace('\0', ' '), StringComparison.Ordinal);
 
@@ -68,14 +70,14 @@ public sealed class OsJailBootTests : IDisposable
     }
 
     [Fact]
-    public void Unprivileged_uid_0_of_the_os_is_an_unprivileged_host_range()
+    public void Unprivileged_uid_0_of_the_os_is_an_unprivileged_host_range_and_a_host_poweroff_shuts_the_os_down_first()
     {
         var (vm, client, target) = Boot("unprivileged");
         using (vm)
         {
             vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=overlay");
             var inside = vm.Expect(@"LIFECYCLE start=2 container=initos uid_map= 0 (?<host>\d+) 65536");
-            var status = RunWhenUp(client, target, "status");
+            var status = AdminSessions.RunWhenUp(client, target, "status");
             Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
             Assert.Contains("mode:     unprivileged", status.Output, StringComparison.Ordinal);
             var fromHost = System.Text.RegularExpressions.Regex.Match(status.Output, @"(?m)^  os running pid \d+ uid_map 0 (?<host>\d+) 65536");
@@ -83,15 +85,20 @@ public sealed class OsJailBootTests : IDisposable
             Assert.True(long.Parse(fromHost.Groups["host"].Value, System.Globalization.CultureInfo.InvariantCulture) >= 65536, "an unprivileged range, far from host root");
             Assert.Equal(inside.Groups["host"].Value, fromHost.Groups["host"].Value);
 
-            client.Run(target, "jail debug os poweroff");
-            vm.Expect("service os: .*the host follows: poweroff");
+            // The host shuts down: the OS gets its own poweroff signal (busybox init: SIGUSR2) and ends in time.
+            client.Run(target, "poweroff");
+            vm.Expect(@"os: the OS powered off or halted \(pid \d+ killed by signal 2\)");
+            vm.Expect("service os: stopped");
+            vm.Expect("shutdown: powering off");
             vm.ExpectExit();
+            Assert.DoesNotContain("still running 30 s after SIGUSR2", vm.Session.Log, StringComparison.Ordinal);
         }
     }
 
     private (VmBoot Vm, AdminClient Client, AdminTarget Target) Boot(string mode)
     {
-        var key = _keys.File("admin");
+        // Beside the initramfs that carries it: both are shared by the tests of this class.
+        var key = _images.Scratch("os-jail-admin");
         if (!File.Exists(key))
         {
             SidecarSshBootTests.NewKey(key);
@@ -153,19 +160,5 @@ public sealed class OsJailBootTests : IDisposable
         });
         var client = new AdminClient(key, new KnownHosts(_keys.File($"known_hosts-{mode}")), TimeSpan.FromSeconds(60));
         return (vm, client, new AdminTarget("127.0.0.1", port));
-    }
-
-    private static AdminResult RunWhenUp(AdminClient client, AdminTarget target, string command)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
-        {
-            var result = client.Run(target, command);
-            if (result.ExitCode != AdminClient.ConnectionFailed || DateTime.UtcNow > deadline)
-            {
-                return result;
-            }
-            Thread.Sleep(500);
-        }
     }
 }

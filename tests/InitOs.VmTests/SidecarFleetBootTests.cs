@@ -37,7 +37,7 @@ public sealed class SidecarFleetBootTests : IDisposable
         {
             first.Expect(@"data: /dev/vda on /run/initos/data \(ext4, rw\)");
             first.Expect("service sshd: started");
-            var status = RunWhenUp(client, new AdminTarget("127.0.0.1", firstPort), "status");
+            var status = AdminSessions.RunWhenUp(client, new AdminTarget("127.0.0.1", firstPort), "status");
             Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
             Assert.Contains("/run/initos/data ext4 /dev/vda", status.Output, StringComparison.Ordinal);
             Assert.True(client.Run(new AdminTarget("127.0.0.1", firstPort), "reboot").Succeeded);
@@ -60,7 +60,7 @@ public sealed class SidecarFleetBootTests : IDisposable
         }
         var hosts = _keys.File("hosts");
         File.WriteAllLines(hosts, ports.Select(p => $"127.0.0.1:{p}"));
-        var results = Fleet.Run(Fleet.ReadHosts(hosts), 3, t => RunWhenUp(client, t, "status"));
+        var results = Fleet.Run(Fleet.ReadHosts(hosts), 3, t => AdminSessions.RunWhenUp(client, t, "status"));
         var table = Fleet.Table(results);
         Assert.True(results.All(r => r.Succeeded), table + "\n" + string.Join("\n", results.Select(r => r.Error)));
         Assert.Equal(5, table.Split('\n').Length);
@@ -108,19 +108,4 @@ public sealed class SidecarFleetBootTests : IDisposable
     }
 
     private string LogOf(string name) => _boots[name].Session.Log;
-
-    /// <summary>sshd may still be making its first host key when the service is reported started.</summary>
-    private static AdminResult RunWhenUp(AdminClient client, AdminTarget target, string command)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
-        {
-            var result = client.Run(target, command);
-            if (result.ExitCode != AdminClient.ConnectionFailed || DateTime.UtcNow > deadline)
-            {
-                return result;
-            }
-            Thread.Sleep(500);
-        }
-    }
 }

@@ -252,14 +252,8 @@ public sealed class SidecarSwitchRootBootTests : IDisposable
         vm.Expect(@"sidecar: started from /run/initramfs as pid \d+");
         vm.Expect("INITOS-OS-UP");
 
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        AdminResult status;
         var client = new AdminClient(key, new KnownHosts(_keys.File("known_hosts")), TimeSpan.FromSeconds(30));
-        do
-        {
-            status = client.Run(new AdminTarget("127.0.0.1", port), "status");
-        }
-        while (status.ExitCode == AdminClient.ConnectionFailed && DateTime.UtcNow < deadline && Sleep());
+        var status = AdminSessions.RunWhenUp(client, new AdminTarget("127.0.0.1", port), "status");
         Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
         // The hostname is the OS's own: the sidecar answers from inside the machine the OS now runs.
         Assert.Contains("hostname: initos-default", status.Output, StringComparison.Ordinal);
@@ -276,11 +270,12 @@ public sealed class SidecarSwitchRootBootTests : IDisposable
         Assert.Matches(@"killed and restarted sshd: pid \d+ → \d+", kill.Output);
         vm.Expect(@"service sshd: pid \d+ killed by signal 9; restart in \d+ ms");
         Assert.True(client.Run(new AdminTarget("127.0.0.1", port), "status").Succeeded);
-    }
 
-    private static bool Sleep()
-    {
-        Thread.Sleep(500);
-        return true;
+        // Killing the sidecar itself does not disturb the OS's PID 1: from the OS's console shell,
+        // SIGKILL every initos process (the sidecar), then PID 1 still answers.
+        vm.Session.Send("\n");
+        vm.Session.Send("kill -9 $(pidof initos); sleep 1; echo SIDECAR-LEFT=$(pidof initos | wc -w) PID1=$(readlink /proc/1/exe)\n");
+        vm.Expect(@"SIDECAR-LEFT=0 PID1=/bin/busybox");
+        Assert.DoesNotContain("Kernel panic", vm.Session.Log, StringComparison.Ordinal);
     }
 }

@@ -1,0 +1,192 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using InitOs.Sys;
+
+namespace InitOs.Jails.Vm;
+
+/// <summary>How a VM ended, as QEMU's SHUTDOWN event says it.</summary>
+public enum VmEnd
+{
+    /// <summary>QEMU ended without saying (killed, or crashed).</summary>
+    Unknown,
+    /// <summary>The guest rebooted (with -no-reboot QEMU ends then).</summary>
+    GuestReboot,
+    /// <summary>The guest powered off or halted.</summary>
+    GuestPowerOff,
+    /// <summary>The guest's kernel panicked (pvpanic): a crash.</summary>
+    GuestPanic,
+    /// <summary>Asked from outside (QMP quit, a signal to QEMU).</summary>
+    Host,
+}
+
+/// <summary>
+/// A running VM jail: the QEMU process (a child of the caller, who reaps it) and a thread on
+/// its QMP socket that records how the guest ended. <see cref="PowerDown"/> asks the guest
+/// to shut down (ACPI power button); <see cref="Quit"/> ends QEMU.
+/// </summary>
+public sealed class VmMachine : IDisposable
+{
+    private readonly Socket _qmp;
+    private readonly object _gate = new();
+    private VmEnd _end = VmEnd.Unknown;
+
+    private VmMachine(int pid, Socket qmp)
+    {
+        Pid = pid;
+        _qmp = qmp;
+        new Thread(ReadEvents) { IsBackground = true, Name = "vm-qmp" }.Start();
+    }
+
+    public int Pid { get; }
+
+    /// <summary>Whether the VM runs under KVM (else TCG).</summary>
+    public bool Kvm { get; private init; }
+
+    public VmEnd End
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _end;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts QEMU and connects to its QMP socket (it listens before the guest runs). Without a
+    /// choice in the spec: KVM when /dev/kvm opens, and TCG when QEMU cannot run with it (a
+    /// /dev/kvm can open and still fail, as nested KVM does on the CI machine: "failed to set MSR").
+    /// </summary>
+    public static VmMachine Start(VmSpec spec, IReadOnlyList<string>? environment = null)
+    {
+        if (spec.Kvm is null && VmCommand.KvmUsable())
+        {
+            try
+            {
+                return StartWith(spec with { Kvm = true }, environment);
+            }
+            catch (JailVmException)
+            {
+                return StartWith(spec with { Kvm = false }, environment);
+            }
+        }
+        return StartWith(spec with { Kvm = spec.Kvm ?? false }, environment);
+    }
+
+    private static VmMachine StartWith(VmSpec spec, IReadOnlyList<string>? environment)
+    {
+        File.Delete(spec.QmpSocket);
+        var args = VmCommand.Arguments(spec);
+        // QEMU's own messages (errors included) go to a log beside the QMP socket when the console is elsewhere.
+        var log = spec.Serial is null ? null : spec.QmpSocket + ".log";
+        if (log is not null)
+        {
+            File.WriteAllText(log, "");
+        }
+        int pid = Processes.Spawn(spec.Qemu, args, environment ?? ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], log, newSession: true);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                socket.Connect(new UnixDomainSocketEndPoint(spec.QmpSocket));
+                var machine = new VmMachine(pid, socket) { Kvm = spec.Kvm == true };
+                machine.Send("{\"execute\":\"qmp_capabilities\"}");
+                return machine;
+            }
+            catch (SocketException) when (DateTime.UtcNow < deadline && IsRunning(pid))
+            {
+                Thread.Sleep(50);
+            }
+            catch (SocketException e)
+            {
+                Processes.Signal(pid, Signal.Kill);
+                var said = log is not null && File.Exists(log) ? File.ReadAllText(log).Trim() : "";
+                throw new JailVmException($"QEMU (pid {pid}) did not open its QMP socket {spec.QmpSocket}: {e.Message}{(said.Length > 0 ? "; QEMU said: " + said : "")}");
+            }
+        }
+    }
+
+    /// <summary>Alive and not a zombie (QEMU that aborted stays a zombie until its parent's reaper gets to it).</summary>
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
+            return state is not ('Z' or 'X' or '\0');
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The ACPI power button: a guest that listens shuts down (busybox init does not; see Quit).</summary>
+    public void PowerDown() => Send("{\"execute\":\"system_powerdown\"}");
+
+    public void Quit() => Send("{\"execute\":\"quit\"}");
+
+    private void Send(string command)
+    {
+        try
+        {
+            _qmp.Send(Encoding.UTF8.GetBytes(command + "\n"));
+        }
+        catch (SocketException)
+        {
+            // QEMU is gone: nothing to ask.
+        }
+    }
+
+    private void ReadEvents()
+    {
+        using var stream = new NetworkStream(_qmp, ownsSocket: false);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        try
+        {
+            while (reader.ReadLine() is { } line)
+            {
+                Record(line);
+            }
+        }
+        catch (IOException)
+        {
+            // QEMU closed the socket: it is ending.
+        }
+    }
+
+    /// <summary>{"event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-reset"}}.</summary>
+    private void Record(string line)
+    {
+        using var json = JsonDocument.Parse(line);
+        if (!json.RootElement.TryGetProperty("event", out var name) || name.GetString() != "SHUTDOWN")
+        {
+            return;
+        }
+        var data = json.RootElement.TryGetProperty("data", out var d) ? d : default;
+        var reason = data.ValueKind == JsonValueKind.Object && data.TryGetProperty("reason", out var r) ? r.GetString() : null;
+        var end = reason switch
+        {
+            "guest-reset" => VmEnd.GuestReboot,
+            "guest-shutdown" => VmEnd.GuestPowerOff,
+            "guest-panic" => VmEnd.GuestPanic,
+            _ => VmEnd.Host,
+        };
+        lock (_gate)
+        {
+            if (_end == VmEnd.Unknown)
+            {
+                _end = end;
+            }
+        }
+    }
+
+    public void Dispose() => _qmp.Dispose();
+}
+
+/// <summary>A VM could not be started; the message says what and why.</summary>
+public sealed class JailVmException(string message) : Exception(message);
