@@ -14,6 +14,7 @@ packages=(
   sbsigntool efitools openssl  # Authenticode signing, EFI signature lists and enrolment updates
   mtools swtpm swtpm-tools     # files into the ESP without mounting; a software TPM for PCR 11
   dropbear-bin openssh-client  # the sidecar's sshd (packed into the initramfs); ssh for its tests
+  debootstrap                  # initos build rootfs --debootstrap: the Debian (systemd) OS image
 )
 
 missing=()

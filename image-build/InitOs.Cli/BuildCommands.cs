@@ -78,10 +78,13 @@ internal static class BuildCommands
         var output = Cli.Option<string>("--output", "where to write the ext4 image", () => "out/rootfs.img");
         var label = Cli.Option<string>("--label", "filesystem label (root=LABEL=…)", () => DefaultRootfs.DefaultLabel);
         var uuid = Cli.Option<string?>("--uuid", "filesystem UUID (random when not given)");
-        var size = Cli.Option<int>("--size", "image size in MiB", () => 32);
-        var command = new Command("rootfs", "build the default OS: busybox-static with an init that prints INITOS-OS-UP, as a labelled ext4 image")
+        var size = Cli.Option<int?>("--size", "image size in MiB (default 32, or 1024 with --debootstrap)");
+        var debootstrap = Cli.Option<bool>("--debootstrap", "a Debian (minbase, systemd as init) by debootstrap instead, with a unit that prints INITOS-DEBIAN-UP at multi-user.target");
+        var suite = Cli.Option<string>("--suite", "with --debootstrap: the Debian suite", () => DebianRootfs.DefaultSuite);
+        var mirror = Cli.Option<string>("--mirror", "with --debootstrap: the Debian mirror", () => DebianRootfs.DefaultMirror);
+        var command = new Command("rootfs", "build the default OS (busybox-static with an init that prints INITOS-OS-UP) or, with --debootstrap, a Debian with systemd, as a labelled ext4 image")
         {
-            output, label, uuid, size,
+            output, label, uuid, size, debootstrap, suite, mirror,
         };
         command.SetAction(r =>
         {
@@ -90,8 +93,16 @@ internal static class BuildCommands
             var staging = Directory.CreateTempSubdirectory("initos-rootfs-").FullName;
             try
             {
-                DefaultRootfs.Stage(staging);
-                FilesystemImage.CreateExt4(staging, path, new FilesystemImage.Ext4Options(r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size)));
+                bool debian = r.GetValue(debootstrap);
+                if (debian)
+                {
+                    DebianRootfs.Stage(staging, r.GetValue(suite)!, r.GetValue(mirror)!);
+                }
+                else
+                {
+                    DefaultRootfs.Stage(staging);
+                }
+                FilesystemImage.CreateExt4(staging, path, new FilesystemImage.Ext4Options(r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size) ?? (debian ? 1024 : 32)));
             }
             finally
             {

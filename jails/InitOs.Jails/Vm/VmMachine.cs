@@ -31,11 +31,48 @@ public sealed class VmMachine : IDisposable
     private readonly object _gate = new();
     private VmEnd _end = VmEnd.Unknown;
 
+    private readonly StreamReader _events;
+
     private VmMachine(int pid, Socket qmp)
     {
         Pid = pid;
         _qmp = qmp;
-        new Thread(ReadEvents) { IsBackground = true, Name = "vm-qmp" }.Start();
+        _events = new StreamReader(new NetworkStream(qmp, ownsSocket: false), Encoding.UTF8);
+    }
+
+    /// <summary>
+    /// QMP's greeting comes once QEMU's machine is built, and the answer to qmp_capabilities once
+    /// its main loop runs: a QEMU that cannot run the machine (KVM that fails) ends before either.
+    /// </summary>
+    private bool Handshake()
+    {
+        _qmp.ReceiveTimeout = 60_000;
+        try
+        {
+            if (_events.ReadLine() is null)
+            {
+                return false;
+            }
+            Send("{\"execute\":\"qmp_capabilities\"}");
+            while (_events.ReadLine() is { } line)
+            {
+                if (line.Contains("\"return\"", StringComparison.Ordinal))
+                {
+                    Thread.Sleep(300);
+                    return IsRunning(Pid);
+                }
+                Record(line);
+            }
+            return false;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        finally
+        {
+            _qmp.ReceiveTimeout = 0;
+        }
     }
 
     public int Pid { get; }
@@ -94,7 +131,12 @@ public sealed class VmMachine : IDisposable
                 var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
                 socket.Connect(new UnixDomainSocketEndPoint(spec.QmpSocket));
                 var machine = new VmMachine(pid, socket) { Kvm = spec.Kvm == true };
-                machine.Send("{\"execute\":\"qmp_capabilities\"}");
+                if (!machine.Handshake())
+                {
+                    machine.Dispose();
+                    throw new SocketException((int)SocketError.ConnectionReset);
+                }
+                new Thread(machine.ReadEvents) { IsBackground = true, Name = "vm-qmp" }.Start();
                 return machine;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline && IsRunning(pid))
@@ -103,7 +145,9 @@ public sealed class VmMachine : IDisposable
             }
             catch (SocketException e)
             {
+                // Gone or stuck: end it and collect it here (it was never handed to the caller to reap).
                 Processes.Signal(pid, Signal.Kill);
+                Processes.Wait(pid);
                 var said = log is not null && File.Exists(log) ? File.ReadAllText(log).Trim() : "";
                 throw new JailVmException($"QEMU (pid {pid}) did not open its QMP socket {spec.QmpSocket}: {e.Message}{(said.Length > 0 ? "; QEMU said: " + said : "")}");
             }
@@ -144,11 +188,9 @@ public sealed class VmMachine : IDisposable
 
     private void ReadEvents()
     {
-        using var stream = new NetworkStream(_qmp, ownsSocket: false);
-        using var reader = new StreamReader(stream, Encoding.UTF8);
         try
         {
-            while (reader.ReadLine() is { } line)
+            while (_events.ReadLine() is { } line)
             {
                 Record(line);
             }
@@ -185,7 +227,11 @@ public sealed class VmMachine : IDisposable
         }
     }
 
-    public void Dispose() => _qmp.Dispose();
+    public void Dispose()
+    {
+        _events.Dispose();
+        _qmp.Dispose();
+    }
 }
 
 /// <summary>A VM could not be started; the message says what and why.</summary>

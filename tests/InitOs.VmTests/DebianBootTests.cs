@@ -1,0 +1,65 @@
+using InitOs.ImageBuild.Qemu;
+using InitOs.ImageBuild.Rootfs;
+using InitOs.TestKit;
+
+namespace InitOs.VmTests;
+
+/// <summary>
+/// A real distribution as the OS: Debian bookworm (minbase, systemd) made by the build tool's
+/// debootstrap path, booted by InitOS with switch_root and in a privileged jail, reaching
+/// systemd's multi-user.target (its marker unit runs after it).
+/// </summary>
+[Collection(BootCollection.Name)]
+public sealed class DebianBootTests
+{
+    private const string Label = "initos-debian";
+    private readonly BootImages _images;
+
+    public DebianBootTests(BootImages images) => _images = images;
+
+    [Theory]
+    [InlineData("switch_root", "none", "ext4")]
+    [InlineData("privileged", @"(?!none)\S+", "overlay")]
+    public void Debian_with_systemd_reaches_multi_user(string mode, string virt, string rootfs)
+    {
+        using var vm = new VmBoot($"{nameof(DebianBootTests)}-{mode}", new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = _images.Initramfs,
+            Disks = [Image(mode)],
+            Append = $"console=ttyS0 panic=-1 quiet root=LABEL={Label} initos.mode={mode}",
+            MemoryMiB = 1024,
+        });
+        var up = vm.Expect($@"{DebianRootfs.Marker} uptime=[\d.]+ pid1=systemd virt=(?<virt>\S+) target=multi-user rootfs=(?<fs>\S+)", TimeSpan.FromSeconds(300));
+        Assert.Matches($"^{virt}$", up.Groups["virt"].Value);
+        Assert.Equal(rootfs, up.Groups["fs"].Value);
+        Assert.DoesNotContain("Kernel panic", vm.Session.Log, StringComparison.Ordinal);
+    }
+
+    /// <summary>One debootstrap per machine (cached in .cache, keyed by the marker unit), a copy per boot.</summary>
+    private string Image(string mode)
+    {
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(DebianRootfs.MarkerUnit)))[..12];
+        var cached = Path.Combine(RepoPaths.Root, ".cache", $"debian-{DebianRootfs.DefaultSuite}-{key}.img");
+        lock (typeof(DebianBootTests))
+        {
+            if (!File.Exists(cached))
+            {
+                var staging = Directory.CreateTempSubdirectory("initos-debian-").FullName;
+                try
+                {
+                    DebianRootfs.Stage(staging);
+                    FilesystemImage.CreateExt4(staging, cached + ".tmp", new FilesystemImage.Ext4Options(Label, SizeMiB: 1024));
+                    File.Move(cached + ".tmp", cached);
+                }
+                finally
+                {
+                    Tool.Run("rm", "-rf", "--one-file-system", staging);
+                }
+            }
+        }
+        var copy = _images.Scratch($"debian-{mode}.img");
+        Tool.Run("cp", "--sparse=always", cached, copy);
+        return copy;
+    }
+}
