@@ -165,45 +165,46 @@ internal static class AdminApplet
             writer.WriteNumber("uptime_seconds", Math.Round(uptime, 2));
             writer.WriteString("kernel", kernel);
             WriteRawOrNull(writer, "boot", boot);
-            writer.WriteStartArray("disks");
-            foreach (var d in disks)
+            WriteArray(writer, "disks", disks, (w, d) =>
             {
-                writer.WriteStartObject();
-                writer.WriteString("name", d.Name);
-                writer.WriteNumber("bytes", d.Bytes);
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
-            writer.WriteStartArray("mounts");
-            foreach (var m in mounts)
+                w.WriteString("name", d.Name);
+                w.WriteNumber("bytes", d.Bytes);
+            });
+            WriteArray(writer, "mounts", mounts, (w, m) =>
             {
-                writer.WriteStartObject();
-                writer.WriteString("target", m.Target);
-                writer.WriteString("type", m.Type);
-                writer.WriteString("source", m.Source);
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
-            writer.WriteStartArray("jails");
-            foreach (var j in jails)
+                w.WriteString("target", m.Target);
+                w.WriteString("type", m.Type);
+                w.WriteString("source", m.Source);
+            });
+            WriteArray(writer, "jails", jails, (w, j) =>
             {
-                writer.WriteStartObject();
-                writer.WriteString("id", j.Id);
-                writer.WriteString("status", j.Status);
-                writer.WriteNumber("pid", j.Pid);
-                writer.WriteStartArray("uid_map");
+                w.WriteString("id", j.Id);
+                w.WriteString("status", j.Status);
+                w.WriteNumber("pid", j.Pid);
+                w.WriteStartArray("uid_map");
                 foreach (var line in j.UidMap)
                 {
-                    writer.WriteStringValue(line);
+                    w.WriteStringValue(line);
                 }
-                writer.WriteEndArray();
-                writer.WriteEndObject();
-            }
-            writer.WriteEndArray();
+                w.WriteEndArray();
+            });
             WriteRawOrNull(writer, "supervision", services);
             writer.WriteEndObject();
         }
         Console.WriteLine();
+    }
+
+    /// <summary>An array of objects, one per item, whose members <paramref name="members"/> writes.</summary>
+    private static void WriteArray<T>(Utf8JsonWriter writer, string name, IEnumerable<T> items, Action<Utf8JsonWriter, T> members)
+    {
+        writer.WriteStartArray(name);
+        foreach (var item in items)
+        {
+            writer.WriteStartObject();
+            members(writer, item);
+            writer.WriteEndObject();
+        }
+        writer.WriteEndArray();
     }
 
     private static void WriteRawOrNull(Utf8JsonWriter writer, string name, string? json)
