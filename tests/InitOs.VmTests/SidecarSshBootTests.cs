@@ -269,7 +269,8 @@ public sealed class SidecarSwitchRootBootTests : IDisposable
         Assert.True(kill.Succeeded, $"{kill.ExitCode}: {kill.Error}");
         Assert.Matches(@"killed and restarted sshd: pid \d+ → \d+", kill.Output);
         vm.Expect(@"service sshd: pid \d+ killed by signal 9; restart in \d+ ms");
-        Assert.True(client.Run(new AdminTarget("127.0.0.1", port), "status").Succeeded);
+        // The new sshd may not listen yet when its restart is logged.
+        Assert.True(AdminSessions.RunWhenUp(client, new AdminTarget("127.0.0.1", port), "status").Succeeded);
 
         // Killing the sidecar itself does not disturb the OS's PID 1: from the OS's console shell,
         // SIGKILL every initos process (the sidecar), then PID 1 still answers.
