@@ -13,6 +13,7 @@ internal static class BuildCommands
     {
         Initramfs(),
         Rootfs(),
+        DataCommand.Create(),
         UkiCommand.Create(),
         DiskCommand.Create(),
     };
@@ -58,7 +59,7 @@ internal static class BuildCommands
     }
 
     /// <summary>IMAGE_PATH=HOST_PATH values of a repeatable option.</summary>
-    private static Dictionary<string, string> Pairs(string option, string[]? values)
+    public static Dictionary<string, string> Pairs(string option, string[]? values)
     {
         var pairs = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var value in values ?? [])

@@ -36,7 +36,8 @@ internal static class InitApplet
             TurnCtrlAltDelIntoSignal(log);
             var system = new LinuxSystem();
             var os = new Jails.Os.OsJail(system);
-            new BootRunner(recovery).Run(BootSequence.SwitchRoot(system, os.Phase), context);
+            var vm = new Jails.Os.OsVm();
+            new BootRunner(recovery).Run(BootSequence.SwitchRoot(system, os.Phase, vm.Phase), context);
             WriteBootRecord(context, log);
             if (context.Handoff is { } handoff)
             {
@@ -44,7 +45,8 @@ internal static class InitApplet
             }
             else
             {
-                Supervise(context, BootSequence.InJail(context) ? [.. context.RequireSettings().Services, os.Service()] : context.RequireSettings().Services, reaper, requests, log);
+                var services = context.RequireSettings().Services;
+                Supervise(context, BootSequence.InJail(context) ? [.. services, os.Service()] : BootSequence.InVm(context) ? [.. services, vm.Service()] : services, reaper, requests, log);
             }
         }
         catch (Exception e)

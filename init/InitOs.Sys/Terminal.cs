@@ -47,5 +47,41 @@ public static class Terminal
         return (master, $"/dev/pts/{number}");
     }
 
+    private const ulong TcGets = 0x5401, TcSets = 0x5402;
+
+    /// <summary>The kernel's struct termios as TCGETS fills it (NCCS = 19).</summary>
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private unsafe struct KernelTermios
+    {
+        public uint InputFlags, OutputFlags, ControlFlags, LocalFlags;
+        public byte Line;
+        public fixed byte ControlChars[19];
+    }
+
+    /// <summary>
+    /// Input passes byte by byte, unechoed and uninterpreted (no line editing, no ^C as a signal):
+    /// the terminal it is relayed to does all that. Output processing stays, so that lines
+    /// written to this terminal still end where they should.
+    /// </summary>
+    public static unsafe void MakeInputRaw(int fd)
+    {
+        const uint ignoreBreak = 0x1, breakInterrupts = 0x2, markParity = 0x8, strip = 0x20, nlToCr = 0x40, ignoreCr = 0x80, crToNl = 0x100, flowControl = 0x400;
+        const uint signals = 0x1, canonical = 0x2, echo = 0x8, echoNl = 0x40, extended = 0x8000;
+        const int minIndex = 6, timeIndex = 5;
+        var termios = default(KernelTermios);
+        if (Libc.Ioctl(fd, TcGets, (nint)(&termios)) != 0)
+        {
+            throw SysException.FromLastError("ioctl TCGETS");
+        }
+        termios.InputFlags &= ~(ignoreBreak | breakInterrupts | markParity | strip | nlToCr | ignoreCr | crToNl | flowControl);
+        termios.LocalFlags &= ~(signals | canonical | echo | echoNl | extended);
+        termios.ControlChars[minIndex] = 1;
+        termios.ControlChars[timeIndex] = 0;
+        if (Libc.Ioctl(fd, TcSets, (nint)(&termios)) != 0)
+        {
+            throw SysException.FromLastError("ioctl TCSETS");
+        }
+    }
+
     internal static int Ioctl(int fd, ulong request, nint argument) => Libc.Ioctl(fd, request, argument);
 }

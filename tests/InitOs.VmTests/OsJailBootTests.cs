@@ -25,6 +25,7 @@ public sealed class OsJailBootTests : IDisposable
 
     private const string Inittab = """
         ::once:/etc/lifecycle
+        ::askfirst:-/bin/sh
         ::shutdown:/bin/sync
         """;
 
@@ -61,6 +62,12 @@ public sealed class OsJailBootTests : IDisposable
             Assert.True(look.Succeeded, $"{look.ExitCode}: {look.Output} {look.Error}");
             Assert.StartsWith("/bin/busybox", look.Output.Replace('\0', ' '), StringComparison.Ordinal);
 
+            // What is typed on the host's console reaches the OS's shell (busybox init's askfirst), which answers there.
+            vm.Expect("Please press Enter to activate this console");
+            vm.Session.Send("\n");
+            vm.Session.Send("echo TYPED-$((6 * 7)) pid=$$ in $(hostname)\n");
+            vm.Expect(@"TYPED-42 pid=\d+ in initos-default");
+
             client.Run(target, "jail debug os poweroff");
             vm.Expect(@"os: the OS powered off or halted \(pid \d+ killed by signal 2\)");
             vm.Expect("service os: .*the host follows: poweroff");
@@ -76,7 +83,8 @@ public sealed class OsJailBootTests : IDisposable
         using (vm)
         {
             vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=overlay");
-            var inside = vm.Expect(@"LIFECYCLE start=2 container=initos uid_map= 0 (?<host>\d+) 65536");
+            // keep_upper = true here: start 2 finds what start 1 wrote.
+            var inside = vm.Expect(@"LIFECYCLE start=2 container=initos uid_map= 0 (?<host>\d+) 65536 fresh=no");
             var status = AdminSessions.RunWhenUp(client, target, "status");
             Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
             Assert.Contains("mode:     unprivileged", status.Output, StringComparison.Ordinal);
@@ -116,7 +124,7 @@ public sealed class OsJailBootTests : IDisposable
         File.Delete(data);
         Tool.Run("truncate", "-s", "256M", data);
         Tool.Run("mkfs.btrfs", "-q", "-L", "initos-data", data);
-        var config = _images.Scratch("os-jail.toml");
+        var config = _images.Scratch($"os-jail-{mode}.toml");
         File.WriteAllText(config, $$"""
             mode = "privileged"
             on_failure = "poweroff"
@@ -135,6 +143,7 @@ public sealed class OsJailBootTests : IDisposable
             device = "LABEL=initos-data"
 
             [os]
+            keep_upper = {{(mode == "unprivileged" ? "true" : "false")}}
             pool_slots = 2
             pool_quota_mib = 64
 
@@ -142,11 +151,7 @@ public sealed class OsJailBootTests : IDisposable
             ssh = true
             authorized_keys = ["{{File.ReadAllText(key + ".pub").Trim()}}"]
             """);
-        var initramfs = _images.Scratch("os-jail-initramfs.img");
-        if (!File.Exists(initramfs))
-        {
-            _images.BuildInitramfs("os-jail-initramfs.img", config);
-        }
+        var initramfs = _images.BuildInitramfs($"os-jail-initramfs-{mode}.img", config);
         int port = SidecarSshBootTests.FreePort();
         var vm = new VmBoot($"{nameof(OsJailBootTests)}-{mode}", new QemuOptions
         {

@@ -11,7 +11,8 @@ namespace InitOs.Init.Boot;
 public static class BootSequence
 {
     /// <param name="os">The jail modes' hand-off (the jails library provides it): prepares the OS's jail; PID 1 then supervises it.</param>
-    public static IReadOnlyList<Phase> SwitchRoot(ISystem system, Phase? os = null) =>
+    /// <param name="vm">Mode vm's hand-off (the jails library's too): finds the VM kit and the OS's disk; PID 1 then supervises QEMU.</param>
+    public static IReadOnlyList<Phase> SwitchRoot(ISystem system, Phase? os = null, Phase? vm = null) =>
     [
         new("early-mounts",
         [
@@ -23,7 +24,6 @@ public static class BootSequence
         new("settings",
         [
             new("read-cmdline-and-config", c => SettingsTasks.Read(c)),
-            new("check-mode", CheckMode),
         ]),
         new("modules",
         [
@@ -58,7 +58,7 @@ public static class BootSequence
         [
             new("mount-root", c => RootTasks.MountRoot(c, system)),
             new("check-init", c => RootTasks.CheckInit(c, system)),
-        ], NeedsRoot),
+        ], c => NeedsRoot(c) && c.RequireSettings().Mode != BootMode.Vm),
         new("switch-root",
         [
             new("verify-new-root", c => SwitchRootTasks.VerifyNewRoot(c, system)),
@@ -68,19 +68,24 @@ public static class BootSequence
             new("prepare-handoff", c => SwitchRootTasks.PrepareHandoff(c, system)),
         ], c => c.RequireSettings().Mode == BootMode.SwitchRoot),
         os ?? new Phase("os", [new("no-jail-runtime", _ => throw new BootException("this build has no jail runtime for the jail modes"))], InJail),
+        vm ?? new Phase("vm", [new("no-vm-runtime", _ => throw new BootException("this build has no VM runtime for mode vm"))], InVm),
     ];
+
+    /// <summary>vm: PID 1 stays and runs the OS in QEMU.</summary>
+    public static bool InVm(BootContext context) => context.RequireSettings().Mode == BootMode.Vm;
 
     /// <summary>privileged and unprivileged: PID 1 stays and runs the OS in a jail.</summary>
     public static bool InJail(BootContext context) => context.RequireSettings().Mode is BootMode.Privileged or BootMode.Unprivileged;
 
     /// <summary>
-    /// switch_root needs the root; the jail modes use it as the OS's image unless [os] image names
-    /// one on the data volume; initramfs mode has none.
+    /// switch_root needs the root; the jail modes use it as the OS's image, and vm as the VM's
+    /// disk (found, never mounted by the host), unless [os] image names one on the data volume;
+    /// initramfs mode has none.
     /// </summary>
     private static bool NeedsRoot(BootContext context)
     {
         var settings = context.RequireSettings();
-        return settings.Mode == BootMode.SwitchRoot || (InJail(context) && settings.Os.Image is null);
+        return settings.Mode == BootMode.SwitchRoot || ((InJail(context) || InVm(context)) && settings.Os.Image is null);
     }
 
     /// <summary>Without a switch_root InitOS stays the host: it readies the initramfs for jails.</summary>
@@ -110,14 +115,5 @@ public static class BootSequence
             return;
         }
         context.Log.Info($"sidecar: started from {Sidecar.SidecarStaging.Root} as pid {pid}; it outlives the hand-off");
-    }
-
-    private static void CheckMode(BootContext context)
-    {
-        var mode = context.RequireSettings().Mode;
-        if (mode is BootMode.Vm)
-        {
-            throw new BootException("mode vm is not available in this build: switch_root, privileged, unprivileged and initramfs are");
-        }
     }
 }

@@ -67,6 +67,20 @@ public static class ConfigNames
         ["host"] = "host",
     };
 
+    public static readonly IReadOnlyDictionary<string, string> VmMachines = new Dictionary<string, string>
+    {
+        ["auto"] = "auto",
+        ["microvm"] = "microvm",
+        ["pc"] = "pc",
+    };
+
+    public static readonly IReadOnlyDictionary<string, string> VmAccels = new Dictionary<string, string>
+    {
+        ["auto"] = "auto",
+        ["kvm"] = "kvm",
+        ["tcg"] = "tcg",
+    };
+
     public static string Name(BootMode mode) => Modes.First(p => p.Value == mode).Key;
 
     public static string Name(FailurePolicy policy) => Policies.First(p => p.Value == policy).Key;

@@ -25,6 +25,7 @@ public sealed record BootSettings
     public Network.NetworkSettings Network { get; init; } = new();
     public SidecarConfig Sidecar { get; init; } = new();
     public OsConfig Os { get; init; } = new();
+    public VmConfig Vm { get; init; } = new();
     /// <summary>The data volume to mount, null when there is none.</summary>
     public DataConfig? Data { get; init; }
     /// <summary>Things on the command line that were ignored, to be logged as warnings.</summary>

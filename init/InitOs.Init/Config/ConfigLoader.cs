@@ -48,6 +48,12 @@ public static class ConfigLoader
         ["os.network"] = (c, e, f) => c with { Os = c.Os with { Network = Enum(e, f, ConfigNames.OsNetworks) } },
         ["os.pool_slots"] = (c, e, f) => c with { Os = c.Os with { PoolSlots = Int(e, f, 1, 64) } },
         ["os.pool_quota_mib"] = (c, e, f) => c with { Os = c.Os with { PoolQuotaMiB = Int(e, f, 16, 1 << 24) } },
+        ["vm.kit"] = (c, e, f) => c with { Vm = c.Vm with { Kit = RelativePath(e, f) } },
+        ["vm.machine"] = (c, e, f) => c with { Vm = c.Vm with { Machine = Enum(e, f, ConfigNames.VmMachines) } },
+        ["vm.memory_mib"] = (c, e, f) => c with { Vm = c.Vm with { MemoryMiB = Int(e, f, 64, 1 << 20) } },
+        ["vm.cpus"] = (c, e, f) => c with { Vm = c.Vm with { Cpus = Int(e, f, 1, 256) } },
+        ["vm.accel"] = (c, e, f) => c with { Vm = c.Vm with { Accel = Enum(e, f, ConfigNames.VmAccels) } },
+        ["vm.append"] = (c, e, f) => c with { Vm = c.Vm with { Append = Str(e, f) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
         ["service.*.name"] = (c, e, f) => Service(c, e, s => s with { Name = ServiceName(e, f, c) }),
@@ -190,6 +196,15 @@ public static class ConfigLoader
         var value = NonEmpty(e, file);
         return value.Contains('/', StringComparison.Ordinal) || value is "." or ".."
             ? throw Bad(e, file, $"\"{value}\" must be a name under the data volume's images/, without '/'")
+            : value;
+    }
+
+    /// <summary>A path inside the data volume: relative, and never out of it.</summary>
+    private static string RelativePath(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file).Trim('/');
+        return value.Length == 0 || value.Split('/').Any(part => part is ".." or ".")
+            ? throw Bad(e, file, $"\"{value}\" must be a directory inside the data volume (relative, no '.' or '..')")
             : value;
     }
 

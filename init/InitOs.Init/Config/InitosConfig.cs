@@ -17,6 +17,8 @@ public sealed record InitosConfig
     public SidecarConfig Sidecar { get; init; } = new();
     /// <summary>[os]: how the jail modes (privileged, unprivileged) run the real OS.</summary>
     public OsConfig Os { get; init; } = new();
+    /// <summary>[vm]: how mode vm runs the real OS in QEMU.</summary>
+    public VmConfig Vm { get; init; } = new();
     /// <summary>[data]: the data volume (jail images and pool, sidecar state); none unless a device is named.</summary>
     public DataConfig Data { get; init; } = new();
     /// <summary>The line of network.mode, for errors about the [network] table as a whole.</summary>
@@ -55,6 +57,8 @@ public sealed record ServiceConfig
     /// <summary>An exit that the host follows (the jailed OS powered off): that shutdown; null: the restart policy applies.</summary>
     public Func<Sys.ChildExit, Supervision.ShutdownKind?>? HostFollows { get; init; }
     public int StopSignal { get; init; } = Sys.Signal.Term;
+    /// <summary>Asks the service to stop another way than a signal (a VM's ACPI power button); named for the logs.</summary>
+    public (string Name, Action Ask)? StopRequest { get; init; }
     /// <summary>Stop signals go to the process group (a service leads one); a jail's init gets them itself.</summary>
     public bool SignalGroup { get; init; } = true;
 }
@@ -102,6 +106,25 @@ public sealed record OsConfig
     /// <summary>Pool on a btrfs data volume: slots and each slot's quota.</summary>
     public int PoolSlots { get; init; } = 2;
     public int PoolQuotaMiB { get; init; } = 1024;
+}
+
+/// <summary>
+/// [vm]: mode vm boots the OS image as a virtio disk in QEMU. QEMU, its libraries, firmware,
+/// the guest's kernel and initramfs are a kit on the data volume (`initos build data --vm-kit`):
+/// they do not belong in the signed initramfs, and the host never executes the guest's files.
+/// </summary>
+public sealed record VmConfig
+{
+    /// <summary>The kit's directory on the data volume: qemu/ (binary, lib/, modules/, firmware/), vmlinuz, initrd.img.</summary>
+    public string Kit { get; init; } = "vm";
+    /// <summary>"auto" (microvm under KVM, pc under TCG), "microvm" (virtio-mmio, no PCI, qboot: boots fastest) or "pc".</summary>
+    public string Machine { get; init; } = "auto";
+    public int MemoryMiB { get; init; } = 512;
+    public int Cpus { get; init; } = 1;
+    /// <summary>"auto" (KVM when it works, else TCG), "kvm" or "tcg".</summary>
+    public string Accel { get; init; } = "auto";
+    /// <summary>More words for the guest's kernel command line (after console, root and ip).</summary>
+    public string Append { get; init; } = "";
 }
 
 /// <summary>[data]: where InitOS keeps what must outlive a boot. Mounted read-write at <see cref="MountPoint"/>.</summary>

@@ -47,6 +47,7 @@ public static class SettingsBuilder
             Sidecar = sidecar,
             Data = data,
             Os = config.Os,
+            Vm = config.Vm,
             ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
             BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
             Network = cmdline.Last("ip") is { } ip ? Network.IpParameter.Parse(ip, config.Network) : config.Network,

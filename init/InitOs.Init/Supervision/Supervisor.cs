@@ -232,7 +232,7 @@ public sealed class Supervisor
         int pid = service.Status.Pid;
         var grace = TimeSpan.FromSeconds(service.Config.StopGraceSeconds);
         int target = service.Config.SignalGroup ? -pid : pid;
-        Processes.Signal(target, service.Config.StopSignal);
+        var asked = AskToStop(service.Config, target);
         if (service.Config.Console)
         {
             // An interactive shell ignores SIGTERM; a hang-up is what ends it, as when a terminal closes.
@@ -245,8 +245,28 @@ public sealed class Supervisor
             return;
         }
         Processes.Signal(target, Signal.Kill);
-        _log.Warn($"service {service.Config.Name}: still running {grace.TotalSeconds:F0} s after {Signal.Name(service.Config.StopSignal)}; killed");
+        _log.Warn($"service {service.Config.Name}: still running {grace.TotalSeconds:F0} s after {asked}; killed");
         WaitForExit(service, TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>The service's own stop request, or its stop signal; returns what was done, for the log.</summary>
+    private string AskToStop(ServiceConfig config, int target)
+    {
+        if (config.StopRequest is { } request)
+        {
+            try
+            {
+                request.Ask();
+                _log.Info($"service {config.Name}: {request.Name}");
+                return request.Name;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                _log.Warn($"service {config.Name}: {request.Name} failed ({e.Message}); sending {Signal.Name(config.StopSignal)}");
+            }
+        }
+        Processes.Signal(target, config.StopSignal);
+        return Signal.Name(config.StopSignal);
     }
 
     private bool WaitForExit(Service service, TimeSpan limit)

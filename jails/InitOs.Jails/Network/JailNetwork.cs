@@ -106,6 +106,43 @@ public sealed class JailNetwork
         _addresses.Release(jailId);
     }
 
+    /// <summary>
+    /// The host side of a VM jail's NIC: a persistent TAP device ("vt" + the jail id's hash)
+    /// that is a port of the bridge, and the address the guest should take (it configures
+    /// itself: a VM has no namespace to reach into). On failure nothing is left behind.
+    /// </summary>
+    public (string Tap, IPAddress Address) AttachTap(string jailId)
+    {
+        EnsureBridge();
+        string tap = "vt" + HostLinkName(jailId)[2..];
+        var address = _addresses.Allocate(jailId);
+        using var host = RouteNetlink.Open();
+        try
+        {
+            DeleteIfPresent(host, tap);
+            Tap.CreatePersistent(tap);
+            host.SetMaster(tap, Config.BridgeName);
+            host.SetUp(tap);
+            return (tap, address);
+        }
+        catch
+        {
+            DeleteIfPresent(host, tap);
+            _addresses.Release(jailId);
+            throw;
+        }
+    }
+
+    /// <summary>Deletes the VM's TAP device and frees its address. Idempotent.</summary>
+    public void DetachTap(string jailId)
+    {
+        using (var host = RouteNetlink.Open())
+        {
+            DeleteIfPresent(host, "vt" + HostLinkName(jailId)[2..]);
+        }
+        _addresses.Release(jailId);
+    }
+
     private IPAddress AttachToBridge(string jailId, int namespaceFd)
     {
         EnsureBridge();

@@ -6,8 +6,9 @@ namespace InitOs.Jails.Os;
 /// The jailed OS's console: a pseudo-terminal whose slave is the jail's /dev/console and its
 /// init's stdio. A thread of PID 1 copies what the OS writes to the host console and to a log
 /// file under /run (its first megabyte of each boot, so a chatty OS cannot fill /run). PID 1
-/// keeps the slave open too, so the OS's restarts never hang the terminal up. Output only: the
-/// host console's input stays with InitOS (its emergency shell).
+/// keeps the slave open too, so the OS's restarts never hang the terminal up. With
+/// <see cref="RelayInput"/>, what is typed on the host console goes to the OS (the host console
+/// then passes bytes raw: the OS's terminal echoes and edits lines).
 /// </summary>
 public sealed class OsConsole
 {
@@ -26,6 +27,20 @@ public sealed class OsConsole
     public string SlavePath { get; }
     public string LogPath { get; }
 
+    /// <summary>The OS's console for a boot: output to the host console and the log; input from the host console unless a service of InitOS's own is interactive there.</summary>
+    public static OsConsole OpenForOs(Init.Boot.BootContext context, string logPath)
+    {
+        var console = Open(logPath);
+        var interactive = context.RequireSettings().Services.FirstOrDefault(s => s.Console);
+        if (interactive is null)
+        {
+            console.RelayInput();
+        }
+        context.Log.Info($"os: console {console.SlavePath}, relayed to /dev/console and {console.LogPath}; "
+            + (interactive is null ? "input from /dev/console" : $"no input from /dev/console (service {interactive.Name} reads it)"));
+        return console;
+    }
+
     public static OsConsole Open(string logPath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
@@ -33,6 +48,48 @@ public sealed class OsConsole
         var console = new OsConsole(master, slave, logPath);
         new Thread(console.Relay) { IsBackground = true, Name = "os-console" }.Start();
         return console;
+    }
+
+    /// <summary>
+    /// Copies the host console's input to the OS. Only while nothing of InitOS's own reads the
+    /// console: the caller leaves it off when a [[service]] runs on the console.
+    /// </summary>
+    public void RelayInput()
+    {
+        int host = Files.Open("/dev/console", Files.ReadOnly | Files.NoCtty | Files.CloseOnExec);
+        try
+        {
+            Terminal.MakeInputRaw(host);
+        }
+        catch (SysException)
+        {
+            // Not a terminal (a console on a pipe, in tests): bytes pass through as they come.
+        }
+        new Thread(() => RelayInput(host)) { IsBackground = true, Name = "os-console-input" }.Start();
+    }
+
+    private void RelayInput(int host)
+    {
+        var buffer = new byte[1024];
+        while (true)
+        {
+            int n;
+            try
+            {
+                n = Files.Read(host, buffer);
+            }
+            catch (SysException)
+            {
+                Thread.Sleep(100);
+                continue;
+            }
+            if (n <= 0)
+            {
+                // No input side (end of file): stop instead of spinning.
+                return;
+            }
+            WriteQuietly(_master, buffer.AsSpan(0, n));
+        }
     }
 
     private void Relay()

@@ -53,18 +53,7 @@ public sealed class OsJail
         RootTasks.EnsureFilesystem(context, "overlay");
         if (context.RequireSettings().Os.Network == "bridge")
         {
-            foreach (var module in new[] { "bridge", "veth" })
-            {
-                if (context.ModuleIndex is not { } index || context.Modules is not { } modules || index.IsBuiltin(module))
-                {
-                    continue;
-                }
-                if (!index.Contains(module))
-                {
-                    throw new BootException($"the jail network needs the module {module}, and the initramfs has none: add it to modules.include (or set os.network = \"none\")");
-                }
-                modules.Load(module);
-            }
+            OsEnds.LoadModules(context, ["bridge", "veth"], "the jail network");
         }
     }
 
@@ -139,8 +128,7 @@ public sealed class OsJail
 
     private void OpenConsole(BootContext context)
     {
-        _console = OsConsole.Open(Path.Combine(StateDirectory, "console.log"));
-        context.Log.Info($"os: console {_console.SlavePath}, relayed to /dev/console and {_console.LogPath}");
+        _console = OsConsole.OpenForOs(context, Path.Combine(StateDirectory, "console.log"));
     }
 
     /// <summary>The OS as PID 1 supervises it.</summary>
@@ -221,10 +209,7 @@ public sealed class OsJail
     /// <summary>After every end: the jail's cgroup, network, id range, state and (unless kept) its upper layer.</summary>
     private void Ended(ChildExit exit)
     {
-        var meaning = !exit.Exited && exit.Signal == Signal.Hup ? "the OS rebooted"
-            : !exit.Exited && exit.Signal == Signal.Int ? "the OS powered off or halted"
-            : "the OS's init ended";
-        _log.Info($"os: {meaning} ({exit})");
+        _log.Info($"os: {OsEnds.Describe(EndOf(exit))} ({exit})");
         if (_running is { } state)
         {
             _running = null;
@@ -232,18 +217,12 @@ public sealed class OsJail
         }
     }
 
-    private ShutdownKind? HostFollows(ChildExit exit)
-    {
-        var action = exit.Exited ? OsExitAction.Restart
-            : exit.Signal == Signal.Hup ? _config.OnReboot
-            : exit.Signal == Signal.Int ? _config.OnPowerOff
-            : OsExitAction.Restart;
-        return action switch
-        {
-            OsExitAction.Reboot => ShutdownKind.Reboot,
-            OsExitAction.PowerOff => ShutdownKind.PowerOff,
-            OsExitAction.Halt => ShutdownKind.Halt,
-            _ => null,
-        };
-    }
+    /// <summary>reboot(2) in a PID namespace kills its init with SIGHUP (restart) or SIGINT (power off, halt).</summary>
+    private static OsEnd EndOf(ChildExit exit) =>
+        exit.Exited ? OsEnd.Crash
+        : exit.Signal == Signal.Hup ? OsEnd.Reboot
+        : exit.Signal == Signal.Int ? OsEnd.PowerOff
+        : OsEnd.Crash;
+
+    private ShutdownKind? HostFollows(ChildExit exit) => OsEnds.HostFollows(_config, EndOf(exit));
 }

@@ -16,13 +16,48 @@ public static class VmCommand
         }
     }
 
+    /// <summary>The dynamic loader of a staged kit: QEMU runs under it with the kit's libraries.</summary>
+    public const string Loader = "ld-linux-x86-64.so.2";
+
+    /// <summary>What to execute: QEMU itself, or the kit's loader (which then loads QEMU).</summary>
+    public static string Executable(VmSpec spec) =>
+        spec.LibraryDirectory is { } lib ? Path.Combine(lib, Loader) : spec.Qemu;
+
+    /// <summary>QEMU's environment: the module directory and the snapshot's temporary directory, when given.</summary>
+    public static IReadOnlyList<string> Environment(VmSpec spec)
+    {
+        var environment = new List<string> { "PATH=/usr/sbin:/usr/bin:/sbin:/bin" };
+        if (spec.ModuleDirectory is { } modules)
+        {
+            environment.Add("QEMU_MODULE_DIR=" + modules);
+        }
+        if (spec.TemporaryDirectory is { } temporary)
+        {
+            environment.Add("TMPDIR=" + temporary);
+        }
+        return environment;
+    }
+
     public static IReadOnlyList<string> Arguments(VmSpec spec)
     {
         bool kvm = spec.Kvm ?? KvmUsable();
-        var args = new List<string>
+        bool microvm = spec.Microvm ?? kvm;
+        var args = new List<string>();
+        if (spec.LibraryDirectory is { } lib)
         {
-            Path.GetFileName(spec.Qemu),
-            "-machine", (spec.Microvm ? "microvm" : "pc") + (kvm ? ",accel=kvm" : ",accel=tcg"),
+            args.AddRange([Loader, "--library-path", lib, spec.Qemu]);
+        }
+        else
+        {
+            args.Add(Path.GetFileName(spec.Qemu));
+        }
+        if (spec.FirmwareDirectory is { } firmware)
+        {
+            args.AddRange(["-L", firmware]);
+        }
+        args.AddRange(new[]
+        {
+            "-machine", (microvm ? "microvm" : "pc") + (kvm ? ",accel=kvm" : ",accel=tcg"),
             "-cpu", kvm ? "host" : "max",
             "-m", spec.MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-smp", spec.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -34,16 +69,18 @@ public static class VmCommand
             "-qmp", $"unix:{spec.QmpSocket},server=on,wait=off",
             // A /dev path is a host terminal (QEMU's "-serial /dev/XXX"), anything else a log file.
             "-serial", spec.Serial is null ? "stdio" : spec.Serial.StartsWith("/dev/", StringComparison.Ordinal) ? spec.Serial : $"file:{spec.Serial}",
-            "-drive", $"file={spec.Disk},format=raw,if=none,id=os{(spec.DiskReadOnly ? ",readonly=on" : "")}",
-            "-device", (spec.Microvm ? "virtio-blk-device" : "virtio-blk-pci") + ",drive=os",
-        };
+            "-drive", $"file={spec.Disk},format=raw,if=none,id=os{(spec.DiskReadOnly ? ",readonly=on" : "")}{(spec.Snapshot ? ",snapshot=on" : "")}",
+            "-device", (microvm ? "virtio-blk-device" : "virtio-blk-pci") + ",drive=os",
+        });
         if (spec.Initrd is not null)
         {
             args.AddRange(["-initrd", spec.Initrd]);
         }
         if (spec.Tap is not null)
         {
-            args.AddRange(["-netdev", $"tap,id=net,ifname={spec.Tap},script=no,downscript=no", "-device", (spec.Microvm ? "virtio-net-device" : "virtio-net-pci") + ",netdev=net"]);
+            args.AddRange(["-netdev", $"tap,id=net,ifname={spec.Tap},script=no,downscript=no",
+                // No option ROM: the guest boots its kernel directly, never from the network.
+                "-device", (microvm ? "virtio-net-device" : "virtio-net-pci,romfile=") + ",netdev=net"]);
         }
         return args;
     }

@@ -122,7 +122,7 @@ public sealed class VmMachine : IDisposable
         {
             File.WriteAllText(log, "");
         }
-        int pid = Processes.Spawn(spec.Qemu, args, environment ?? ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], log, newSession: true);
+        int pid = Processes.Spawn(VmCommand.Executable(spec), args, environment ?? VmCommand.Environment(spec), log, newSession: true);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {

@@ -7,11 +7,25 @@ namespace InitOs.Jails.Vm;
 public sealed record VmSpec
 {
     public required string Qemu { get; init; }
+    /// <summary>
+    /// A directory holding QEMU's shared libraries and their loader (a kit staged on the data
+    /// volume): QEMU then runs under that loader with that library path, not the host's (an
+    /// initramfs has no QEMU libraries). Null: QEMU as installed.
+    /// </summary>
+    public string? LibraryDirectory { get; init; }
+    /// <summary>QEMU's firmware and option ROMs (-L); null: its built-in data directories.</summary>
+    public string? FirmwareDirectory { get; init; }
+    /// <summary>QEMU's loadable modules (the TCG accelerator is one in Debian's build); null: as installed.</summary>
+    public string? ModuleDirectory { get; init; }
+    /// <summary>Where QEMU keeps the disk's writes when <see cref="Snapshot"/> is on (its TMPDIR).</summary>
+    public string? TemporaryDirectory { get; init; }
     public required string Kernel { get; init; }
     public string? Initrd { get; init; }
     /// <summary>The OS image: a raw disk or filesystem image, the guest's first virtio disk.</summary>
     public required string Disk { get; init; }
     public bool DiskReadOnly { get; init; }
+    /// <summary>The guest's writes go to a temporary file, dropped when QEMU ends: a fresh disk every start.</summary>
+    public bool Snapshot { get; init; }
     public string Append { get; init; } = "console=ttyS0 panic=-1";
     public int MemoryMiB { get; init; } = 512;
     public int Cpus { get; init; } = 1;
@@ -23,6 +37,11 @@ public sealed record VmSpec
     public required string QmpSocket { get; init; }
     /// <summary>Null: KVM when /dev/kvm can be opened, TCG otherwise.</summary>
     public bool? Kvm { get; init; }
-    /// <summary>The microvm machine type (no firmware, no PCI): for kernels with virtio-mmio built in.</summary>
-    public bool Microvm { get; init; }
+    /// <summary>
+    /// The microvm machine type (no PCI, qboot: the fastest boot; the guest's kernel needs
+    /// virtio-mmio), or pc. Null: microvm under KVM, pc under TCG, because a guest kernel on
+    /// microvm under TCG can fail to calibrate its TSC (no HPET or PM timer to measure it
+    /// against) and hang, as seen on the CI machine.
+    /// </summary>
+    public bool? Microvm { get; init; }
 }

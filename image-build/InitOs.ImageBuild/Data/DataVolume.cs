@@ -1,0 +1,98 @@
+using InitOs.ImageBuild.Rootfs;
+using InitOs.ImageBuild.Tools;
+
+namespace InitOs.ImageBuild.Data;
+
+/// <summary>
+/// A data volume image ([data] device): images/ for the OS (directories for the jail modes,
+/// disk image files for mode vm), the VM kit, and an empty state/. Btrfs by default, because
+/// the jail modes take their upper layers from a btrfs pool on it; ext4 works for the rest.
+/// </summary>
+public static class DataVolume
+{
+    public const string DefaultLabel = "initos-data";
+
+    public sealed record Spec
+    {
+        public string Label { get; init; } = DefaultLabel;
+        public string FsType { get; init; } = "btrfs";
+        public int SizeMiB { get; init; } = 256;
+        public VmKit.Spec? VmKit { get; init; }
+        public string KitDirectory { get; init; } = "vm";
+        /// <summary>images/NAME ← a file (a disk image, for mode vm) or a directory (an OS tree, for the jail modes).</summary>
+        public IReadOnlyDictionary<string, string> Images { get; init; } = new Dictionary<string, string>();
+    }
+
+    /// <summary>Writes the volume to <paramref name="output"/> (whole: a failure leaves no half-written image); returns its files' total size.</summary>
+    public static long Create(Spec spec, string output)
+    {
+        var staging = Directory.CreateTempSubdirectory("initos-data-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(staging, "state"));
+            if (spec.VmKit is { } kit)
+            {
+                Data.VmKit.Stage(kit, Path.Combine(staging, spec.KitDirectory));
+            }
+            foreach (var (name, source) in spec.Images)
+            {
+                StageImage(name, source, Path.Combine(staging, "images"));
+            }
+            long bytes = Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
+            if (bytes + (32L << 20) > (long)spec.SizeMiB << 20)
+            {
+                throw new ArgumentException($"data volume: {bytes >> 20} MiB of files do not fit in --size {spec.SizeMiB} MiB (give at least {(bytes >> 20) + 64})");
+            }
+            MakeFilesystem(spec, staging, output);
+            return bytes;
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
+    }
+
+    private static void StageImage(string name, string source, string images)
+    {
+        if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal) || name is "." or "..")
+        {
+            throw new ArgumentException($"--image {name}: the name must be one path component");
+        }
+        Directory.CreateDirectory(images);
+        var target = Path.Combine(images, name);
+        if (File.Exists(source))
+        {
+            File.Copy(source, target);
+        }
+        else if (Directory.Exists(source))
+        {
+            ExternalTool.Run("cp", ["-a", source + "/.", target + "/"]);
+        }
+        else
+        {
+            throw new FileNotFoundException($"--image {name}={source}: no such file or directory");
+        }
+    }
+
+    private static void MakeFilesystem(Spec spec, string staging, string output)
+    {
+        switch (spec.FsType)
+        {
+            case "ext4":
+                FilesystemImage.CreateExt4(staging, output, new FilesystemImage.Ext4Options(spec.Label, null, spec.SizeMiB));
+                break;
+            case "btrfs":
+                var temporary = output + ".tmp";
+                File.Delete(temporary);
+                using (var file = File.Create(temporary))
+                {
+                    file.SetLength((long)spec.SizeMiB << 20);
+                }
+                ExternalTool.Run("mkfs.btrfs", ["-q", "-f", "-L", spec.Label, "--rootdir", staging, temporary]);
+                File.Move(temporary, output, overwrite: true);
+                break;
+            default:
+                throw new ArgumentException($"--fstype {spec.FsType}: expected btrfs or ext4");
+        }
+    }
+}

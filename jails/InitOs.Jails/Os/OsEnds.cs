@@ -1,0 +1,62 @@
+using InitOs.Init.Boot;
+using InitOs.Init.Config;
+using InitOs.Init.Supervision;
+
+namespace InitOs.Jails.Os;
+
+/// <summary>How the real OS ended, whatever ran it (a jail's init, a VM).</summary>
+public enum OsEnd
+{
+    /// <summary>It rebooted: a jail's init killed by SIGHUP, a VM's reset.</summary>
+    Reboot,
+    /// <summary>It powered off or halted: a jail's init killed by SIGINT, a VM's power-off.</summary>
+    PowerOff,
+    /// <summary>Anything else: a crash, restarted with backoff.</summary>
+    Crash,
+}
+
+/// <summary>What [os] says the host does after each end, and the modules the OS's network needs.</summary>
+public static class OsEnds
+{
+    public static string Describe(OsEnd end) => end switch
+    {
+        OsEnd.Reboot => "the OS rebooted",
+        OsEnd.PowerOff => "the OS powered off or halted",
+        _ => "the OS's init ended",
+    };
+
+    /// <summary>The shutdown the host follows with, or null when the OS is started again.</summary>
+    public static ShutdownKind? HostFollows(OsConfig config, OsEnd end)
+    {
+        var action = end switch
+        {
+            OsEnd.Reboot => config.OnReboot,
+            OsEnd.PowerOff => config.OnPowerOff,
+            _ => OsExitAction.Restart,
+        };
+        return action switch
+        {
+            OsExitAction.Reboot => ShutdownKind.Reboot,
+            OsExitAction.PowerOff => ShutdownKind.PowerOff,
+            OsExitAction.Halt => ShutdownKind.Halt,
+            _ => null,
+        };
+    }
+
+    /// <summary>Loads modules packed into the initramfs (built-in ones are fine); a missing one names the fix.</summary>
+    public static void LoadModules(BootContext context, IEnumerable<string> names, string purpose)
+    {
+        foreach (var module in names)
+        {
+            if (context.ModuleIndex is not { } index || context.Modules is not { } modules || index.IsBuiltin(module))
+            {
+                continue;
+            }
+            if (!index.Contains(module))
+            {
+                throw new BootException($"{purpose} needs the module {module}, and the initramfs has none: add it to modules.include (or set os.network = \"none\")");
+            }
+            modules.Load(module);
+        }
+    }
+}
