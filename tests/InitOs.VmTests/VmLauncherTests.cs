@@ -1,4 +1,6 @@
+using InitOs.ImageBuild.Data;
 using InitOs.ImageBuild.Rootfs;
+using InitOs.Init.Config;
 using InitOs.Jails.Vm;
 using InitOs.Sys;
 using InitOs.TestKit;
@@ -64,6 +66,58 @@ public sealed class VmLauncherTests
             Thread.Sleep(50);
         }
         Assert.Equal(expected, machine.End);
+    }
+
+    /// <summary>
+    /// Mode vm's host side without nesting: QEMU runs from a kit staged by `initos build data
+    /// --vm-kit` (its own loader, libraries, TCG module and firmware, not the host's), and with
+    /// snapshot on the guest's writes never reach its disk image.
+    /// </summary>
+    [Fact]
+    public void A_staged_kit_runs_qemu_under_its_own_loader_and_drops_the_guests_writes()
+    {
+        const string writeThenPowerOff = """
+            #!/bin/sh
+            mount -o remount,rw / && echo written > /written-by-the-guest && sync && echo KIT-GUEST-WROTE
+            poweroff
+            """;
+        var disk = _images.Scratch("vm-kit-os.img");
+        DiskImages.DefaultRootfs(disk, extras:
+        [
+            new DefaultRootfs.ExtraFile("etc/lifecycle", writeThenPowerOff + "\n"),
+            new DefaultRootfs.ExtraFile("etc/inittab", "::once:/etc/lifecycle\n::shutdown:/bin/sync\n", 0x1A4),
+        ]);
+        var before = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(disk)));
+        using var kitDirectory = new TempDirectory("initos-vm-kit-");
+        VmKit.Stage(new VmKit.Spec(_images.Kernel, _images.Initramfs), kitDirectory.Path);
+        string In(string relative) => Path.Combine(kitDirectory.Path, relative);
+        // The Debian kernel has CONFIG_PVH: the kit holds it uncompressed, for QEMU's PVH boot.
+        Assert.Equal("7F454C46", Convert.ToHexString(File.ReadAllBytes(In(VmKitLayout.Kernel)).AsSpan(0, 4)));
+        var serial = _images.Scratch("vm-kit.serial");
+        var spec = new VmSpec
+        {
+            Qemu = In(VmKitLayout.Qemu),
+            LibraryDirectory = In(VmKitLayout.Libraries),
+            FirmwareDirectory = In(VmKitLayout.Firmware),
+            ModuleDirectory = In(VmKitLayout.Modules),
+            TemporaryDirectory = kitDirectory.Path,
+            Kernel = In(VmKitLayout.Kernel),
+            Initrd = In(VmKitLayout.Initrd),
+            Disk = disk,
+            Snapshot = true,
+            Append = "console=ttyS0 panic=-1 quiet root=LABEL=initos-root",
+            Serial = serial,
+            QmpSocket = _images.Scratch("vm-kit.qmp"),
+            Kvm = false,
+        };
+        using var machine = VmMachine.Start(spec);
+        var exe = new FileInfo($"/proc/{machine.Pid}/exe").LinkTarget;
+        var exit = WaitForExit(machine.Pid, TimeSpan.FromSeconds(150), serial);
+        var log = File.ReadAllText(serial);
+        Assert.True(exit.Exited, $"QEMU {exit}: {File.ReadAllText(spec.QmpSocket + ".log")}\n{log}");
+        Assert.Equal(In(Path.Combine(VmKitLayout.Libraries, VmCommand.Loader)), exe);
+        Assert.Contains("KIT-GUEST-WROTE", log, StringComparison.Ordinal);
+        Assert.Equal(before, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(disk))));
     }
 
     private static ChildExit WaitForExit(int pid, TimeSpan limit, string serial)

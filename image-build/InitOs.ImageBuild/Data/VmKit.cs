@@ -45,9 +45,22 @@ public static class VmKit
                 ?? throw new FileNotFoundException($"VM kit: firmware {firmware} is in none of {string.Join(", ", FirmwareDirectories)} (apt-get install seabios qemu-system-data)");
             Copy(source, kitDirectory, Path.Combine(VmKitLayout.Firmware, firmware), staged);
         }
-        Copy(spec.Kernel, kitDirectory, VmKitLayout.Kernel, staged);
+        StageKernel(spec.Kernel, kitDirectory, staged);
         Copy(spec.Initrd, kitDirectory, VmKitLayout.Initrd, staged);
         return staged;
+    }
+
+    /// <summary>The uncompressed kernel for a PVH boot when the kernel supports it, else the bzImage as it is.</summary>
+    private static void StageKernel(string bzImage, string kitDirectory, List<string> staged)
+    {
+        var target = Path.Combine(kitDirectory, VmKitLayout.Kernel);
+        Directory.CreateDirectory(kitDirectory);
+        if (Kernel.PvhKernel.Supported(bzImage) && Kernel.PvhKernel.TryExtract(bzImage, target))
+        {
+            staged.Add(VmKitLayout.Kernel);
+            return;
+        }
+        Copy(bzImage, kitDirectory, VmKitLayout.Kernel, staged);
     }
 
     private static void Copy(string source, string kitDirectory, string relative, List<string> staged)

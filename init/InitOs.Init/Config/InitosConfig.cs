@@ -115,7 +115,7 @@ public sealed record OsConfig
 /// </summary>
 public sealed record VmConfig
 {
-    /// <summary>The kit's directory on the data volume: qemu/ (binary, lib/, modules/, firmware/), vmlinuz, initrd.img.</summary>
+    /// <summary>The kit's directory on the data volume: qemu/ (binary, lib/, modules/, firmware/), kernel, initrd.img.</summary>
     public string Kit { get; init; } = "vm";
     /// <summary>"auto" (microvm under KVM, pc under TCG), "microvm" (virtio-mmio, no PCI, qboot: boots fastest) or "pc".</summary>
     public string Machine { get; init; } = "auto";

@@ -11,14 +11,15 @@ public static class VmKitLayout
     public const string Libraries = "qemu/lib";
     public const string Modules = "qemu/modules";
     public const string Firmware = "qemu/firmware";
-    public const string Kernel = "vmlinuz";
+    /// <summary>The guest's kernel: an uncompressed ELF (PVH boot) when the build tool could extract one, else a bzImage.</summary>
+    public const string Kernel = "kernel";
     public const string Initrd = "initrd.img";
 
     /// <summary>What the guest's disk writes go to while it runs (QEMU's snapshot file): on disk, not in RAM.</summary>
     public const string Scratch = "scratch";
 
-    /// <summary>The firmware the two machine types need: qboot for microvm, SeaBIOS and its option ROMs for pc.</summary>
-    public static readonly IReadOnlyList<string> FirmwareFiles = ["bios-microvm.bin", "bios-256k.bin", "linuxboot_dma.bin", "kvmvapic.bin"];
+    /// <summary>The firmware the two machine types need: qboot for microvm, SeaBIOS and its option ROMs for pc (linuxboot_dma for a bzImage, pvh for an ELF kernel).</summary>
+    public static readonly IReadOnlyList<string> FirmwareFiles = ["bios-microvm.bin", "bios-256k.bin", "linuxboot_dma.bin", "pvh.bin", "kvmvapic.bin"];
 
     /// <summary>Every file mode vm needs, for the error that lists what is missing.</summary>
     public static IEnumerable<string> Required(string machine) =>

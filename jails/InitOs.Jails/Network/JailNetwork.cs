@@ -106,6 +106,9 @@ public sealed class JailNetwork
         _addresses.Release(jailId);
     }
 
+    /// <summary>A VM jail's TAP device: "vt" and the same hash as its veth would have.</summary>
+    public static string TapName(string jailId) => "vt" + HostLinkName(jailId)[2..];
+
     /// <summary>
     /// The host side of a VM jail's NIC: a persistent TAP device ("vt" + the jail id's hash)
     /// that is a port of the bridge, and the address the guest should take (it configures
@@ -114,7 +117,7 @@ public sealed class JailNetwork
     public (string Tap, IPAddress Address) AttachTap(string jailId)
     {
         EnsureBridge();
-        string tap = "vt" + HostLinkName(jailId)[2..];
+        string tap = TapName(jailId);
         var address = _addresses.Allocate(jailId);
         using var host = RouteNetlink.Open();
         try
@@ -138,7 +141,7 @@ public sealed class JailNetwork
     {
         using (var host = RouteNetlink.Open())
         {
-            DeleteIfPresent(host, "vt" + HostLinkName(jailId)[2..]);
+            DeleteIfPresent(host, TapName(jailId));
         }
         _addresses.Release(jailId);
     }

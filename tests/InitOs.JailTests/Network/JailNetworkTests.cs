@@ -72,6 +72,33 @@ public sealed class JailNetworkTests
     }
 
     [Fact]
+    public void AttachTap_PutsAPersistentTapOnTheBridge_AndDetachTapRemovesItAndFreesTheAddress()
+    {
+        using var host = new NetworkTestHost();
+        var network = host.Network();
+        string vm = host.JailId("vm");
+        string tap = host.TrackLink(JailNetwork.TapName(vm));
+
+        var (name, address) = network.AttachTap(vm);
+
+        Assert.Equal(tap, name);
+        Assert.True(host.Subnet.Contains(address));
+        Assert.NotEqual(network.Config.Gateway, address);
+        var details = NetworkTestHost.Ip("-d", "link", "show", tap);
+        Assert.Contains($"master {host.BridgeName}", details);
+        Assert.Contains("tun type tap", details);
+        Assert.Contains("persist on", details);
+        // The tap is up on the bridge; with nothing attached yet its carrier is off.
+        Assert.Contains(",UP", details.Split('\n')[0]);
+
+        network.DetachTap(vm);
+        network.DetachTap(vm); // idempotent
+
+        Assert.False(NetworkTestHost.HostLinkExists(tap));
+        Assert.Null(network.Addresses.Find(vm));
+    }
+
+    [Fact]
     public void AttachingASecondTime_FailsNamingTheVeth_AndKeepsTheFirstAttachment()
     {
         using var host = new NetworkTestHost();
