@@ -68,59 +68,55 @@ public sealed class OsConsole
         new Thread(() => RelayInput(host)) { IsBackground = true, Name = "os-console-input" }.Start();
     }
 
-    private void RelayInput(int host)
-    {
-        var buffer = new byte[1024];
-        while (true)
-        {
-            int n;
-            try
-            {
-                n = Files.Read(host, buffer);
-            }
-            catch (SysException)
-            {
-                Thread.Sleep(100);
-                continue;
-            }
-            if (n <= 0)
-            {
-                // No input side (end of file): stop instead of spinning.
-                return;
-            }
-            WriteQuietly(_master, buffer.AsSpan(0, n));
-        }
-    }
+    private void RelayInput(int host) =>
+        Pump(host, 1024, bytes => WriteQuietly(_master, bytes), stopAtEnd: true);
 
     private void Relay()
     {
-        var buffer = new byte[4096];
         using var log = new FileStream(LogPath, FileMode.Create, FileAccess.Write, FileShare.Read);
         int host = Files.Open("/dev/console", Files.WriteOnly | Files.NoCtty | Files.CloseOnExec);
+        Pump(_master, 4096, bytes =>
+        {
+            WriteQuietly(host, bytes);
+            if (log.Length < LogLimit)
+            {
+                log.Write(bytes);
+                log.Flush();
+            }
+        }, stopAtEnd: false);
+    }
+
+    /// <summary>
+    /// Reads <paramref name="from"/> for ever and hands each chunk on. A failed read is retried
+    /// shortly (the master cannot see a hang-up: PID 1 holds the slave). An end of file stops
+    /// the host console's input (no input side: stop instead of spinning); on the master it
+    /// only means no one wrote yet.
+    /// </summary>
+    private static void Pump(int from, int bufferSize, Action<ReadOnlySpan<byte>> onBytes, bool stopAtEnd)
+    {
+        var buffer = new byte[bufferSize];
         while (true)
         {
             int n;
             try
             {
-                n = Files.Read(_master, buffer);
+                n = Files.Read(from, buffer);
             }
             catch (SysException)
             {
-                // EIO while no one holds the slave cannot happen (we hold it); anything else: try again shortly.
                 Thread.Sleep(100);
                 continue;
             }
             if (n <= 0)
             {
+                if (stopAtEnd)
+                {
+                    return;
+                }
                 Thread.Sleep(100);
                 continue;
             }
-            WriteQuietly(host, buffer.AsSpan(0, n));
-            if (log.Length < LogLimit)
-            {
-                log.Write(buffer, 0, n);
-                log.Flush();
-            }
+            onBytes(buffer.AsSpan(0, n));
         }
     }
 
