@@ -66,6 +66,9 @@ public static class VmCommand
             "-display", "none", "-monitor", "none", "-nodefaults",
             // A guest reboot ends QEMU; QMP says which it was, and the supervisor decides.
             "-no-reboot",
+            // QEMU runs as root on the host: once it is set up, a seccomp filter of its own
+            // denies it new privileges, new processes and the host's scheduling and obsolete calls.
+            "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny",
             "-qmp", $"unix:{spec.QmpSocket},server=on,wait=off",
             // A /dev path is a host terminal (QEMU's "-serial /dev/XXX"), anything else a log file.
             "-serial", spec.Serial is null ? "stdio" : spec.Serial.StartsWith("/dev/", StringComparison.Ordinal) ? spec.Serial : $"file:{spec.Serial}",

@@ -35,6 +35,7 @@ public sealed class OsVmTests
         Assert.Contains("file=/run/initos/data/images/os.img,format=raw,if=none,id=os,snapshot=on", args);
         Assert.Contains("tap,id=net,ifname=vt01234567,script=no,downscript=no", args);
         Assert.Contains("/dev/pts/3", args);
+        Assert.Contains("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", args);
         Assert.Contains("QEMU_MODULE_DIR=/kit/qemu/modules", VmCommand.Environment(spec));
         Assert.Contains("TMPDIR=/kit/scratch", VmCommand.Environment(spec));
     }
