@@ -109,7 +109,7 @@ public sealed class VmModeBootTests : IDisposable
         vm.Expect(@"os: start 1: QEMU pid \d+ \(TCG, pc\) boots /run/initos/data/images/default.img, NIC on vt[0-9a-f]{8}");
         vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=ext4", slow);
         vm.Expect("VM-LIFECYCLE start=1 fresh=yes", slow);
-        vm.Expect(@"os: the OS rebooted \(QEMU exited 0, GuestReboot shutdown event\)", slow);
+        vm.Expect(@"os: the OS rebooted \(QEMU pid \d+ exited 0, GuestReboot shutdown event\)", slow);
         // A new start on the same disk image: what start 1 wrote went with its snapshot.
         vm.Expect("VM-LIFECYCLE start=2 fresh=yes", slow);
         vm.Expect("VM-NET start=2 gateway answers", slow);
@@ -119,8 +119,9 @@ public sealed class VmModeBootTests : IDisposable
         vm.Session.Send("\n");
         vm.Session.Send("echo TYPED-$((6 * 7)); poweroff\n");
         vm.Expect("TYPED-42", slow);
-        vm.Expect(@"os: the OS powered off or halted \(QEMU exited 0, GuestPowerOff shutdown event\)", slow);
-        vm.Expect("VM-NET start=3 gateway answers", slow);
+        vm.Expect(@"os: the OS powered off or halted \(QEMU pid \d+ exited 0, GuestPowerOff shutdown event\)", slow);
+        // Start 3 need not finish booting: the power button is pressed wherever it is.
+        vm.Expect(@"os: start 3: QEMU pid \d+", slow);
 
         var status = AdminSessions.RunWhenUp(client, target, "status");
         Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");

@@ -7,7 +7,10 @@ namespace InitOs.Init.Config;
 public static class SettingsBuilder
 {
     /// <summary>The initos.* keys the command line understands.</summary>
-    public static readonly IReadOnlyList<string> InitosKeys = ["initos.mode", "initos.break", "initos.rootwait", "initos.on_failure", "initos.data", "initos.ssh_key"];
+    public static readonly IReadOnlyList<string> InitosKeys = ["initos.mode", "initos.break", "initos.rootwait", "initos.on_failure", "initos.data", "initos.ssh_key", VmStartsKey];
+
+    /// <summary>Set by a host in mode vm on its guest's command line: which start of the guest this is (for the guest's own use).</summary>
+    public const string VmStartsKey = "initos.vm_starts";
 
     /// <summary>Only the failure policy, for when the config itself cannot be read.</summary>
     public static FailurePolicy PolicyFrom(KernelCommandLine cmdline, FailurePolicy fallback) =>

@@ -176,7 +176,7 @@ public sealed class OsVm
             spec = spec with { Tap = tap };
             ip = GuestAddress(address, _network.Config);
         }
-        spec = spec with { Append = $"console=ttyS0 panic=-1 quiet initos.mode=switch_root root={_guestRoot} ip={ip} initos.vm_starts={_starts} {_guestAppend}".TrimEnd() };
+        spec = spec with { Append = $"console=ttyS0 panic=-1 quiet initos.mode=switch_root root={_guestRoot} ip={ip} {SettingsBuilder.VmStartsKey}={_starts} {_guestAppend}".TrimEnd() };
         try
         {
             _running = VmMachine.Start(spec);
