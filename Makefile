@@ -76,7 +76,7 @@ signed-images: demo-initramfs
 # The demo disk has no data volume, so the host key is new at every boot: forget the old pin.
 demo: check-mode signed-images $(if $(filter vm,$(MODE)),data-volume)
 	@rm -f $(OUT)/keys/known_hosts
-	$(INITOS) run --uefi --secure-boot --tpm $(DEMO_DISKS) --net --forward $(DEMO_PORT):22 --until 'INITOS-OS-UP.*' --timeout $(DEMO_TIMEOUT) \
+	$(INITOS) run --uefi --secure-boot --tpm $(DEMO_DISKS) --net --forward $(DEMO_PORT):22 --until 'INITOS-OS-UP uptime=\S+ pid=\S+ hostname=\S+ rootfs=\S+' --timeout $(DEMO_TIMEOUT) \
 	  --then '$(INITOS) ssh 127.0.0.1:$(DEMO_PORT) --key $(OUT)/keys/admin --known-hosts $(OUT)/keys/known_hosts -- status'
 
 check-mode:
@@ -90,7 +90,7 @@ data-volume: images
 
 # Direct kernel boot, for quick runs.
 demo-direct: check-mode images $(if $(filter vm,$(MODE)),data-volume)
-	$(INITOS) run $(if $(filter vm,$(MODE)),--disk $(OUT)/rootfs.img --disk $(OUT)/data.img --memory 1536 --net) --until 'INITOS-OS-UP.*' --timeout $(DEMO_TIMEOUT) \
+	$(INITOS) run $(if $(filter vm,$(MODE)),--disk $(OUT)/rootfs.img --disk $(OUT)/data.img --memory 1536 --net) --until 'INITOS-OS-UP uptime=\S+ pid=\S+ hostname=\S+ rootfs=\S+' --timeout $(DEMO_TIMEOUT) \
 	  --append "quiet initos.mode=$(MODE)$(if $(filter vm,$(MODE)), initos.data=LABEL=initos-data)"
 
 run: images
