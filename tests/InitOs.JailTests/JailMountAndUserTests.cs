@@ -94,6 +94,33 @@ public sealed class JailMountAndUserTests
         }
     }
 
+    /// <summary>
+    /// Regression: the cloned child of an unprivileged create became root of its user namespace
+    /// through glibc's setresuid/setresgid, which after a raw clone may wait for ever on a lock
+    /// copied from a parent thread (1 create in ~15 hung under load). Many creates in a row.
+    /// </summary>
+    [Fact]
+    public void Many_unprivileged_creates_in_a_row_all_finish()
+    {
+        using var bundle = new TestBundle();
+        bundle.Config["linux"]!["namespaces"]!.AsArray().Add(JsonNode.Parse("""{ "type": "user" }"""));
+        bundle.WithShell("exec sleep 600");
+        bundle.Save();
+        // One shell runs the loop: a created jail keeps the command's stdio, so output goes to /dev/null.
+        string prefix = JailCli.NewId("many");
+        var script = $$"""
+            for i in $(seq 1 60); do
+              timeout 20 "$0" jail create --bundle {{bundle.Directory}} {{prefix}}-$i </dev/null >/dev/null 2>&1; code=$?
+              "$0" jail delete --force {{prefix}}-$i >/dev/null 2>&1
+              [ $code = 0 ] || { echo "create $i ended $code (124: hung)" >&2; exit 1; }
+            done
+            echo all created
+            """;
+        var box = RepoPaths.Require(RepoPaths.Box, "make box");
+        var result = Tool.Run("bash", "-c", script, box);
+        Assert.Contains("all created", result, StringComparison.Ordinal);
+    }
+
     /// <summary>The host id that uid 0 of the jail's init maps to (from the host's view of its uid_map).</summary>
     private static uint HostRangeOf(string id)
     {

@@ -255,8 +255,12 @@ int initos_clone_exec(uint64_t clone_flags, int exec_fd, char *const argv[], cha
         if (late && unshare(CLONE_NEWCGROUP) != 0)
             fail(report[1], STAGE_CGROUP_NS);
         if (clone_flags & CLONE_NEWUSER) {
-            /* The maps are written: be root of the new namespace, so exec keeps its capabilities. */
-            if (setresgid(0, 0, 0) != 0 || setgroups(0, NULL) != 0 || setresuid(0, 0, 0) != 0)
+            /* The maps are written: be root of the new namespace, so exec keeps its capabilities.
+               Raw system calls, not glibc's wrappers: after a raw clone glibc still believes in
+               the parent's threads, and its wrappers would broadcast the change to them under a
+               lock that one of them may have held at the clone (a copy locked for ever: the
+               child hung in a futex wait, now and then, under load). */
+            if (syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0)
                 fail(report[1], STAGE_USERNS_IDS);
         }
         /* Move everything out of the way first, then into place: sources may overlap 3…3+n. */
