@@ -69,10 +69,7 @@ public sealed class JailMountAndUserTests
     [Fact]
     public void Unprivileged_jails_without_mappings_get_host_ranges_no_two_share_and_delete_frees_them()
     {
-        using var bundle = new TestBundle();
-        bundle.Config["linux"]!["namespaces"]!.AsArray().Add(JsonNode.Parse("""{ "type": "user" }"""));
-        bundle.WithShell("exec sleep 600");
-        bundle.Save();
+        using var bundle = SleeperInItsOwnUserNamespace();
         string first = JailCli.NewId("range"), second = JailCli.NewId("range");
         try
         {
@@ -102,10 +99,7 @@ public sealed class JailMountAndUserTests
     [Fact]
     public void Many_unprivileged_creates_in_a_row_all_finish()
     {
-        using var bundle = new TestBundle();
-        bundle.Config["linux"]!["namespaces"]!.AsArray().Add(JsonNode.Parse("""{ "type": "user" }"""));
-        bundle.WithShell("exec sleep 600");
-        bundle.Save();
+        using var bundle = SleeperInItsOwnUserNamespace();
         // One shell runs the loop: a created jail keeps the command's stdio, so output goes to /dev/null.
         string prefix = JailCli.NewId("many");
         var script = $$"""
@@ -119,6 +113,16 @@ public sealed class JailMountAndUserTests
         var box = RepoPaths.Require(RepoPaths.Box, "make box");
         var result = Tool.Run("bash", "-c", script, box);
         Assert.Contains("all created", result, StringComparison.Ordinal);
+    }
+
+    /// <summary>A bundle whose program sleeps, with a user namespace and no mappings (InitOS picks the range).</summary>
+    private static TestBundle SleeperInItsOwnUserNamespace()
+    {
+        var bundle = new TestBundle();
+        bundle.Config["linux"]!["namespaces"]!.AsArray().Add(JsonNode.Parse("""{ "type": "user" }"""));
+        bundle.WithShell("exec sleep 600");
+        bundle.Save();
+        return bundle;
     }
 
     /// <summary>The host id that uid 0 of the jail's init maps to (from the host's view of its uid_map).</summary>
