@@ -82,14 +82,7 @@ public static class DataVolume
                 FilesystemImage.CreateExt4(staging, output, new FilesystemImage.Ext4Options(spec.Label, null, spec.SizeMiB));
                 break;
             case "btrfs":
-                var temporary = output + ".tmp";
-                File.Delete(temporary);
-                using (var file = File.Create(temporary))
-                {
-                    file.SetLength((long)spec.SizeMiB << 20);
-                }
-                ExternalTool.Run("mkfs.btrfs", ["-q", "-f", "-L", spec.Label, "--rootdir", staging, temporary]);
-                File.Move(temporary, output, overwrite: true);
+                FilesystemImage.CreateBtrfs(staging, output, spec.Label, spec.SizeMiB);
                 break;
             default:
                 throw new ArgumentException($"--fstype {spec.FsType}: expected btrfs or ext4");

@@ -15,12 +15,7 @@ public static class FilesystemImage
         {
             throw new ArgumentException($"ext4 label \"{options.Label}\" is longer than 16 bytes", nameof(options));
         }
-        var temporary = output + ".tmp";
-        File.Delete(temporary);
-        using (var file = File.Create(temporary))
-        {
-            file.SetLength(options.SizeMiB * 1024L * 1024L);
-        }
+        var temporary = SizedTemporary(output, options.SizeMiB);
         // mke2fs keeps only the last -E, so the extended options go in one.
         var extended = options.Uuid is null ? "root_owner=0:0" : "root_owner=0:0,hash_seed=" + options.Uuid;
         var args = new List<string> { "-q", "-F", "-t", "ext4", "-L", options.Label, "-d", sourceDirectory, "-E", extended };
@@ -32,5 +27,23 @@ public static class FilesystemImage
         var env = new Dictionary<string, string> { ["E2FSPROGS_FAKE_TIME"] = ExternalTool.SourceDateEpoch().ToString(CultureInfo.InvariantCulture) };
         ExternalTool.Run("mkfs.ext4", args, env);
         File.Move(temporary, output, overwrite: true);
+    }
+
+    /// <summary>A labelled btrfs image of <paramref name="sourceDirectory"/> (mkfs.btrfs --rootdir).</summary>
+    public static void CreateBtrfs(string sourceDirectory, string output, string label, int sizeMiB)
+    {
+        var temporary = SizedTemporary(output, sizeMiB);
+        ExternalTool.Run("mkfs.btrfs", ["-q", "-f", "-L", label, "--rootdir", sourceDirectory, temporary]);
+        File.Move(temporary, output, overwrite: true);
+    }
+
+    /// <summary>The image is made beside its place and moved there whole: a failure leaves nothing half-written.</summary>
+    private static string SizedTemporary(string output, int sizeMiB)
+    {
+        var temporary = output + ".tmp";
+        File.Delete(temporary);
+        using var file = File.Create(temporary);
+        file.SetLength(sizeMiB * 1024L * 1024L);
+        return temporary;
     }
 }

@@ -15,7 +15,7 @@ public enum OsEnd
     Crash,
 }
 
-/// <summary>What [os] says the host does after each end, and the modules the OS's network needs.</summary>
+/// <summary>What [os] says the host does after each end; the modules the OS's network needs; listings for errors.</summary>
 public static class OsEnds
 {
     public static string Describe(OsEnd end) => end switch
@@ -58,5 +58,17 @@ public static class OsEnds
             }
             modules.Load(module);
         }
+    }
+
+    /// <summary>What a directory on the data volume holds, sorted, for errors that say what was there instead.</summary>
+    public static string Listing(string directory, bool directoriesOnly = false)
+    {
+        if (!Directory.Exists(directory))
+        {
+            return $"no {Path.GetFileName(directory)}/ directory";
+        }
+        var names = (directoriesOnly ? Directory.EnumerateDirectories(directory) : Directory.EnumerateFileSystemEntries(directory))
+            .Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        return names.Count == 0 ? "none" : string.Join(", ", names);
     }
 }

@@ -70,8 +70,7 @@ public sealed class OsJail
             image = Path.Combine(DataConfig.MountPoint, "images", name);
             if (!Directory.Exists(image))
             {
-                var seen = Directory.Exists(Path.GetDirectoryName(image)) ? string.Join(", ", Directory.GetDirectories(Path.GetDirectoryName(image)!).Select(Path.GetFileName)) : "no images/ directory";
-                throw new BootException($"os.image: {image} is not a directory on the data volume {data.Device} (images there: {(seen.Length == 0 ? "none" : seen)})");
+                throw new BootException($"os.image: {image} is not a directory on the data volume {data.Device} (images there: {OsEnds.Listing(Path.GetDirectoryName(image)!, directoriesOnly: true)})");
             }
         }
         else
