@@ -29,7 +29,6 @@ public sealed class OsVm
     private OsConsole? _console;
     private JailNetwork? _network;
     private VmMachine? _running;
-    private OsEnd _lastEnd = OsEnd.Crash;
     private int _starts;
 
     public static bool InVm(BootContext context) => context.RequireSettings().Mode == BootMode.Vm;
@@ -83,7 +82,8 @@ public sealed class OsVm
         var missing = VmKitLayout.Required(vm.Machine).Where(f => !File.Exists(Path.Combine(kit, f))).ToList();
         if (missing.Count > 0)
         {
-            throw new BootException($"the VM kit {kit} lacks {string.Join(", ", missing)} (it has: {OsEnds.Listing(kit)}); stage it with `initos build data --vm-kit`");
+            var seen = Directory.Exists(kit) ? string.Join(", ", Directory.EnumerateFileSystemEntries(kit).Select(Path.GetFileName).Order(StringComparer.Ordinal)) : "no such directory";
+            throw new BootException($"the VM kit {kit} lacks {string.Join(", ", missing)} (it has: {(seen.Length == 0 ? "nothing" : seen)}); stage it with `initos build data --vm-kit`");
         }
         var scratch = Path.Combine(kit, VmKitLayout.Scratch);
         if (Directory.Exists(scratch))
@@ -126,7 +126,9 @@ public sealed class OsVm
             }
             if (!File.Exists(disk))
             {
-                throw new BootException($"os.image: no disk image {disk} on the data volume (images there: {OsEnds.Listing(Path.GetDirectoryName(disk)!)})");
+                var images = Path.GetDirectoryName(disk)!;
+                var seen = Directory.Exists(images) ? string.Join(", ", Directory.EnumerateFileSystemEntries(images).Select(Path.GetFileName)) : "no images/ directory";
+                throw new BootException($"os.image: no disk image {disk} on the data volume (images there: {(seen.Length == 0 ? "none" : seen)})");
             }
             _guestRoot = "/dev/vda";
         }
@@ -155,8 +157,7 @@ public sealed class OsVm
         Restart = RestartPolicy.Always,
         Start = Start,
         AfterExit = Ended,
-        // Ended (which runs first) learned how this run ended.
-        HostFollows = _ => OsEnds.HostFollows(_config, _lastEnd),
+        HostFollows = exit => OsEnds.HostFollows(_config, EndOf(exit)),
         StopRequest = ("asked the VM to power down (ACPI power button)", () => _running?.PowerDown()),
         StopSignal = Signal.Term,
         StopGraceSeconds = _config.StopGraceSeconds,
@@ -192,13 +193,19 @@ public sealed class OsVm
     /// <summary>The kernel's ip= form that InitOS's initramfs in the guest reads: CLIENT::GATEWAY:NETMASK::eth0:off.</summary>
     private static string GuestAddress(IPAddress address, JailNetworkConfig network)
     {
-        var netmask = Ipv4.FromNumber(network.PrefixLength == 0 ? 0 : uint.MaxValue << (32 - network.PrefixLength));
+        uint mask = network.PrefixLength == 0 ? 0 : uint.MaxValue << (32 - network.PrefixLength);
+        var netmask = new IPAddress(BitConverter.IsLittleEndian ? System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(mask) : mask);
         return $"{address}::{network.Gateway}:{netmask}::eth0:off";
     }
 
     /// <summary>QEMU's SHUTDOWN event, read by the QMP thread just before QEMU ended: give it a moment to be recorded.</summary>
-    private static OsEnd EndOf(VmMachine machine)
+    private OsEnd EndOf(ChildExit exit)
     {
+        var machine = _running;
+        if (machine is null)
+        {
+            return OsEnd.Crash;
+        }
         var deadline = DateTime.UtcNow.AddSeconds(2);
         while (machine.End == VmEnd.Unknown && DateTime.UtcNow < deadline)
         {
@@ -212,14 +219,11 @@ public sealed class OsVm
         };
     }
 
-    /// <summary>After every end: how it ended, then the QMP connection and the TAP go (the snapshot file went with QEMU).</summary>
+    /// <summary>After every end: the QMP connection and the TAP go (the snapshot file went with QEMU).</summary>
     private void Ended(ChildExit exit)
     {
-        var machine = _running;
-        _running = null;
-        _lastEnd = machine is null ? OsEnd.Crash : EndOf(machine);
-        _log.Info($"os: {OsEnds.Describe(_lastEnd)} (QEMU {exit}, {machine?.End.ToString() ?? "no"} shutdown event)");
-        machine?.Dispose();
+        _log.Info($"os: {OsEnds.Describe(EndOf(exit))} (QEMU {exit}, {_running?.End.ToString() ?? "no"} shutdown event)");
+        _running?.Dispose();
         _network?.DetachTap(OsJail.ServiceName);
     }
 }
