@@ -15,6 +15,8 @@ UKI_CMDLINE := console=ttyS0 panic=-1 quiet root=LABEL=initos-root initos.mode=$
 DEMO_DISKS := --disk $(OUT)/disk.img$(if $(filter vm,$(MODE)), --disk $(OUT)/data.img --memory 1536)
 DEMO_TIMEOUT := $(if $(filter vm,$(MODE)),2400,240)
 DEMO_PORT  ?= 2222
+PREFIX     ?= /usr/local
+LIBDIR     := $(DESTDIR)$(PREFIX)/lib/initos
 DOTNET     := dotnet
 DOTNET_FLAGS := -nologo -v:q -clp:ErrorsOnly
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
@@ -24,7 +26,7 @@ export INITOS_BOX := $(abspath $(BOX))
 export INITOS_REAPER_COLLISION := $(abspath $(OUT)/diag/reaper-collision)
 export INITOS_KERNEL_DIR := $(abspath $(KERNEL_DIR))
 
-.PHONY: data-volume slow-test check-mode help prereqs kernel box diag cli images demo-initramfs signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
+.PHONY: install uninstall data-volume slow-test check-mode help prereqs kernel box diag cli images demo-initramfs signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
 
 help:
 	@echo "make demo   install prerequisites, build, sign, boot the UKI under OVMF with Secure Boot into the default OS,"
@@ -33,13 +35,16 @@ help:
 	@echo "make demo-direct  the same boot without firmware (direct kernel boot, quicker)"
 	@echo "make test   install prerequisites and run every test"
 	@echo "make run    boot the built images interactively (Ctrl-A X quits); make run-uefi: the signed disk"
+	@echo "make install  the workstation initos (PREFIX=/usr/local): CLI, box, default config and kernel; make uninstall"
 	@echo "make bench  boot time and size against initramfs-tools and a busybox script; PID 1 reaping and memory against tini and busybox init; jail start-up against runc and bwrap"
 
 prereqs:
 	@scripts/install-prereqs.sh
 
+# The CLI finds the kernel beside its own directory (out/kernel here, PREFIX/lib/initos/kernel installed).
 kernel: prereqs
 	@scripts/fetch-kernel.sh $(CACHE)
+	@mkdir -p $(OUT) && ln -sfn ../$(KERNEL_DIR) $(OUT)/kernel
 
 # The NativeAOT multi-call binary that goes into the initramfs.
 box: prereqs
@@ -94,7 +99,7 @@ demo-direct: check-mode images $(if $(filter vm,$(MODE)),data-volume)
 	  --append "quiet initos.mode=$(MODE)$(if $(filter vm,$(MODE)), initos.data=LABEL=initos-data)"
 
 run: images
-	$(INITOS) run
+	$(INITOS) run --initrd $(OUT)/initramfs.img --disk $(OUT)/rootfs.img
 
 run-uefi: signed-images
 	$(INITOS) run --uefi --secure-boot --tpm --disk $(OUT)/disk.img
@@ -107,10 +112,14 @@ vm-test: kernel box diag
 	$(DOTNET) test tests/InitOs.VmTests -c Release $(DOTNET_FLAGS) --filter "Category!=Slow" --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/vm-test.log
 	@scripts/test-summary.sh $(OUT)/vm-test.log
 
+# The suite, then a check that it left nothing behind (scripts/leftovers.sh): a second run in
+# the same clone must start from the same machine as the first.
 test: kernel box diag
 	@mkdir -p $(OUT)
+	@scripts/leftovers.sh snapshot $(OUT)/leftovers.before
 	$(DOTNET) test InitOs.sln -c Release $(DOTNET_FLAGS) --filter "Category!=Slow" --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
-	  status=$${PIPESTATUS[0]}; scripts/test-summary.sh $(OUT)/test.log; exit $$status
+	  status=$${PIPESTATUS[0]}; scripts/test-summary.sh $(OUT)/test.log; \
+	  scripts/leftovers.sh check $(OUT)/leftovers.before || status=1; exit $$status
 
 # Opt-in: the nested end-to-end boot of mode vm (QEMU under InitOS under QEMU, TCG inside TCG;
 # its time is in docs/os-jail.md). `make test` covers the VM launcher on this machine directly.
@@ -126,6 +135,22 @@ bench: images
 	scripts/bench-jails-vm.sh
 	scripts/bench-sidecar.sh
 	scripts/bench-modes.sh
+
+# The workstation `initos` from any directory: the CLI (framework-dependent: the .NET 10 runtime
+# must be installed), the NativeAOT box, the default config (in the CLI's directory) and the
+# kernel (hard links to the cache when on the same filesystem), all under PREFIX/lib/initos.
+install: box kernel
+	$(DOTNET) publish image-build/InitOs.Cli -c Release $(DOTNET_FLAGS) -o $(OUT)/install/cli
+	rm -rf $(LIBDIR).new && mkdir -p $(LIBDIR).new/box $(DESTDIR)$(PREFIX)/bin
+	cp -a $(OUT)/install/cli $(LIBDIR).new/cli
+	install -m 0755 $(BOX) $(LIBDIR).new/box/initos
+	cp -al $(KERNEL_DIR)/. $(LIBDIR).new/kernel 2>/dev/null || cp -a $(KERNEL_DIR)/. $(LIBDIR).new/kernel
+	rm -rf $(LIBDIR) && mv $(LIBDIR).new $(LIBDIR)
+	ln -sfn ../lib/initos/cli/initos $(DESTDIR)$(PREFIX)/bin/initos
+	@echo "installed: $(DESTDIR)$(PREFIX)/bin/initos ($$($(DESTDIR)$(PREFIX)/bin/initos --version))"
+
+uninstall:
+	rm -rf $(LIBDIR) $(DESTDIR)$(PREFIX)/bin/initos
 
 clean:
 	rm -rf $(OUT) tests/artifacts

@@ -44,10 +44,11 @@ gcc -static -O2 -Wall -Wextra -Werror -o "$work/alternate" scripts/bench/alterna
 out/cli/initos build initramfs --config "$work/initos.toml" --zstd-level 3 --output "$work/initramfs.img" \
   --add-exec "bin/alternate=$work/alternate" --add-exec "bin/crun=$(command -v crun)" --add-exec "bin/runc=$(command -v runc)" \
   --add-tree "bench=$bench" >/dev/null
-out/cli/initos run --initrd "$work/initramfs.img" --append quiet \
-  --until 'BENCH-DONE=[0-9]+' --timeout 1200 >"$work/serial.log" || true
-if ! grep -q 'BENCH-DONE=0' "$work/serial.log"; then
-  echo "bench-jails-vm: the guest run failed; its console:" >&2
+source scripts/bench/boot.sh
+done_line=$(BENCH_TIMEOUT=1200 bench_boot jails-vm 'BENCH-DONE=[0-9]+' --initrd "$work/initramfs.img" --append quiet) || exit 1
+cp "$(ls -t out/bench/logs/jails-vm-*.log | head -1)" "$work/serial.log"
+if [[ $done_line != *BENCH-DONE=0* ]]; then
+  echo "bench-jails-vm: the guest run failed ($done_line); its console is $work/serial.log:" >&2
   tail -40 "$work/serial.log" >&2
   exit 1
 fi

@@ -11,14 +11,13 @@ out=out/bench/modes
 mkdir -p "$out"
 cp out/rootfs.img "$out/rootfs.img"
 
+source scripts/bench/boot.sh
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 boot() {
-  local mode=$1 uptime
-  uptime=$("$initos" run --initrd out/initramfs.img --disk "$out/rootfs.img" \
-      --append "root=LABEL=initos-root quiet initos.mode=$mode" --until 'INITOS-OS-UP uptime=[0-9.]+ pid=1 ' --timeout 180 2>/dev/null \
-    | sed -nE 's/.*INITOS-OS-UP uptime=([0-9.]+) pid=1 .*/\1/p' | head -1)
-  [[ -n $uptime ]] || { echo "bench: mode $mode did not reach the OS's init" >&2; exit 1; }
-  echo "$uptime"
+  local line
+  line=$(bench_boot "mode-$1" 'INITOS-OS-UP uptime=[0-9.]+ pid=1 ' --initrd out/initramfs.img --disk "$out/rootfs.img" \
+      --append "root=LABEL=initos-root quiet initos.mode=$1") || exit 1
+  sed -nE 's/.*INITOS-OS-UP uptime=([0-9.]+) pid=1 .*/\1/p' <<<"$line"
 }
 
 declare -A med

@@ -64,9 +64,11 @@ TAB
 (cd "$bb" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > ../initrd-busybox-init.cpio)
 mkdir -p "$out/console/dev" && rm -f "$out/console/dev/console" && mknod "$out/console/dev/console" c 5 1
 (cd "$out/console" && echo ./dev/console | cpio -o -H newc --quiet -R 0:0 >> ../initrd-busybox-init.cpio)
+source scripts/bench/boot.sh
 boot_rss() {
-  "$initos" run --kernel "$vmlinuz" --initrd "$1" --append "quiet" --until 'PID1-RSS kb=[0-9]+' --timeout 180 2>/dev/null \
-    | sed -nE 's/.*(PID1-RSS kb=[0-9]+.*)/\1/p' | head -1 | tee -a "$out/pid1-rss.log" | sed -nE 's/PID1-RSS kb=([0-9]+).*/\1/p'
+  local line
+  line=$(bench_boot "pid1-rss-$(basename "$1")" 'PID1-RSS kb=[0-9]+' --kernel "$vmlinuz" --initrd "$1" --append "quiet") || exit 1
+  sed -nE 's/.*(PID1-RSS kb=[0-9]+.*)/\1/p' <<<"$line" | tee -a "$out/pid1-rss.log" | sed -nE 's/PID1-RSS kb=([0-9]+).*/\1/p'
 }
 : > "$out/pid1-rss.log"
 rss_boot_initos=$(boot_rss "$out/initrd-pid1-rss.img")

@@ -35,20 +35,31 @@ ssh_opts=(-p "$port" -i "$out/admin" -o BatchMode=yes -o StrictHostKeyChecking=n
 # One boot: seconds from starting QEMU to the first ssh command that succeeds, and the guest's
 # uptime that command printed. Until sshd listens, QEMU's forward accepts and stalls: a short
 # ConnectTimeout keeps the polling fine-grained.
-first_ssh() {
-  local initrd=$1 append=$2 command=$3 start qemu took output
+first_ssh_once() {
+  local initrd=$1 append=$2 command=$3 serial=$4 start qemu took output
   start=$(date +%s.%N)
   "$initos" run --kernel "$vmlinuz" --initrd "$initrd" --disk out/rootfs.img --net --forward "$port:22" \
-      --append "$append" --serial-file "$out/serial.log" >/dev/null 2>&1 &
+      --append "$append" --serial-file "$serial" >/dev/null 2>&1 &
   qemu=$!
   until output=$(ssh "${ssh_opts[@]}" root@127.0.0.1 "$command" 2>/dev/null); do
-    kill -0 "$qemu" 2>/dev/null || { echo "bench: the guest ended before ssh answered ($initrd); see $out/serial.log" >&2; exit 1; }
+    kill -0 "$qemu" 2>/dev/null || return 1
     sleep 0.2
   done
   took=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }')
   kill "$qemu" 2>/dev/null; wait "$qemu" 2>/dev/null || true
   pkill -f "hostfwd=tcp:127.0.0.1:$port-" 2>/dev/null || true
   echo "$took $(sed -nE 's/^uptime: +([0-9.]+) s/\1/p' <<<"$output")"
+}
+
+# A boot that fails is retried once, saying so; each attempt keeps its console.
+first_ssh() {
+  local serial=$out/serial-$(date +%s%N).log
+  first_ssh_once "$@" "$serial" && return 0
+  echo "bench: the guest ended before ssh answered ($1; its console: $serial); retrying once" >&2
+  local again=$out/serial-$(date +%s%N).log
+  first_ssh_once "$@" "$again" && return 0
+  echo "bench: $1 failed twice; its consoles: $serial $again" >&2
+  return 1
 }
 
 declare -A med up size
@@ -58,7 +69,8 @@ declare -A command=([initos]=status)
 for name in "${rows[@]}"; do
   times=() uptimes=()
   for ((i = 1; i <= runs; i++)); do
-    read -r took uptime < <(first_ssh "$out/initrd-$name.img" "${append[$name]}" "${command[$name]}")
+    result=$(first_ssh "$out/initrd-$name.img" "${append[$name]}" "${command[$name]}") || exit 1
+    read -r took uptime <<<"$result"
     times+=("$took") uptimes+=("$uptime")
   done
   med[$name]=$(printf '%s\n' "${times[@]}" | median)

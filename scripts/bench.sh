@@ -64,14 +64,13 @@ mkdir -p "$out/console/dev" && rm -f "$out/console/dev/console" && mknod "$out/c
 cp out/initramfs.img "$out/initrd-initos.img"
 cp out/rootfs.img "$out/rootfs.img"
 
+source scripts/bench/boot.sh
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 boot() {
-  local initrd=$1 uptime
-  uptime=$("$initos" run --kernel "$vmlinuz" --initrd "$initrd" --disk "$out/rootfs.img" \
-      --append "root=LABEL=initos-root quiet" --until 'INITOS-OS-UP uptime=[0-9.]+ ' --timeout 180 2>/dev/null \
-    | sed -nE 's/.*INITOS-OS-UP uptime=([0-9.]+) .*/\1/p' | head -1)
-  [[ -n $uptime ]] || { echo "bench: $initrd did not reach the OS" >&2; exit 1; }
-  echo "$uptime"
+  local line
+  line=$(bench_boot "$(basename "$1" .img)" 'INITOS-OS-UP uptime=[0-9.]+ ' --kernel "$vmlinuz" --initrd "$1" \
+      --disk "$out/rootfs.img" --append "root=LABEL=initos-root quiet") || exit 1
+  sed -nE 's/.*INITOS-OS-UP uptime=([0-9.]+) .*/\1/p' <<<"$line"
 }
 
 declare -A med size

@@ -2,7 +2,8 @@
 # Runs tini's own upstream behaviour suite (test/run_inner_tests.py, its helper scripts and
 # sigconf-test.c) against InitOS's tini mode, inside a fresh PID namespace, with
 # FORCE_SUBREAPER=0 and =1. The suite comes from Debian's tini source package at test
-# time (apt-get source, with a deb-src entry added if none exists); it is never committed.
+# time (scripts/apt-source.sh: apt-get source with a private apt configuration, nothing
+# written to /etc/apt); it is never committed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=$root/.cache/tini-suite
@@ -19,18 +20,8 @@ if ((${#need[@]})); then
 fi
 
 if [[ ! -f $cache/src/test/run_inner_tests.py ]]; then
-  if ! grep -rqs '^Types: deb-src\|^deb-src ' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    cat > /etc/apt/sources.list.d/initos-deb-src.sources <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-    apt-get update -q >/dev/null
-  fi
   rm -rf "$cache" && mkdir -p "$cache/download"
-  (cd "$cache/download" && apt-get source --download-only tini 2>&1 | grep -v '^W: Download is performed unsandboxed' || true)
+  "$root/scripts/apt-source.sh" tini "$cache/download"
   dpkg-source --no-check -x "$(ls "$cache"/download/tini_*.dsc)" "$cache/src" >/dev/null
 fi
 

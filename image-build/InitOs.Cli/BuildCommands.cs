@@ -21,9 +21,9 @@ internal static class BuildCommands
     private static Command Initramfs()
     {
         var output = Cli.Option<string>("--output", "where to write the initramfs", () => "out/initramfs.img");
-        var box = Cli.Option<string>("--box", "the NativeAOT multi-call binary (make box)", () => Cli.DefaultBox);
-        var kernel = Cli.Option<string>("--kernel-dir", "an unpacked Debian linux-image package (make kernel)", () => Cli.DefaultKernelDirectory);
-        var config = Cli.Option<string?>("--config", "initos.toml to pack as /etc/initos/initos.toml", () => "image-build/defaults/initos.toml");
+        var box = Cli.Option<string>("--box", "the NativeAOT multi-call binary (default: the one installed beside the CLI, or INITOS_BOX)", () => Cli.DefaultBox);
+        var kernel = Cli.Option<string>("--kernel-dir", "an unpacked Debian linux-image package (default: INITOS_KERNEL_DIR, the one installed beside the CLI, or ~/.cache/initos/kernel)", () => Cli.DefaultKernelDirectory);
+        var config = Cli.Option<string?>("--config", "initos.toml to pack as /etc/initos/initos.toml (default: the one shipped with the CLI)", () => Cli.DefaultConfig);
         var compression = Cli.Option<string>("--compression", "zstd, gzip or none", () => "zstd");
         var level = Cli.Option<int>("--zstd-level", "zstd level 1..19 (19 = smallest, slowest)", () => 19);
         var noShell = Cli.Option<bool>("--no-shell", "leave busybox (the emergency shell) out");
@@ -89,12 +89,16 @@ internal static class BuildCommands
         };
         command.SetAction(r =>
         {
+            bool debian = r.GetValue(debootstrap);
+            if (debian)
+            {
+                Cli.RequireRoot("initos build rootfs --debootstrap", "debootstrap makes device nodes, sets owners and runs the packages' scripts in a chroot");
+            }
             var path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             var staging = Directory.CreateTempSubdirectory("initos-rootfs-").FullName;
             try
             {
-                bool debian = r.GetValue(debootstrap);
                 if (debian)
                 {
                     DebianRootfs.Stage(staging, r.GetValue(suite)!, r.GetValue(mirror)!);

@@ -5,13 +5,41 @@ namespace InitOs.Cli;
 /// <summary>Shared plumbing: default paths and turning failures into one clear line and exit code 1.</summary>
 internal static class Cli
 {
-    /// <summary>Where `make kernel` unpacks the Debian kernel (override with INITOS_KERNEL_DIR).</summary>
-    public static string DefaultKernelDirectory =>
-        Environment.GetEnvironmentVariable("INITOS_KERNEL_DIR") ?? Path.GetFullPath(".cache/kernel");
+    /// <summary>
+    /// Where the CLI lives with what it reads: PREFIX/lib/initos after `make install`, out/ after
+    /// `make cli`. Beside its cli/ directory are box/initos and kernel/ (a link to the repository's
+    /// kernel cache in out/), so the defaults hold from any working directory.
+    /// </summary>
+    private static string Home => Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, ".."));
 
-    /// <summary>Where `make box` publishes the NativeAOT binary (override with INITOS_BOX).</summary>
+    /// <summary>INITOS_KERNEL_DIR; else the kernel installed beside the CLI; else $XDG_CACHE_HOME/initos/kernel.</summary>
+    public static string DefaultKernelDirectory =>
+        Environment.GetEnvironmentVariable("INITOS_KERNEL_DIR") is { Length: > 0 } set ? set
+        : Directory.Exists(Path.Combine(Home, "kernel")) ? Path.Combine(Home, "kernel")
+        : Path.Combine(XdgDirectory("XDG_CACHE_HOME", ".cache"), "initos", "kernel");
+
+    /// <summary>INITOS_BOX; else the NativeAOT binary installed (or published) beside the CLI.</summary>
     public static string DefaultBox =>
-        Environment.GetEnvironmentVariable("INITOS_BOX") ?? Path.GetFullPath("out/box/initos");
+        Environment.GetEnvironmentVariable("INITOS_BOX") is { Length: > 0 } set ? set : Path.Combine(Home, "box", "initos");
+
+    /// <summary>The default initos.toml, shipped in the CLI's own directory.</summary>
+    public static string DefaultConfig => Path.Combine(AppContext.BaseDirectory, "defaults", "initos.toml");
+
+    /// <summary>A key set's default directory: $XDG_CONFIG_HOME/initos/keys/NAME (~/.config/initos/keys/NAME).</summary>
+    public static string KeySetDirectory(string name) => Path.Combine(XdgDirectory("XDG_CONFIG_HOME", ".config"), "initos", "keys", name);
+
+    private static string XdgDirectory(string variable, string underHome) =>
+        Environment.GetEnvironmentVariable(variable) is { Length: > 0 } set ? set
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), underHome);
+
+    /// <summary>Refuses up front, saying why, what only root can do (instead of failing halfway).</summary>
+    public static void RequireRoot(string what, string why)
+    {
+        if (!Environment.IsPrivilegedProcess)
+        {
+            throw new UnauthorizedAccessException($"{what}: needs root ({why}); run it with sudo");
+        }
+    }
 
     public static int Invoke(RootCommand root, string[] args)
     {

@@ -32,6 +32,10 @@ internal static class DataCommand
                 VmKit = r.GetValue(vmKit) ? new VmKit.Spec(KernelFolder.Open(r.GetValue(kernel)!).Vmlinuz, r.GetValue(initramfs)!, r.GetValue(qemu)!) : null,
                 Images = BuildCommands.Pairs("--image", r.GetValue(images)),
             };
+            if (spec.Images.Values.Any(Directory.Exists))
+            {
+                Cli.RequireRoot("initos build data --image NAME=DIRECTORY", "an OS tree keeps its owners (root's files stay root's) only when copied by root");
+            }
             var path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             long bytes = DataVolume.Create(spec, path);

@@ -8,7 +8,7 @@ internal static class KeysCommand
 {
     public static Command Create()
     {
-        var generateOutput = Cli.Option<string>("--output", "the new key set's directory (made 0700; must be empty)", () => "out/keys/initos");
+        var generateOutput = Cli.Option<string>("--output", "the new key set's directory (made 0700; must be empty)", () => Cli.KeySetDirectory("initos"));
         var name = Cli.Option<string>("--name", "the certificates' common name prefix", () => "InitOS");
         var generate = new Command("generate", "make PK, KEK and db (X.509 + keys), their EFI signature lists and signed .auth updates") { generateOutput, name };
         generate.SetAction(r =>
@@ -17,7 +17,7 @@ internal static class KeysCommand
             Console.WriteLine($"keys {set.Directory}: PK, KEK, db (.crt .key .esl .auth); owner {File.ReadAllText(set.OwnerGuidFile).Trim()}");
             return 0;
         });
-        var snakeoilOutput = Cli.Option<string>("--output", "where to put the key set", () => "out/keys/snakeoil");
+        var snakeoilOutput = Cli.Option<string>("--output", "where to put the key set", () => Cli.KeySetDirectory("snakeoil"));
         var snakeoil = new Command("snakeoil", "a key set from Debian's OVMF test key (its db in OVMF_VARS_4M.snakeoil.fd): for tests and demos, never for machines") { snakeoilOutput };
         snakeoil.SetAction(r =>
         {

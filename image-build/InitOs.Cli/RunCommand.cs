@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using InitOs.ImageBuild.Kernel;
 using InitOs.ImageBuild.Qemu;
+using InitOs.Jails.Vm.Kvm;
 
 namespace InitOs.Cli;
 
@@ -16,6 +17,8 @@ internal static class RunCommand
         var disks = Cli.Option<string[]>("--disk", "a raw disk image (virtio); repeat for more", () => ["out/rootfs.img"]);
         var append = Cli.Option<string>("--append", "extra kernel command line", () => "");
         var memory = Cli.Option<int>("--memory", "guest memory in MiB", () => 512);
+        var cpus = Cli.Option<int>("--cpus", "virtual CPUs", () => 1);
+        var accel = Cli.Option<string?>("--accel", "auto (KVM only when a probe guest really runs under it, else TCG), kvm or tcg; default: INITOS_QEMU_ACCEL, else auto");
         var network = Cli.Option<bool>("--net", "give the guest a virtio NIC on QEMU's user network (default: none)");
         var forwards = Cli.Option<string[]>("--forward", "with --net: HOST_PORT:GUEST_PORT, a TCP port of 127.0.0.1 forwarded into the guest (repeatable)");
         var then = Cli.Option<string?>("--then", "with --until: once the pattern is seen, run this shell command on this machine (e.g. `initos ssh …`), then stop the machine; its exit code is run's");
@@ -26,9 +29,9 @@ internal static class RunCommand
         var secureBoot = Cli.Option<bool>("--secure-boot", "with --uefi: Secure Boot enforced, Debian's test keys in db (or --vars)");
         var tpm = Cli.Option<bool>("--tpm", "give the guest a TPM 2.0 (swtpm): systemd-stub measures the UKI into PCR 11, and PID 1 logs it");
         var vars = Cli.Option<string?>("--vars", "with --uefi: a variable store to start from (a copy is used): e.g. OVMF_VARS_4M.fd, blank, to enrol keys");
-        var command = new Command("run", "boot InitOS in QEMU: direct kernel boot, or --uefi [--secure-boot] from a disk (TCG, or KVM with INITOS_QEMU_ACCEL=kvm)")
+        var command = new Command("run", "boot InitOS in QEMU: direct kernel boot, or --uefi [--secure-boot] from a disk (KVM when it proves to work, else TCG)")
         {
-            kernelDir, kernel, initrd, disks, append, memory, network, forwards, serial, until, timeout, then, uefi, secureBoot, vars, tpm,
+            kernelDir, kernel, initrd, disks, append, memory, cpus, accel, network, forwards, serial, until, timeout, then, uefi, secureBoot, vars, tpm,
         };
         command.SetAction(r =>
         {
@@ -56,7 +59,9 @@ internal static class RunCommand
                 Uefi = varsCopy is null ? null : new UefiFirmware(r.GetValue(secureBoot) ? UefiFirmware.SecureBootCode : UefiFirmware.PlainCode, varsCopy.Path, r.GetValue(secureBoot)),
                 Disks = r.GetValue(disks)!.Select(RequireFile).ToList(),
                 Append = ("console=ttyS0 panic=-1 " + r.GetValue(append)).Trim(),
-                MemoryMiB = r.GetValue(memory),
+                MemoryMiB = r.GetValue(memory) is > 0 and var mib ? mib : throw new ArgumentException("--memory: expected a positive number of MiB"),
+                Cpus = r.GetValue(cpus) is > 0 and var n ? n : throw new ArgumentException("--cpus: expected a positive number"),
+                Accel = r.GetValue(accel) is { } a ? Accelerator.Parse(a, "--accel") : null,
                 Network = r.GetValue(network),
                 HostForwards = ports,
                 SerialFile = r.GetValue(serial),
@@ -81,6 +86,7 @@ internal static class RunCommand
 
     private static int RunUntil(QemuOptions options, string pattern, TimeSpan timeout, string? then)
     {
+        options = QemuCommand.WithAccelerator(options, reason => Console.Error.WriteLine("initos run: " + reason));
         using var session = QemuSession.Start(options, Console.Out);
         try
         {
@@ -115,7 +121,7 @@ internal static class RunCommand
     /// <summary>QEMU owns the terminal; with the console there, Ctrl-A X quits.</summary>
     private static int RunInteractive(QemuOptions options)
     {
-        options = options with { Interactive = true };
+        options = QemuCommand.WithAccelerator(options with { Interactive = true }, reason => Console.Error.WriteLine("initos run: " + reason));
         if (options.SerialFile is null)
         {
             Console.WriteLine("initos run: the serial console follows; quit QEMU with Ctrl-A X");

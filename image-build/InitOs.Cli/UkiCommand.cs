@@ -9,7 +9,8 @@ namespace InitOs.Cli;
 /// <summary>`initos build uki`: write the Unified Kernel Image, sign it, and print the PCR 11 it will measure to.</summary>
 internal static class UkiCommand
 {
-    public const string DefaultOsRelease = "NAME=\"InitOS\"\nID=initos\nVERSION_ID=1.0\nPRETTY_NAME=\"InitOS 1.0\"\n";
+    /// <summary>The build's own os-release: the version `initos --version` prints.</summary>
+    public static string DefaultOsRelease => InitOs.Init.BuildVersion.OsRelease;
 
     public static Command Create()
     {

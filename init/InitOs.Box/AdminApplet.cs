@@ -133,6 +133,7 @@ internal static class AdminApplet
         Console.WriteLine($"hostname: {hostname}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"uptime:   {uptime:F1} s"));
         Console.WriteLine($"kernel:   {kernel}");
+        Console.WriteLine($"initos:   {Init.BuildVersion.Text}");
         if (boot is not null)
         {
             using var document = JsonDocument.Parse(boot);
@@ -164,6 +165,7 @@ internal static class AdminApplet
             writer.WriteString("hostname", hostname);
             writer.WriteNumber("uptime_seconds", Math.Round(uptime, 2));
             writer.WriteString("kernel", kernel);
+            writer.WriteString("initos_version", Init.BuildVersion.Text);
             WriteRawOrNull(writer, "boot", boot);
             WriteArray(writer, "disks", disks, (w, d) =>
             {

@@ -1,3 +1,4 @@
+using InitOs.Init;
 using InitOs.Jails.Running;
 
 namespace InitOs.Box;
@@ -18,8 +19,14 @@ internal static class Applets
         ["jail"] = JailApplet.Run,
         [JailLauncher.InitApplet] = JailInitApplet.Run,
         ["version"] = _ => Version(),
+        ["--version"] = _ => Version(),
         ["help"] = _ => Help(),
+        ["--help"] = _ => Help(),
+        ["-h"] = _ => Help(),
     };
+
+    /// <summary>What people call; the others are run by the kernel (init) or by InitOS itself.</summary>
+    public static readonly IReadOnlyList<string> UserFacing = ["reboot", "poweroff", "halt", "services", "admin", "tini", "jail", "version", "help"];
 
     public static int Dispatch(string argv0, string[] args)
     {
@@ -36,13 +43,13 @@ internal static class Applets
         {
             return Help();
         }
-        Console.Error.WriteLine($"initos: unknown applet '{args[0]}'. Applets: {string.Join(", ", ByName.Keys)}");
+        Console.Error.WriteLine($"initos: unknown applet '{args[0]}'. Applets: {string.Join(", ", UserFacing)} (initos --help says more)");
         return 2;
     }
 
     private static int Version()
     {
-        Console.WriteLine($"initos {typeof(Applets).Assembly.GetName().Version}");
+        Console.WriteLine($"initos {BuildVersion.Text}");
         return 0;
     }
 
@@ -54,16 +61,19 @@ internal static class Applets
             Usage: initos APPLET [ARGS]   or call it by an applet's name (argv[0])
 
             Applets:
-              init      PID 1: the boot sequence (what the kernel runs as /init)
-              reboot    ask PID 1 to reboot (SIGTERM), poweroff (SIGUSR2) or halt (SIGUSR1)
-              poweroff
-              halt
-              services  the services PID 1 supervises (--json for machine-readable output)
-              admin     the admin commands an ssh session is forced into (status, services, reboot, poweroff)
-              tini      tini 0.19's command line: run one program as a container's init
-              jail      OCI bundles as jails: run, create, start, state, kill, delete, list
-              version   print the version
-              help      this text
+              reboot [-f] [-n] [-d SECONDS]     ask PID 1 to reboot (busybox's flags: -f at once, without
+              poweroff [-f] [-n] [-d SECONDS]     PID 1; -n without sync; -d wait first)
+              halt [-f] [-n] [-d SECONDS]
+              services [--json]                 the services PID 1 supervises
+              admin COMMAND                     what an admin's ssh session runs:
+                                                  status [--json], services [--json], services restart NAME,
+                                                  services kill NAME, logs [--follow], jail debug NAME [WORD...],
+                                                  reboot, poweroff, help
+              tini [OPTIONS] PROGRAM [ARGS]     tini 0.19's command line: PROGRAM under a reaping init
+              jail COMMAND                      OCI bundles as jails: run, create, start, state, exec, kill,
+                                                  delete, list, pool init (initos jail --help says more)
+              version                           print the version (also --version)
+              help                              this text (also --help, -h)
             """);
         return 0;
     }

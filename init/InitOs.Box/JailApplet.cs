@@ -38,6 +38,12 @@ internal static class JailApplet
             Console.Error.Write(Usage);
             return 2;
         }
+        // runc's way: --help alone or after a command prints the usage and succeeds.
+        if (args[0] is "--help" or "-h" or "help" || args is [_, "--help" or "-h", ..])
+        {
+            Console.Write(Usage);
+            return 0;
+        }
         try
         {
             return args[0] switch

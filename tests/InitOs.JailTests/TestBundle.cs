@@ -88,10 +88,15 @@ public static class EscapeProgram
 
     public static string Path => Built.Value;
 
+    private static readonly string Output = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"initos-jail-escape-{Environment.ProcessId}");
+
+    /// <summary>Removes the built program (the jail tests' cleanup calls it when they are all done).</summary>
+    public static void Delete() => File.Delete(Output);
+
     private static string Build()
     {
         var source = System.IO.Path.Combine(RepoPaths.Root, "tests/InitOs.JailTests/Escapes/jail-escape.c");
-        var output = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"initos-jail-escape-{Environment.ProcessId}");
+        var output = Output;
         Tool.Run("gcc", "-static", "-O2", "-Wall", "-Wextra", "-Werror", "-o", output, source);
         return output;
     }

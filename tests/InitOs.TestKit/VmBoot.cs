@@ -40,8 +40,13 @@ public sealed class VmBoot : IDisposable
 
     public QemuSession Session { get; }
 
+    /// <summary>Waits for a whole console line that matches <paramref name="pattern"/>.</summary>
     public System.Text.RegularExpressions.Match Expect(string pattern, TimeSpan? timeout = null) =>
         Keep(() => Session.WaitFor(pattern, timeout ?? BootTimeout));
+
+    /// <summary>Waits for text that no newline follows: a shell's prompt.</summary>
+    public System.Text.RegularExpressions.Match ExpectPrompt(string pattern, TimeSpan? timeout = null) =>
+        Keep(() => Session.WaitForPrompt(pattern, timeout ?? BootTimeout));
 
     public void ExpectExit(TimeSpan? timeout = null) => Keep(() =>
     {
@@ -55,10 +60,11 @@ public sealed class VmBoot : IDisposable
         {
             return wait();
         }
-        catch (QemuTimeoutException)
+        catch (QemuTimeoutException e)
         {
-            File.WriteAllText(Path.Combine(RepoPaths.Artifacts, _name + ".log"), Session.Log);
-            throw;
+            var kept = Path.Combine(RepoPaths.Artifacts, _name + ".log");
+            File.WriteAllText(kept, Session.Log);
+            throw new QemuTimeoutException($"{e.Message.Split('\n')[0]} (the console log is kept in {kept})", e.ConsoleLog);
         }
     }
 

@@ -63,7 +63,7 @@ public sealed class OsJailBootTests : IDisposable
             Assert.StartsWith("/bin/busybox", look.Output.Replace('\0', ' '), StringComparison.Ordinal);
 
             // What is typed on the host's console reaches the OS's shell (busybox init's askfirst), which answers there.
-            vm.Expect("Please press Enter to activate this console");
+            vm.ExpectPrompt("Please press Enter to activate this console");
             vm.Session.Send("\n");
             vm.Session.Send("echo TYPED-$((6 * 7)) pid=$$ in $(hostname)\n");
             vm.Expect(@"TYPED-42 pid=\d+ in initos-default");

@@ -90,7 +90,7 @@ public sealed class SwitchRootBootTests
     {
         using var vm = new VmBoot(nameof(Break_opens_a_shell_before_the_phase_and_the_boot_continues_after_it), _images, "root=LABEL=initos-root initos.break=devices");
         vm.Expect("emergency shell before phase 'devices'");
-        vm.Expect(@"\(initos emergency\)");
+        vm.ExpectPrompt(@"\(initos emergency\)");
         vm.Session.Send("echo BREAK-$((6*7)) && ls /sysroot >/dev/null && exit\n");
         vm.Expect("BREAK-42");
         vm.Expect("phase devices: start");

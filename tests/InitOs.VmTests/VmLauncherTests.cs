@@ -115,7 +115,7 @@ public sealed class VmLauncherTests
         var exit = WaitForExit(machine.Pid, TimeSpan.FromSeconds(150), serial);
         var log = File.ReadAllText(serial);
         Assert.True(exit.Exited, $"QEMU {exit}: {File.ReadAllText(spec.QmpSocket + ".log")}\n{log}");
-        Assert.Equal(In(Path.Combine(VmKitLayout.Libraries, VmCommand.Loader)), exe);
+        Assert.Equal(In(Path.Combine(VmKitLayout.Libraries, QemuBinary.Loader)), exe);
         Assert.Contains("KIT-GUEST-WROTE", log, StringComparison.Ordinal);
         Assert.Equal(before, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(disk))));
     }

@@ -24,6 +24,8 @@ public static class InitramfsBuilder
             AddSkeleton(archive);
             var libraries = AddBox(archive, spec.BoxBinary);
             var config = AddConfig(archive, spec);
+            // The build's version, as the UKI's .osrel carries it (the upgrade agent compares them).
+            archive.AddFile("etc/os-release", System.Text.Encoding.UTF8.GetBytes(InitOs.Init.BuildVersion.OsRelease));
             var modules = AddModules(archive, spec.KernelDirectory, config, staging);
             AddShell(archive, spec.Busybox);
             AddSidecar(archive, config);

@@ -1,3 +1,6 @@
+using InitOs.Jails.Vm;
+using InitOs.Jails.Vm.Kvm;
+
 namespace InitOs.ImageBuild.Qemu;
 
 /// <summary>Turns <see cref="QemuOptions"/> into a qemu-system-x86_64 command line.</summary>
@@ -6,21 +9,30 @@ public static class QemuCommand
     public const string Binary = "qemu-system-x86_64";
 
     /// <summary>
-    /// KVM only when asked for (INITOS_QEMU_ACCEL=kvm) and /dev/kvm exists: the CI machines expose a
-    /// /dev/kvm that cannot run a guest (vCPU MSR setup fails), so its presence proves nothing. TCG otherwise.
+    /// The options with their accelerator chosen: as asked (<see cref="QemuOptions.Accel"/>), and
+    /// for auto KVM only once a probe guest really ran under it (<see cref="Accelerator"/>).
     /// </summary>
-    public static bool HasKvm =>
-        Environment.GetEnvironmentVariable("INITOS_QEMU_ACCEL") == "kvm" && File.Exists("/dev/kvm");
+    public static QemuOptions WithAccelerator(QemuOptions options, Action<string>? log = null)
+    {
+        if (options.Kvm is not null)
+        {
+            return options;
+        }
+        var verdict = Accelerator.Choose(options.Accel ?? Accelerator.FromEnvironment(), QemuBinary.Installed());
+        log?.Invoke(verdict.Reason);
+        return options with { Kvm = verdict.Kvm };
+    }
 
     public static IReadOnlyList<string> Arguments(QemuOptions options)
     {
-        var accel = HasKvm ? "accel=kvm" : "accel=tcg";
+        bool kvm = options.Kvm ?? throw new ArgumentException("the accelerator is not chosen yet (QemuCommand.WithAccelerator)");
+        var accel = kvm ? "accel=kvm" : "accel=tcg";
         var args = new List<string>
         {
             // Secure Boot needs q35 with SMM, so the firmware's variable store is out of the OS's reach.
             "-machine", options.Uefi is { SecureBoot: true } ? $"q35,smm=on,{accel}" : options.Uefi is not null ? $"q35,{accel}" : $"pc,{accel}",
             // NativeAOT code uses x86-64-v2 instructions; TCG's default qemu64 model lacks them.
-            "-cpu", HasKvm ? "host" : "max",
+            "-cpu", kvm ? "host" : "max",
             "-m", options.MemoryMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-smp", options.Cpus.ToString(System.Globalization.CultureInfo.InvariantCulture),
         };

@@ -1,3 +1,5 @@
+using InitOs.Jails.Vm.Kvm;
+
 namespace InitOs.ImageBuild.Qemu;
 
 /// <summary>
@@ -16,6 +18,10 @@ public sealed record QemuOptions
     public string Append { get; init; } = "console=ttyS0 panic=-1";
     public int MemoryMiB { get; init; } = 512;
     public int Cpus { get; init; } = 1;
+    /// <summary>auto, kvm or tcg; null: INITOS_QEMU_ACCEL, else auto.</summary>
+    public AccelRequest? Accel { get; init; }
+    /// <summary>The accelerator chosen (KVM, else TCG); null until <see cref="QemuCommand.WithAccelerator"/>.</summary>
+    public bool? Kvm { get; init; }
     /// <summary>Off by default: without a NIC there is no PXE detour and no surprise traffic.</summary>
     public bool Network { get; init; }
     /// <summary>With <see cref="Network"/>: host TCP port → guest TCP port, on the host's 127.0.0.1.</summary>

@@ -17,15 +17,22 @@ public sealed class QemuSession : IDisposable
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _reader;
 
-    private QemuSession(Process process, TextWriter? echo)
+    private QemuSession(Process process, TextWriter? echo, string? firstLine)
     {
         _process = process;
         _echo = echo;
+        if (firstLine is not null)
+        {
+            Append(firstLine + "\n");
+        }
         _reader = Task.Run(ReadOutput);
     }
 
+    /// <summary>Starts QEMU; the accelerator's verdict (why KVM or TCG) is the log's first line.</summary>
     public static QemuSession Start(QemuOptions options, TextWriter? echo = null)
     {
+        string? verdict = null;
+        options = QemuCommand.WithAccelerator(options, reason => verdict = reason);
         var info = new ProcessStartInfo(QemuCommand.Binary)
         {
             RedirectStandardInput = true,
@@ -38,7 +45,7 @@ public sealed class QemuSession : IDisposable
             info.ArgumentList.Add(arg);
         }
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + QemuCommand.Binary);
-        return new QemuSession(process, echo);
+        return new QemuSession(process, echo, verdict is null ? null : "initos: " + verdict);
     }
 
     public string Log
@@ -57,21 +64,30 @@ public sealed class QemuSession : IDisposable
     public int? ExitCode => HasExited ? _process.ExitCode : null;
 
     /// <summary>
-    /// Waits until the console log matches <paramref name="pattern"/>; the match, or a timeout error carrying
-    /// the whole log. The log may end in the middle of a line: anchor a pattern whose tail matters (\r?\n).
+    /// Waits until a whole line of the console log (ended by its newline) matches
+    /// <paramref name="pattern"/>: a marker is never taken from a line still being written.
+    /// The match, or a timeout error carrying the whole log.
     /// </summary>
-    public Match WaitFor(string pattern, TimeSpan timeout)
+    public Match WaitFor(string pattern, TimeSpan timeout) => Wait(pattern, timeout, wholeLines: true);
+
+    /// <summary>Like <see cref="WaitFor"/> for text that no newline follows (a shell's prompt).</summary>
+    public Match WaitForPrompt(string pattern, TimeSpan timeout) => Wait(pattern, timeout, wholeLines: false);
+
+    private Match Wait(string pattern, TimeSpan timeout, bool wholeLines)
     {
         var regex = new Regex(pattern, RegexOptions.Multiline);
         var deadline = Stopwatch.StartNew();
         while (true)
         {
-            var match = regex.Match(Log);
+            // Whether QEMU had ended before the log is read: then the log is all there will be.
+            bool ended = HasExited;
+            var log = Log;
+            var match = regex.Match(wholeLines ? log[..(log.LastIndexOf('\n') + 1)] : log);
             if (match.Success)
             {
                 return match;
             }
-            if (HasExited)
+            if (ended)
             {
                 throw new QemuTimeoutException($"QEMU exited ({_process.ExitCode}) before /{pattern}/ appeared", Log);
             }

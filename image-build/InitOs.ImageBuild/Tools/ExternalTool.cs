@@ -5,9 +5,23 @@ namespace InitOs.ImageBuild.Tools;
 /// <summary>Runs a workstation tool (mkfs.ext4, depmod, apt-get …) and fails with its stderr.</summary>
 public static class ExternalTool
 {
+    /// <summary>Where a tool named without a path is sought after PATH: a user's PATH often lacks the sbin directories.</summary>
+    private static readonly string[] SbinDirectories = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+    /// <summary>A tool's path: <paramref name="file"/> itself when it names a path, else the first match on PATH or in the sbin directories.</summary>
+    public static string Resolve(string file)
+    {
+        if (file.Contains('/', StringComparison.Ordinal))
+        {
+            return file;
+        }
+        var path = (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries);
+        return path.Concat(SbinDirectories).Select(dir => Path.Combine(dir, file)).FirstOrDefault(File.Exists) ?? file;
+    }
+
     public static string Run(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, string? workingDirectory = null)
     {
-        var info = new ProcessStartInfo(file)
+        var info = new ProcessStartInfo(Resolve(file))
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

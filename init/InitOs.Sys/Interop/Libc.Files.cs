@@ -28,6 +28,9 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "ioctl", SetLastError = true)]
     internal static partial int Ioctl(int fd, ulong request, nint argument);
 
+    [LibraryImport(Name, EntryPoint = "fsync", SetLastError = true)]
+    internal static partial int Fsync(int fd);
+
     [LibraryImport(Name, EntryPoint = "sync")]
     internal static partial void Sync();
 }

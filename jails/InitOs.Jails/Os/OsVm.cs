@@ -5,6 +5,7 @@ using InitOs.Init.Logging;
 using InitOs.Init.Supervision;
 using InitOs.Jails.Network;
 using InitOs.Jails.Vm;
+using InitOs.Jails.Vm.Kvm;
 using InitOs.Sys;
 
 namespace InitOs.Jails.Os;
@@ -38,6 +39,7 @@ public sealed class OsVm
         new("load-vm-modules", LoadModules),
         new("find-vm-kit", FindKit),
         new("find-os-disk", FindDisk),
+        new("choose-accel", ChooseAccelerator),
         new("open-os-console", OpenConsole),
     ], InVm);
 
@@ -143,6 +145,16 @@ public sealed class OsVm
         context.Log.Info($"os: the VM boots {disk} as its virtio disk (root={_guestRoot}), {(_config.KeepUpper ? "its writes kept" : "its writes dropped at every end")}");
     }
 
+    /// <summary>KVM only when a probe guest really ran under it ([vm] accel = "auto"); the log says why.</summary>
+    private void ChooseAccelerator(BootContext context)
+    {
+        var spec = _spec ?? throw new InvalidOperationException("find-vm-kit did not run");
+        var request = spec.Kvm switch { true => AccelRequest.Kvm, false => AccelRequest.Tcg, null => AccelRequest.Auto };
+        var verdict = Accelerator.Choose(request, QemuBinary.Of(spec), "/run/initos/accel");
+        context.Log.Info("os: " + verdict.Reason);
+        _spec = spec with { Kvm = verdict.Kvm };
+    }
+
     private void OpenConsole(BootContext context)
     {
         _console = OsConsole.OpenForOs(context, Path.Combine(StateDirectory, "console.log"));
@@ -179,7 +191,7 @@ public sealed class OsVm
         spec = spec with { Append = $"console=ttyS0 panic=-1 quiet initos.mode=switch_root root={_guestRoot} ip={ip} {SettingsBuilder.VmStartsKey}={_starts} {_guestAppend}".TrimEnd() };
         try
         {
-            _running = VmMachine.Start(spec);
+            _running = VmMachine.Start(spec, _log.Info);
         }
         catch
         {

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using InitOs.Jails.Vm.Kvm;
 using InitOs.Sys;
 
 namespace InitOs.Jails.Vm;
@@ -59,7 +60,7 @@ public sealed class VmMachine : IDisposable
                 if (line.Contains("\"return\"", StringComparison.Ordinal))
                 {
                     Thread.Sleep(300);
-                    return IsRunning(Pid);
+                    return Processes.IsAlive(Pid);
                 }
                 Record(line);
             }
@@ -92,27 +93,22 @@ public sealed class VmMachine : IDisposable
     }
 
     /// <summary>
-    /// Starts QEMU and connects to its QMP socket (it listens before the guest runs). Without a
-    /// choice in the spec: KVM when /dev/kvm opens, and TCG when QEMU cannot run with it (a
-    /// /dev/kvm can open and still fail, as nested KVM does on the CI machine: "failed to set MSR").
+    /// Starts QEMU and connects to its QMP socket (it listens before the guest runs). Without an
+    /// accelerator in the spec, <see cref="Accelerator"/> chooses: KVM only when a probe guest
+    /// really ran under it (INITOS_QEMU_ACCEL names one instead).
     /// </summary>
-    public static VmMachine Start(VmSpec spec, IReadOnlyList<string>? environment = null)
+    public static VmMachine Start(VmSpec spec, Action<string>? log = null)
     {
-        if (spec.Kvm is null && VmCommand.KvmUsable())
+        if (spec.Kvm is null)
         {
-            try
-            {
-                return StartWith(spec with { Kvm = true }, environment);
-            }
-            catch (JailVmException)
-            {
-                return StartWith(spec with { Kvm = false }, environment);
-            }
+            var verdict = Accelerator.Choose(Accelerator.FromEnvironment(), QemuBinary.Of(spec));
+            log?.Invoke(verdict.Reason);
+            spec = spec with { Kvm = verdict.Kvm };
         }
-        return StartWith(spec with { Kvm = spec.Kvm ?? false }, environment);
+        return StartWith(spec);
     }
 
-    private static VmMachine StartWith(VmSpec spec, IReadOnlyList<string>? environment)
+    private static VmMachine StartWith(VmSpec spec)
     {
         File.Delete(spec.QmpSocket);
         var args = VmCommand.Arguments(spec);
@@ -122,7 +118,8 @@ public sealed class VmMachine : IDisposable
         {
             File.WriteAllText(log, "");
         }
-        int pid = Processes.Spawn(VmCommand.Executable(spec), args, environment ?? VmCommand.Environment(spec), log, newSession: true);
+        var qemu = QemuBinary.Of(spec);
+        int pid = Processes.Spawn(qemu.Executable, args, qemu.Environment, log, newSession: true);
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
@@ -139,7 +136,7 @@ public sealed class VmMachine : IDisposable
                 new Thread(machine.ReadEvents) { IsBackground = true, Name = "vm-qmp" }.Start();
                 return machine;
             }
-            catch (SocketException) when (DateTime.UtcNow < deadline && IsRunning(pid))
+            catch (SocketException) when (DateTime.UtcNow < deadline && Processes.IsAlive(pid))
             {
                 Thread.Sleep(50);
             }
@@ -151,21 +148,6 @@ public sealed class VmMachine : IDisposable
                 var said = log is not null && File.Exists(log) ? File.ReadAllText(log).Trim() : "";
                 throw new JailVmException($"QEMU (pid {pid}) did not open its QMP socket {spec.QmpSocket}: {e.Message}{(said.Length > 0 ? "; QEMU said: " + said : "")}");
             }
-        }
-    }
-
-    /// <summary>Alive and not a zombie (QEMU that aborted stays a zombie until its parent's reaper gets to it).</summary>
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
-            return state is not ('Z' or 'X' or '\0');
-        }
-        catch (IOException)
-        {
-            return false;
         }
     }
 

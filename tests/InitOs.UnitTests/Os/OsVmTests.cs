@@ -30,14 +30,14 @@ public sealed class OsVmTests
     {
         var spec = Spec();
         var args = VmCommand.Arguments(spec);
-        Assert.Equal("/kit/qemu/lib/ld-linux-x86-64.so.2", VmCommand.Executable(spec));
+        Assert.Equal("/kit/qemu/lib/ld-linux-x86-64.so.2", QemuBinary.Of(spec).Executable);
         Assert.Equal(["ld-linux-x86-64.so.2", "--library-path", "/kit/qemu/lib", "/kit/qemu/qemu-system-x86_64", "-L", "/kit/qemu/firmware"], args.Take(6));
         Assert.Contains("file=/run/initos/data/images/os.img,format=raw,if=none,id=os,snapshot=on", args);
         Assert.Contains("tap,id=net,ifname=vt01234567,script=no,downscript=no", args);
         Assert.Contains("/dev/pts/3", args);
         Assert.Contains("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", args);
-        Assert.Contains("QEMU_MODULE_DIR=/kit/qemu/modules", VmCommand.Environment(spec));
-        Assert.Contains("TMPDIR=/kit/scratch", VmCommand.Environment(spec));
+        Assert.Contains("QEMU_MODULE_DIR=/kit/qemu/modules", QemuBinary.Of(spec).Environment);
+        Assert.Contains("TMPDIR=/kit/scratch", QemuBinary.Of(spec).Environment);
     }
 
     [Theory]

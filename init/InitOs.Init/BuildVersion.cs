@@ -1,0 +1,15 @@
+namespace InitOs.Init;
+
+/// <summary>
+/// The one version of a build: `git describe` when it was built (scripts/version.sh, through
+/// Directory.Build.targets), stamped into every assembly, so the workstation's `initos --version`,
+/// the machine's `initos version`, the initramfs's os-release and the UKI's .osrel agree.
+/// </summary>
+public static partial class BuildVersion
+{
+    // Text: the generated constant (obj/BuildVersion.g.cs, made by InitOs.Init.csproj).
+
+    /// <summary>os-release for the initramfs (/etc/os-release) and the UKI's .osrel.</summary>
+    public static string OsRelease =>
+        $"NAME=\"InitOS\"\nID=initos\nVERSION=\"{Text}\"\nVERSION_ID={Text}\nIMAGE_ID=initos\nIMAGE_VERSION={Text}\nPRETTY_NAME=\"InitOS {Text}\"\n";
+}
