@@ -68,6 +68,9 @@ public sealed class NetworkBootTests
         vm.Expect("HELLO-FROM-HOST");
         vm.Expect("WGET=0");
         await serving.WaitAsync(TimeSpan.FromSeconds(30));
+        // busybox's flags: -d waits first, -f powers off at once, without PID 1's orderly shutdown.
+        vm.Session.Send("/sbin/poweroff -d 1 -f\n");
+        vm.ExpectExit(TimeSpan.FromSeconds(30));
     }
 
     private static void ServeOnce(TcpListener server)

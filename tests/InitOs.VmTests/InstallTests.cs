@@ -1,0 +1,43 @@
+using InitOs.Init;
+using InitOs.TestKit;
+
+namespace InitOs.VmTests;
+
+/// <summary>
+/// `make install` gives a workstation `initos` that works from any directory with nothing of
+/// the repository around it (its box, default config and kernel installed beside it), and
+/// `make uninstall` takes all of it away. The box and kernel that `make test` has just built
+/// are taken as they are (make -o), so the test rebuilds nothing the suite is using.
+/// </summary>
+[Collection(BootCollection.Name)]
+public sealed class InstallTests
+{
+    [Fact]
+    public void Make_install_gives_an_initos_that_builds_from_any_directory_and_uninstall_removes_it()
+    {
+        using var prefix = new TempDirectory("initos-prefix-");
+        using var elsewhere = new TempDirectory("initos-elsewhere-");
+        var installed = Make("install");
+        Assert.True(installed.Code == 0, installed.ToString());
+
+        var initos = Path.Combine(prefix.Path, "bin", "initos");
+        // Nothing from the repository's environment: the installed CLI finds its own files.
+        var bare = new Dictionary<string, string> { ["INITOS_BOX"] = "", ["INITOS_KERNEL_DIR"] = "", ["HOME"] = elsewhere.Path };
+        var version = Tool.Exec(initos, ["--version"], elsewhere.Path, bare);
+        Assert.Equal($"{BuildVersion.Text}\n", version.Out);
+        var box = Tool.Exec(Path.Combine(prefix.Path, "lib/initos/box/initos"), ["version"]);
+        Assert.Equal($"initos {BuildVersion.Text}\n", box.Out);
+
+        var build = Tool.Exec(initos, ["build", "initramfs", "--zstd-level", "3", "--output", "i.img"], elsewhere.Path, bare);
+        Assert.True(build.Code == 0, build.ToString());
+        var osRelease = Tool.Run("sh", "-c", $"zstd -dc {elsewhere.File("i.img")} | cpio -i --quiet --to-stdout etc/os-release");
+        Assert.Contains($"VERSION_ID={BuildVersion.Text}\n", osRelease, StringComparison.Ordinal);
+
+        var removed = Make("uninstall");
+        Assert.True(removed.Code == 0, removed.ToString());
+        Assert.False(File.Exists(initos) || Directory.Exists(Path.Combine(prefix.Path, "lib/initos")), "uninstall left files behind");
+
+        Tool.Result Make(string target) =>
+            Tool.Exec("make", ["-s", "-o", "box", "-o", "kernel", "-o", "prereqs", target, $"PREFIX={prefix.Path}"], RepoPaths.Root, timeout: TimeSpan.FromMinutes(10));
+    }
+}
