@@ -23,14 +23,20 @@ public sealed class KvmProbeTests : IDisposable
         Assert.Empty(Directory.EnumerateFileSystemEntries(_work.Path));
     }
 
-    [Fact]
-    public void A_guest_that_never_writes_is_a_hang_found_at_the_deadline_and_its_qemu_is_gone()
+    /// <summary>Halts at the reset vector for ever, as a guest does under nested KVM that cannot run it.</summary>
+    private static byte[] Silent()
     {
-        var silent = new byte[0x10000];
+        var silent = new byte[ProbeFirmware.Size];
         silent[0xFFF0] = 0xF4; // hlt
         silent[0xFFF1] = 0xEB; // jmp back to the hlt
         silent[0xFFF2] = 0xFD;
-        var result = KvmProbe.Run(QemuBinary.Installed(), "tcg", silent, KvmProbe.Deadline, _work.Path);
+        return silent;
+    }
+
+    [Fact]
+    public void A_guest_that_never_writes_is_a_hang_found_at_the_deadline_and_its_qemu_is_gone()
+    {
+        var result = KvmProbe.Run(QemuBinary.Installed(), "tcg", Silent(), KvmProbe.Deadline, _work.Path);
         Assert.Equal(ProbeOutcome.Hung, result.Outcome);
         Assert.InRange(result.Elapsed, KvmProbe.Deadline, KvmProbe.Deadline + TimeSpan.FromSeconds(2));
         Assert.DoesNotContain(Directory.EnumerateDirectories("/proc"), d => ProbeQemu(d, _work.Path));
@@ -53,6 +59,25 @@ public sealed class KvmProbeTests : IDisposable
         Assert.Equal((true, "KVM: a probe guest reached long mode in 180 ms; using KVM"), (ran.Kvm, ran.Reason));
         Assert.Equal((false, "KVM: /dev/kvm opens but a probe guest did not run in 2 s; using TCG"), (hung.Kvm, hung.Reason));
         Assert.Equal((false, "KVM: /dev/kvm opens but QEMU could not run a probe guest with it (failed to set MSR); using TCG"), (died.Kvm, died.Reason));
+    }
+
+    /// <summary>
+    /// The whole decision on a machine like the one where the suite once hung: the device opens
+    /// (here /dev/null stands in for /dev/kvm) and the guest never runs (TCG with the silent
+    /// firmware stands in for a KVM that cannot run it): TCG, with the reason.
+    /// </summary>
+    [Fact]
+    public void A_device_that_opens_with_a_guest_that_never_runs_means_tcg_and_says_why()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var hung = Accelerator.Judge(QemuBinary.Installed(), _work.Path, "/dev/null", "tcg", Silent());
+        Assert.Equal((false, "KVM: /dev/kvm opens but a probe guest did not run in 2 s; using TCG"), (hung.Kvm, hung.Reason));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"the decision took {clock.Elapsed.TotalSeconds:F1} s");
+
+        var ran = Accelerator.Judge(QemuBinary.Installed(), _work.Path, "/dev/null", "tcg", ProbeFirmware.Bytes);
+        Assert.True(ran.Kvm, ran.Reason);
+        var missing = Accelerator.Judge(QemuBinary.Installed(), _work.Path, "/dev/no-such-kvm", "kvm", ProbeFirmware.Bytes);
+        Assert.Equal((false, "KVM: there is no /dev/no-such-kvm; using TCG"), (missing.Kvm, missing.Reason));
     }
 
     [Fact]

@@ -82,21 +82,28 @@ public static class Accelerator
     }
 
     /// <summary>The probe, without the cache: /dev/kvm first, then a guest that must really run.</summary>
-    public static AccelVerdict Judge(QemuBinary qemu, string workDirectory)
+    public static AccelVerdict Judge(QemuBinary qemu, string workDirectory) =>
+        Judge(qemu, workDirectory, "/dev/kvm", "kvm", ProbeFirmware.Bytes);
+
+    /// <summary>
+    /// The same decision with its parts named, so a test can make each outcome real on a machine
+    /// without KVM: any device that opens, TCG in KVM's place, a firmware that never writes.
+    /// </summary>
+    internal static AccelVerdict Judge(QemuBinary qemu, string workDirectory, string device, string accel, ReadOnlySpan<byte> firmware)
     {
-        if (!File.Exists("/dev/kvm"))
+        if (!File.Exists(device))
         {
-            return new AccelVerdict(false, "KVM: there is no /dev/kvm; using TCG");
+            return new AccelVerdict(false, $"KVM: there is no {device}; using TCG");
         }
         try
         {
-            using var device = File.Open("/dev/kvm", FileMode.Open, FileAccess.ReadWrite);
+            using var opened = File.Open(device, FileMode.Open, FileAccess.ReadWrite);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            return new AccelVerdict(false, $"KVM: /dev/kvm does not open ({e.Message}); using TCG");
+            return new AccelVerdict(false, $"KVM: {device} does not open ({e.Message}); using TCG");
         }
-        return Verdict(KvmProbe.Run(qemu, "kvm", ProbeFirmware.Bytes, KvmProbe.Deadline, workDirectory));
+        return Verdict(KvmProbe.Run(qemu, accel, firmware, KvmProbe.Deadline, workDirectory));
     }
 
     /// <summary>What a probe under KVM means for the choice.</summary>
