@@ -145,11 +145,12 @@ public sealed class QemuSession : IDisposable
     {
         lock (_gate)
         {
+            // Echoed before a waiter can see it: what a caller prints after a match follows the matched line.
+            _echo?.Write(text);
+            _echo?.Flush();
             _log.Append(text);
             Monitor.PulseAll(_gate);
         }
-        _echo?.Write(text);
-        _echo?.Flush();
     }
 
     public void Dispose()
