@@ -2,7 +2,7 @@ using System.CommandLine;
 using InitOs.ImageBuild.Cpio;
 using InitOs.ImageBuild.Initramfs;
 using InitOs.ImageBuild.Rootfs;
-using InitOs.ImageBuild.Tools;
+using InitOs.Tools;
 
 namespace InitOs.Cli;
 

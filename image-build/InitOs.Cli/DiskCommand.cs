@@ -1,6 +1,6 @@
 using System.CommandLine;
 using InitOs.Efi.Signing;
-using InitOs.Efi.Disk;
+using InitOs.ImageBuild.Disk;
 
 namespace InitOs.Cli;
 

@@ -2,7 +2,7 @@ using System.CommandLine;
 using InitOs.Efi.Signing;
 using InitOs.Efi.Uki;
 using InitOs.ImageBuild.Kernel;
-using InitOs.ImageBuild.Tools;
+using InitOs.Tools;
 
 namespace InitOs.Cli;
 

@@ -3,6 +3,7 @@ using InitOs.Init.Config;
 using InitOs.Init.Logging;
 using InitOs.Init.Machine;
 using InitOs.Init.Recovery;
+using InitOs.Init.Sidecar;
 using InitOs.Init.Supervision;
 using InitOs.Sys;
 
@@ -35,8 +36,8 @@ internal static class InitApplet
             log.Info($"InitOS {typeof(InitApplet).Assembly.GetName().Version} starting as PID 1");
             TurnCtrlAltDelIntoSignal(log);
             var system = new LinuxSystem();
-            var os = new Jails.Os.OsJail(system);
-            var vm = new Jails.Os.OsVm();
+            var os = new Os.OsJail(system);
+            var vm = new Os.OsVm();
             new BootRunner(recovery).Run(BootSequence.SwitchRoot(system, os.Phase, vm.Phase), context);
             WriteBootRecord(context, log);
             if (context.Handoff is { } handoff)
@@ -45,7 +46,8 @@ internal static class InitApplet
             }
             else
             {
-                var services = context.RequireSettings().Services;
+                var settings = context.RequireSettings();
+                var services = SshSidecar.WithSshd([.. settings.Services.Select(ServiceSpec.From)], settings.Sidecar);
                 Supervise(context, BootSequence.InJail(context) ? [.. services, os.Service()] : BootSequence.InVm(context) ? [.. services, vm.Service()] : services, reaper, requests, log);
             }
         }
@@ -59,7 +61,7 @@ internal static class InitApplet
     }
 
     /// <summary>Initramfs and jail modes: services (the jailed OS among them) until a shutdown request, then the shutdown itself.</summary>
-    private static void Supervise(BootContext context, IReadOnlyList<ServiceConfig> services, Reaper reaper, ShutdownRequests requests, BootLog log)
+    private static void Supervise(BootContext context, IReadOnlyList<ServiceSpec> services, Reaper reaper, ShutdownRequests requests, BootLog log)
     {
         var settings = context.RequireSettings();
         var supervisor = new Supervisor(services, reaper, log);

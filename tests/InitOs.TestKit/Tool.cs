@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using InitOs.ImageBuild.Tools;
+using InitOs.Tools;
 
 namespace InitOs.TestKit;
 

@@ -1,5 +1,5 @@
 using System.Text;
-using InitOs.Efi.Disk;
+using InitOs.ImageBuild.Disk;
 using InitOs.Efi.Pe;
 using InitOs.Efi.Signing;
 using InitOs.Efi.Uki;

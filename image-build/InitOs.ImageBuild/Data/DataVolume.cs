@@ -1,5 +1,5 @@
 using InitOs.ImageBuild.Rootfs;
-using InitOs.ImageBuild.Tools;
+using InitOs.Tools;
 
 namespace InitOs.ImageBuild.Data;
 

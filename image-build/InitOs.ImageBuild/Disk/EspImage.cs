@@ -1,4 +1,4 @@
-using InitOs.ImageBuild.Tools;
+using InitOs.Tools;
 
 namespace InitOs.ImageBuild.Disk;
 

@@ -1,5 +1,5 @@
 using System.Globalization;
-using InitOs.ImageBuild.Tools;
+using InitOs.Tools;
 
 namespace InitOs.ImageBuild.Rootfs;
 

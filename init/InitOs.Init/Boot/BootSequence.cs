@@ -34,7 +34,7 @@ public static class BootSequence
         new("network",
         [
             new("bring-up-network", NetworkTasks.BringUp),
-        ], c => c.RequireSettings().Network.Mode != Network.NetworkMode.Off),
+        ], c => c.RequireSettings().Network.Mode != NetworkMode.Off),
         new("host",
         [
             new("leave-rootfs", c => HostRootTasks.LeaveRootfs(c, system)),

@@ -45,11 +45,11 @@ public static class ConfigNames
         ["poweroff"] = FailurePolicy.PowerOff,
     };
 
-    public static readonly IReadOnlyDictionary<string, Network.NetworkMode> NetworkModes = new Dictionary<string, Network.NetworkMode>
+    public static readonly IReadOnlyDictionary<string, NetworkMode> NetworkModes = new Dictionary<string, NetworkMode>
     {
-        ["off"] = Network.NetworkMode.Off,
-        ["dhcp"] = Network.NetworkMode.Dhcp,
-        ["static"] = Network.NetworkMode.Static,
+        ["off"] = NetworkMode.Off,
+        ["dhcp"] = NetworkMode.Dhcp,
+        ["static"] = NetworkMode.Static,
     };
 
     public static readonly IReadOnlyDictionary<string, OsExitAction> OsExitActions = new Dictionary<string, OsExitAction>

@@ -22,7 +22,7 @@ public sealed record BootSettings
     public string? BreakBefore { get; init; }
     public IReadOnlyList<ServiceConfig> Services { get; init; } = [];
     public TimeSpan ShutdownGrace { get; init; } = TimeSpan.FromSeconds(5);
-    public Network.NetworkSettings Network { get; init; } = new();
+    public NetworkSettings Network { get; init; } = new();
     public SidecarConfig Sidecar { get; init; } = new();
     public OsConfig Os { get; init; } = new();
     public VmConfig Vm { get; init; } = new();

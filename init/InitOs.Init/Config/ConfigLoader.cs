@@ -82,7 +82,7 @@ public static class ConfigLoader
         {
             CheckComplete(service, file);
         }
-        if (config.Network.Mode == Network.NetworkMode.Static && config.Network.Address is null)
+        if (config.Network.Mode == NetworkMode.Static && config.Network.Address is null)
         {
             throw new ConfigException(file, config.NetworkLine, "network.mode", "mode = \"static\" needs an address like \"192.168.1.10/24\"");
         }
@@ -161,9 +161,9 @@ public static class ConfigLoader
 
     /// <summary>One key per entry, "TYPE BASE64 [comment]": no options (InitOS adds the forced command itself), no newlines.</summary>
     private static IReadOnlyList<string> PublicKeys(TomlEntry e, string file) =>
-        Strings(e, file).Select(key => Sidecar.PublicKeys.IsPublicKey(key)
+        Strings(e, file).Select(key => Config.PublicKeys.IsPublicKey(key)
             ? key.Trim()
-            : throw Bad(e, file, $"\"{Sidecar.PublicKeys.Shorten(key)}\" is not a public key like \"ssh-ed25519 AAAA… comment\"")).ToList();
+            : throw Bad(e, file, $"\"{Config.PublicKeys.Shorten(key)}\" is not a public key like \"ssh-ed25519 AAAA… comment\"")).ToList();
 
     private static IReadOnlyList<string> Strings(TomlEntry e, string file)
     {

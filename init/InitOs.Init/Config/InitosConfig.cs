@@ -13,7 +13,7 @@ public sealed record InitosConfig
     public RootConfig Root { get; init; } = new();
     public ModulesConfig Modules { get; init; } = new();
     /// <summary>[network]: the sidecar's interface (the kernel command line's ip= wins).</summary>
-    public Network.NetworkSettings Network { get; init; } = new();
+    public NetworkSettings Network { get; init; } = new();
     public SidecarConfig Sidecar { get; init; } = new();
     /// <summary>[os]: how the jail modes (privileged, unprivileged) run the real OS.</summary>
     public OsConfig Os { get; init; } = new();
@@ -48,19 +48,6 @@ public sealed record ServiceConfig
     public int StopGraceSeconds { get; init; } = 5;
     /// <summary>Where the block starts, for errors about the block as a whole.</summary>
     public int Line { get; init; }
-
-    // Not from the config: a service InitOS makes itself (the jailed OS).
-    /// <summary>Starts the service another way than exec (a jail): returns its pid, a child of PID 1.</summary>
-    public Func<int>? Start { get; init; }
-    /// <summary>Called after every exit, before any restart: frees what that run held.</summary>
-    public Action<Sys.ChildExit>? AfterExit { get; init; }
-    /// <summary>An exit that the host follows (the jailed OS powered off): that shutdown; null: the restart policy applies.</summary>
-    public Func<Sys.ChildExit, Supervision.ShutdownKind?>? HostFollows { get; init; }
-    public int StopSignal { get; init; } = Sys.Signal.Term;
-    /// <summary>Asks the service to stop another way than a signal (a VM's ACPI power button); named for the logs.</summary>
-    public (string Name, Action Ask)? StopRequest { get; init; }
-    /// <summary>Stop signals go to the process group (a service leads one); a jail's init gets them itself.</summary>
-    public bool SignalGroup { get; init; } = true;
 }
 
 public sealed record RootConfig

@@ -1,5 +1,4 @@
 using System.Globalization;
-using InitOs.Init.Sidecar;
 
 namespace InitOs.Init.Config;
 
@@ -46,14 +45,14 @@ public static class SettingsBuilder
             Consoles = cmdline.All("console").ToList(),
             Modules = config.Modules.Load,
             Coldplug = config.Modules.Coldplug,
-            Services = SshSidecar.WithSshd(config.Services, sidecar),
+            Services = config.Services,
             Sidecar = sidecar,
             Data = data,
             Os = config.Os,
             Vm = config.Vm,
             ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
             BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
-            Network = cmdline.Last("ip") is { } ip ? Network.IpParameter.Parse(ip, config.Network) : config.Network,
+            Network = cmdline.Last("ip") is { } ip ? IpParameter.Parse(ip, config.Network) : config.Network,
             Warnings = warnings,
         };
     }

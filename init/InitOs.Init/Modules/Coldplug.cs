@@ -83,7 +83,7 @@ public sealed class Coldplug
             {
                 inserted.AddRange(_loader.Load(module));
             }
-            catch (Exception e) when (e is Boot.BootException or IOException)
+            catch (Exception e) when (e is ModuleException or IOException)
             {
                 // A driver that matched but refused the device is normal during coldplug.
                 _log.Warn($"coldplug {alias}: {e.Message}");

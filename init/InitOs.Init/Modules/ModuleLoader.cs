@@ -1,4 +1,3 @@
-using InitOs.Init.Boot;
 using InitOs.Sys;
 
 namespace InitOs.Init.Modules;
@@ -40,7 +39,7 @@ public sealed class ModuleLoader
         }
         if (!_index.Contains(module))
         {
-            throw new BootException($"module {module} is neither built into the kernel nor in the initramfs ({_moduleDir}/modules.dep)");
+            throw new ModuleException($"module {module} is neither built into the kernel nor in the initramfs ({_moduleDir}/modules.dep)");
         }
         var hard = _index.LoadOrder(module, includeSoft: false).ToHashSet(StringComparer.Ordinal);
         var inserted = new List<string>();
@@ -55,7 +54,7 @@ public sealed class ModuleLoader
                 Insert(dependency);
                 inserted.Add(dependency);
             }
-            catch (BootException) when (!hard.Contains(dependency))
+            catch (ModuleException) when (!hard.Contains(dependency))
             {
                 // A soft dependency is one of several providers (crc32c_intel needs SSE4.2, crc32c_generic does not).
                 _failedSoft.Add(dependency);
@@ -73,7 +72,7 @@ public sealed class ModuleLoader
         var errno = Kernel.LoadModule(path);
         if (errno is not (Errno.None or Errno.EEXIST))
         {
-            throw new BootException($"finit_module({path}) for {module}: {SysException.Describe(errno)}");
+            throw new ModuleException($"finit_module({path}) for {module}: {SysException.Describe(errno)}");
         }
         _loaded.Add(module);
     }

@@ -1,4 +1,5 @@
 using InitOs.Init.Config;
+using InitOs.Init.Supervision;
 
 namespace InitOs.Init.Sidecar;
 
@@ -15,10 +16,11 @@ public static class SshSidecar
     public const string AuthorizedKeys = "/root/.ssh/authorized_keys";
     public const string ServiceName = "sshd";
 
-    public static IReadOnlyList<ServiceConfig> WithSshd(IReadOnlyList<ServiceConfig> services, SidecarConfig sidecar) =>
+    /// <summary>The services with sshd added when [sidecar] ssh is on (a [[service]] named sshd takes its place).</summary>
+    public static IReadOnlyList<ServiceSpec> WithSshd(IReadOnlyList<ServiceSpec> services, SidecarConfig sidecar) =>
         sidecar.Ssh && services.All(s => s.Name != ServiceName) ? [.. services, Service(sidecar)] : services;
 
-    public static ServiceConfig Service(SidecarConfig sidecar) => new()
+    public static ServiceSpec Service(SidecarConfig sidecar) => new()
     {
         Name = ServiceName,
         Command =

@@ -16,7 +16,7 @@ public sealed class Supervisor
 {
     private sealed class Service
     {
-        public required ServiceConfig Config { get; init; }
+        public required ServiceSpec Spec { get; init; }
         public required ServiceStatus Status { get; init; }
         public Backoff Backoff { get; } = new();
         public TimeSpan StartedAt { get; set; }
@@ -34,9 +34,9 @@ public sealed class Supervisor
     private long _publishedOrphans = -1;
     private string _shutdownReason = "";
 
-    public Supervisor(IReadOnlyList<ServiceConfig> services, Reaper reaper, BootLog log, string statusPath = StatusFile.DefaultPath)
+    public Supervisor(IReadOnlyList<ServiceSpec> services, Reaper reaper, BootLog log, string statusPath = StatusFile.DefaultPath)
     {
-        _services = services.Select(c => new Service { Config = c, Status = new ServiceStatus { Name = c.Name } }).ToList();
+        _services = services.Select(c => new Service { Spec = c, Status = new ServiceStatus { Name = c.Name } }).ToList();
         _reaper = reaper;
         _log = log;
         _statusPath = statusPath;
@@ -97,7 +97,7 @@ public sealed class Supervisor
 
     private void Start(Service service)
     {
-        var config = service.Config;
+        var config = service.Spec;
         service.Status.Starts++;
         service.StartedAt = Now;
         service.Backoff.Started(Now);
@@ -129,7 +129,7 @@ public sealed class Supervisor
         }
     }
 
-    private static SpawnResult Launch(ServiceConfig config)
+    private static SpawnResult Launch(ServiceSpec config)
     {
         int console = Files.Open(config.Console ? ConsoleTty() : "/dev/console", Files.ReadWrite | Files.CloseOnExec);
         try
@@ -157,17 +157,17 @@ public sealed class Supervisor
         service.Status.LastExit = exit.ToString();
         service.Status.Pid = 0;
         AfterExit(service, exit);
-        if (_shutdown is null && service.Config.HostFollows?.Invoke(exit) is { } kind)
+        if (_shutdown is null && service.Spec.HostFollows?.Invoke(exit) is { } kind)
         {
             service.Status.State = ServiceState.Stopped;
-            _log.Info($"service {service.Config.Name}: {exit}; the host follows: {kind.ToString().ToLowerInvariant()}");
+            _log.Info($"service {service.Spec.Name}: {exit}; the host follows: {kind.ToString().ToLowerInvariant()}");
             _shutdown = kind;
-            _shutdownReason = $"{service.Config.Name} ended ({exit})";
+            _shutdownReason = $"{service.Spec.Name} ended ({exit})";
             Publish();
             return;
         }
         bool failed = !exit.Exited || exit.ExitCode != 0;
-        var restart = service.Config.Restart switch
+        var restart = service.Spec.Restart switch
         {
             RestartPolicy.Always => true,
             RestartPolicy.OnFailure => failed,
@@ -176,7 +176,7 @@ public sealed class Supervisor
         if (_shutdown is not null || !restart)
         {
             service.Status.State = service.Status.State == ServiceState.Failed ? ServiceState.Failed : ServiceState.Stopped;
-            _log.Info($"service {service.Config.Name}: {exit}; not restarted");
+            _log.Info($"service {service.Spec.Name}: {exit}; not restarted");
         }
         else
         {
@@ -189,11 +189,11 @@ public sealed class Supervisor
     {
         try
         {
-            service.Config.AfterExit?.Invoke(exit);
+            service.Spec.AfterExit?.Invoke(exit);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            _log.Error($"service {service.Config.Name}: cleaning up after it: {e.Message}");
+            _log.Error($"service {service.Spec.Name}: cleaning up after it: {e.Message}");
         }
     }
 
@@ -204,11 +204,11 @@ public sealed class Supervisor
         service.Status.State = crashLoop ? ServiceState.CrashLoop : ServiceState.Waiting;
         if (crashLoop)
         {
-            _log.Warn($"service {service.Config.Name}: crash loop ({Backoff.LoopStarts} starts within {Backoff.LoopWindow.TotalSeconds:F0} s, last {why}); paused for {delay.TotalSeconds:F0} s");
+            _log.Warn($"service {service.Spec.Name}: crash loop ({Backoff.LoopStarts} starts within {Backoff.LoopWindow.TotalSeconds:F0} s, last {why}); paused for {delay.TotalSeconds:F0} s");
         }
         else
         {
-            _log.Info($"service {service.Config.Name}: {why}; restart in {delay.TotalMilliseconds:F0} ms");
+            _log.Info($"service {service.Spec.Name}: {why}; restart in {delay.TotalMilliseconds:F0} ms");
         }
     }
 
@@ -230,10 +230,10 @@ public sealed class Supervisor
     private void Stop(Service service)
     {
         int pid = service.Status.Pid;
-        var grace = TimeSpan.FromSeconds(service.Config.StopGraceSeconds);
-        int target = service.Config.SignalGroup ? -pid : pid;
-        var asked = AskToStop(service.Config, target);
-        if (service.Config.Console)
+        var grace = TimeSpan.FromSeconds(service.Spec.StopGraceSeconds);
+        int target = service.Spec.SignalGroup ? -pid : pid;
+        var asked = AskToStop(service.Spec, target);
+        if (service.Spec.Console)
         {
             // An interactive shell ignores SIGTERM; a hang-up is what ends it, as when a terminal closes.
             Processes.Signal(-pid, Signal.Hup);
@@ -241,16 +241,16 @@ public sealed class Supervisor
         Processes.Signal(target, Signal.Cont);
         if (WaitForExit(service, grace))
         {
-            _log.Info($"service {service.Config.Name}: stopped");
+            _log.Info($"service {service.Spec.Name}: stopped");
             return;
         }
         Processes.Signal(target, Signal.Kill);
-        _log.Warn($"service {service.Config.Name}: still running {grace.TotalSeconds:F0} s after {asked}; killed");
+        _log.Warn($"service {service.Spec.Name}: still running {grace.TotalSeconds:F0} s after {asked}; killed");
         WaitForExit(service, TimeSpan.FromSeconds(5));
     }
 
     /// <summary>The service's own stop request, or its stop signal; returns what was done, for the log.</summary>
-    private string AskToStop(ServiceConfig config, int target)
+    private string AskToStop(ServiceSpec config, int target)
     {
         if (config.StopRequest is { } request)
         {

@@ -1,7 +1,6 @@
-using InitOs.Efi.Disk;
+using InitOs.ImageBuild.Disk;
 using InitOs.Efi.Signing;
 using InitOs.Efi.Uki;
-using InitOs.ImageBuild.Disk;
 using InitOs.ImageBuild.Kernel;
 using InitOs.Init.Devices;
 using InitOs.TestKit;

@@ -1,6 +1,6 @@
 using InitOs.Init.Config;
 using InitOs.Jails.Oci;
-using InitOs.Jails.Os;
+using InitOs.Os;
 using InitOs.Jails.Planning;
 
 namespace InitOs.UnitTests.Os;

@@ -1,6 +1,6 @@
 using InitOs.Init.Config;
 using InitOs.Init.Supervision;
-using InitOs.Jails.Os;
+using InitOs.Os;
 using InitOs.Jails.Vm;
 
 namespace InitOs.UnitTests.Os;

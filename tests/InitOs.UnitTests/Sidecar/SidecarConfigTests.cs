@@ -1,3 +1,4 @@
+using InitOs.Init.Supervision;
 using InitOs.Init.Config;
 using InitOs.Init.Sidecar;
 
@@ -12,7 +13,8 @@ public sealed class SidecarConfigTests
     {
         var config = ConfigLoader.Parse($"[sidecar]\nssh = true\nport = 2222\nauthorized_keys = [\"{Key}\"]\n", "initos.toml");
         var settings = SettingsBuilder.Build(config, KernelCommandLine.Parse(""));
-        var sshd = Assert.Single(settings.Services, s => s.Name == SshSidecar.ServiceName);
+        var services = SshSidecar.WithSshd([.. settings.Services.Select(ServiceSpec.From)], settings.Sidecar);
+        var sshd = Assert.Single(services, s => s.Name == SshSidecar.ServiceName);
         Assert.Equal(RestartPolicy.Always, sshd.Restart);
         Assert.Equal(SshSidecar.Dropbear, sshd.Command[0]);
         // -s: no password logins at all; -j -k: no port forwarding; -c: the forced command.
@@ -28,7 +30,7 @@ public sealed class SidecarConfigTests
     public void Ssh_off_adds_nothing()
     {
         var settings = SettingsBuilder.Build(new InitosConfig(), KernelCommandLine.Parse(""));
-        Assert.DoesNotContain(settings.Services, s => s.Name == SshSidecar.ServiceName);
+        Assert.DoesNotContain(SshSidecar.WithSshd([.. settings.Services.Select(ServiceSpec.From)], settings.Sidecar), s => s.Name == SshSidecar.ServiceName);
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using System.Net;
+using InitOs.Init.Config;
 using InitOs.Init.Network;
 using InitOs.Sys.Netlink;
 

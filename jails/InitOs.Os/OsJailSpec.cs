@@ -1,6 +1,6 @@
 using InitOs.Jails.Oci;
 
-namespace InitOs.Jails.Os;
+namespace InitOs.Os;
 
 /// <summary>What the OS's jail is made of, decided at boot.</summary>
 public sealed record OsJailOptions
@@ -43,8 +43,8 @@ public static class OsJailSpec
 
     public static OciSpec Create(OsJailOptions options)
     {
-        var capabilities = Enumerable.Range(0, Planning.Capabilities.Last + 1)
-            .Select(Planning.Capabilities.NameOf)
+        var capabilities = Enumerable.Range(0, Jails.Planning.Capabilities.Last + 1)
+            .Select(Jails.Planning.Capabilities.NameOf)
             .Where(name => name != "CAP_SYS_MODULE")
             .ToList();
         var namespaces = new List<string> { "pid", "mount", "uts", "ipc", "cgroup" };

@@ -1,7 +1,6 @@
 using System.Net;
-using InitOs.Init.Config;
 
-namespace InitOs.Init.Network;
+namespace InitOs.Init.Config;
 
 /// <summary>
 /// The kernel's (and dracut's) `ip=` parameter:

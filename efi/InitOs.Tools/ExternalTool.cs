@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace InitOs.ImageBuild.Tools;
+namespace InitOs.Tools;
 
 /// <summary>Runs a workstation tool (mkfs.ext4, depmod, apt-get …) and fails with its stderr.</summary>
 public static class ExternalTool

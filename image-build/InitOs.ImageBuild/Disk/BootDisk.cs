@@ -1,9 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
 using InitOs.Efi.Signing;
-using InitOs.ImageBuild.Disk;
 
-namespace InitOs.Efi.Disk;
+namespace InitOs.ImageBuild.Disk;
 
 /// <summary>
 /// A bootable GPT disk image: an ESP with the signed UKI as EFI/BOOT/BOOTX64.EFI, or

@@ -2,7 +2,7 @@ using InitOs.Init.Boot;
 using InitOs.Init.Config;
 using InitOs.Init.Supervision;
 
-namespace InitOs.Jails.Os;
+namespace InitOs.Os;
 
 /// <summary>How the real OS ended, whatever ran it (a jail's init, a VM).</summary>
 public enum OsEnd

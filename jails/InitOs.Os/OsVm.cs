@@ -8,7 +8,7 @@ using InitOs.Jails.Vm;
 using InitOs.Jails.Vm.Kvm;
 using InitOs.Sys;
 
-namespace InitOs.Jails.Os;
+namespace InitOs.Os;
 
 /// <summary>
 /// Mode vm: the real OS boots in QEMU, and the host's hardware stays with InitOS. At boot the
@@ -162,7 +162,7 @@ public sealed class OsVm
     }
 
     /// <summary>QEMU as PID 1 supervises it; the host's shutdown presses the guest's power button first.</summary>
-    public ServiceConfig Service() => new()
+    public ServiceSpec Service() => new()
     {
         Name = OsJail.ServiceName,
         Command = [_spec?.Qemu ?? "qemu-system-x86_64"],

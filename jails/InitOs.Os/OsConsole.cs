@@ -1,6 +1,6 @@
 using InitOs.Sys;
 
-namespace InitOs.Jails.Os;
+namespace InitOs.Os;
 
 /// <summary>
 /// The jailed OS's console: a pseudo-terminal whose slave is the jail's /dev/console and its

@@ -11,7 +11,7 @@ using InitOs.Jails.Running;
 using InitOs.Jails.Storage;
 using InitOs.Sys;
 
-namespace InitOs.Jails.Os;
+namespace InitOs.Os;
 
 /// <summary>
 /// The jail modes' hand-off: at boot, the "os" phase finds the OS's image, readies the upper
@@ -131,7 +131,7 @@ public sealed class OsJail
     }
 
     /// <summary>The OS as PID 1 supervises it.</summary>
-    public ServiceConfig Service() => new()
+    public ServiceSpec Service() => new()
     {
         Name = ServiceName,
         Command = [_options?.Init ?? "/sbin/init"],
@@ -175,9 +175,9 @@ public sealed class OsJail
 
     private NetworkPlan Network() => _config.Network switch
     {
-        "host" => new NetworkPlan(NetworkMode.Host, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
-        "none" => new NetworkPlan(NetworkMode.None, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
-        _ => new NetworkPlan(NetworkMode.Bridge, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
+        "host" => new NetworkPlan(Jails.Network.NetworkMode.Host, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
+        "none" => new NetworkPlan(Jails.Network.NetworkMode.None, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
+        _ => new NetworkPlan(Jails.Network.NetworkMode.Bridge, JailNetworkConfig.DefaultBridgeName, "10.88.0.0/16"),
     };
 
     /// <summary>A fresh upper layer (or the kept one): a pool slot, or new directories on the tmpfs.</summary>

@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace InitOs.Init.Network;
+namespace InitOs.Init.Config;
 
 public enum NetworkMode
 {

@@ -1,4 +1,4 @@
-namespace InitOs.Init.Sidecar;
+namespace InitOs.Init.Config;
 
 /// <summary>What may go into authorized_keys: one public key line, "TYPE BASE64 [comment]".</summary>
 public static class PublicKeys
