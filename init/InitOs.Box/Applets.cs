@@ -1,5 +1,7 @@
 using InitOs.Init;
 using InitOs.Jails.Running;
+using InitOs.Sidecar;
+using InitOs.Sidecar.Admin;
 
 namespace InitOs.Box;
 

@@ -37,13 +37,7 @@ internal static class ControlApplets
             Kernel.Reboot(ShutdownSignals.Command(kind));
             return 0;
         }
-        int signal = ShutdownSignals.SignalFor(kind);
-        if (!Processes.Signal(1, signal))
-        {
-            Console.Error.WriteLine($"initos: cannot signal PID 1 ({Signal.Name(signal)}): are you root?");
-            return 1;
-        }
-        return 0;
+        return ShutdownSignals.AskPid1(kind) ? 0 : 1;
     }
 
     private static ShutdownFlags? Parse(string[] args)
@@ -77,20 +71,5 @@ internal static class ControlApplets
         return flags;
     }
 
-    public static int Services(string[] args)
-    {
-        bool json = args is ["--json"];
-        if (args.Length > 0 && !json)
-        {
-            Console.Error.WriteLine($"initos services: unknown argument '{args[0]}' (use --json for machine-readable output)");
-            return 2;
-        }
-        if (!File.Exists(StatusFile.DefaultPath))
-        {
-            Console.Error.WriteLine($"initos services: {StatusFile.DefaultPath} does not exist: PID 1 supervises no services (switch_root mode hands the machine to the OS's init)");
-            return 1;
-        }
-        Console.WriteLine(json ? File.ReadAllText(StatusFile.DefaultPath) : StatusFile.Table());
-        return 0;
-    }
+    public static int Services(string[] args) => ServicesCommand.Run(args);
 }

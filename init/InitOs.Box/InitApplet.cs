@@ -3,7 +3,8 @@ using InitOs.Init.Config;
 using InitOs.Init.Logging;
 using InitOs.Init.Machine;
 using InitOs.Init.Recovery;
-using InitOs.Init.Sidecar;
+using InitOs.Sidecar;
+using InitOs.Sidecar.Ssh;
 using InitOs.Init.Supervision;
 using InitOs.Sys;
 
@@ -38,7 +39,14 @@ internal static class InitApplet
             var system = new LinuxSystem();
             var os = new Os.OsJail(system);
             var vm = new Os.OsVm();
-            new BootRunner(recovery).Run(BootSequence.SwitchRoot(system, os.Phase, vm.Phase), context);
+            var extensions = new BootExtensions
+            {
+                Sidecar = SidecarBoot.Phase,
+                StartSidecarBeforeHandoff = SidecarBoot.StartBeforeHandoff,
+                Os = os.Phase,
+                Vm = vm.Phase,
+            };
+            new BootRunner(recovery).Run(BootSequence.SwitchRoot(system, extensions), context);
             WriteBootRecord(context, log);
             if (context.Handoff is { } handoff)
             {
@@ -75,7 +83,7 @@ internal static class InitApplet
     {
         try
         {
-            BootRecord.Write(context, context.Handoff is null ? "/" : context.NewRoot, InitOs.Init.Sidecar.SidecarStaging.Root);
+            BootRecord.Write(context, context.Handoff is null ? "/" : context.NewRoot, SidecarStaging.Root);
         }
         catch (IOException e)
         {

@@ -98,7 +98,7 @@ public static class InitramfsBuilder
         {
             return;
         }
-        const string dropbear = InitOs.Init.Sidecar.SshSidecar.Dropbear;
+        const string dropbear = InitOs.Sidecar.Ssh.SshSidecar.Dropbear;
         if (!File.Exists(dropbear))
         {
             throw new FileNotFoundException($"[sidecar] ssh = true needs {dropbear}: install dropbear-bin (make prereqs does)");

@@ -10,9 +10,11 @@ namespace InitOs.Init.Boot;
 /// </summary>
 public static class BootSequence
 {
-    /// <param name="os">The jail modes' hand-off (the jails library provides it): prepares the OS's jail; PID 1 then supervises it.</param>
-    /// <param name="vm">Mode vm's hand-off (the jails library's too): finds the VM kit and the OS's disk; PID 1 then supervises QEMU.</param>
-    public static IReadOnlyList<Phase> SwitchRoot(ISystem system, Phase? os = null, Phase? vm = null) =>
+    /// <param name="extensions">The phases the libraries above PID 1 add (the sidecar, the OS modes); a
+    /// missing one is a phase that fails, saying so, when its mode or setting asks for it.</param>
+    public static IReadOnlyList<Phase> SwitchRoot(ISystem system, BootExtensions? extensions = null) => Build(system, extensions ?? new BootExtensions());
+
+    private static IReadOnlyList<Phase> Build(ISystem system, BootExtensions extensions) =>
     [
         new("early-mounts",
         [
@@ -46,10 +48,7 @@ public static class BootSequence
             new("wait-for-data", DeviceTasks.WaitForData),
             new("mount-data", c => DataTasks.MountData(c, system)),
         ], c => c.RequireSettings().Data is not null),
-        new("sidecar",
-        [
-            new("prepare-ssh", c => Sidecar.SshSidecar.Prepare(c.RequireSettings().Sidecar)),
-        ], c => StaysPid1(c) && c.RequireSettings().Sidecar.Ssh),
+        extensions.Sidecar ?? Missing("sidecar", "the sidecar", c => c.RequireSettings().Sidecar.Ssh),
         new("devices",
         [
             new("wait-for-root", DeviceTasks.WaitForRoot),
@@ -62,14 +61,23 @@ public static class BootSequence
         new("switch-root",
         [
             new("verify-new-root", c => SwitchRootTasks.VerifyNewRoot(c, system)),
-            new("start-sidecar", StartSidecar),
+            extensions.StartSidecarBeforeHandoff ?? new("start-sidecar", c =>
+            {
+                if (c.RequireSettings().Sidecar.Ssh)
+                {
+                    throw new BootException("this build has no sidecar, and [sidecar] ssh is on");
+                }
+            }),
             new("move-api-mounts", c => SwitchRootTasks.MoveApiMounts(c, system)),
             new("free-initramfs", c => SwitchRootTasks.FreeInitramfs(c, system)),
             new("prepare-handoff", c => SwitchRootTasks.PrepareHandoff(c, system)),
         ], c => c.RequireSettings().Mode == BootMode.SwitchRoot),
-        os ?? new Phase("os", [new("no-jail-runtime", _ => throw new BootException("this build has no jail runtime for the jail modes"))], InJail),
-        vm ?? new Phase("vm", [new("no-vm-runtime", _ => throw new BootException("this build has no VM runtime for mode vm"))], InVm),
+        extensions.Os ?? Missing("os", "jail runtime for the jail modes", InJail),
+        extensions.Vm ?? Missing("vm", "VM runtime for mode vm", InVm),
     ];
+
+    private static Phase Missing(string phase, string what, Func<BootContext, bool> when) =>
+        new(phase, [new($"no-{phase}", _ => throw new BootException($"this build has no {what}"))], when);
 
     /// <summary>vm: PID 1 stays and runs the OS in QEMU.</summary>
     public static bool InVm(BootContext context) => context.RequireSettings().Mode == BootMode.Vm;
@@ -89,31 +97,7 @@ public static class BootSequence
     }
 
     /// <summary>Without a switch_root InitOS stays the host: it readies the initramfs for jails.</summary>
-    private static bool StaysPid1(BootContext context) => context.RequireSettings().Mode != BootMode.SwitchRoot;
+    public static bool StaysPid1(BootContext context) => context.RequireSettings().Mode != BootMode.SwitchRoot;
 
     public static IReadOnlyList<string> PhaseNames(IReadOnlyList<Phase> phases) => phases.Select(p => p.Name).ToList();
-
-    /// <summary>With [sidecar] ssh on, the admin door outlives the hand-off (Sidecar/SidecarStaging).</summary>
-    private static void StartSidecar(BootContext context)
-    {
-        var sidecar = context.RequireSettings().Sidecar;
-        if (!sidecar.Ssh)
-        {
-            return;
-        }
-        Sidecar.SshSidecar.Prepare(sidecar);
-        Sidecar.SidecarStaging.Stage(sidecar);
-        int pid;
-        try
-        {
-            pid = Sidecar.SidecarStaging.Start(sidecar, TimeSpan.FromSeconds(30));
-        }
-        catch (Exception e) when (e is InvalidOperationException or Sys.SysException or IOException)
-        {
-            // The OS still boots; only the admin door is missing.
-            context.Log.Error($"sidecar: {e.Message}; handing off without it");
-            return;
-        }
-        context.Log.Info($"sidecar: started from {Sidecar.SidecarStaging.Root} as pid {pid}; it outlives the hand-off");
-    }
 }

@@ -20,6 +20,18 @@ public static class ShutdownSignals
         [Signal.Usr2] = ShutdownKind.PowerOff,
     };
 
+    /// <summary>Asks PID 1 for a shutdown with busybox's signal; false (said on stderr) when it cannot be signalled.</summary>
+    public static bool AskPid1(ShutdownKind kind)
+    {
+        int signal = SignalFor(kind);
+        if (Processes.Signal(1, signal))
+        {
+            return true;
+        }
+        Console.Error.WriteLine($"initos: cannot signal PID 1 ({Signal.Name(signal)}): are you root?");
+        return false;
+    }
+
     public static int SignalFor(ShutdownKind kind) => kind switch
     {
         ShutdownKind.Reboot => Signal.Term,

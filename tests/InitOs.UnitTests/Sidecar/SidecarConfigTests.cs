@@ -1,6 +1,6 @@
 using InitOs.Init.Supervision;
 using InitOs.Init.Config;
-using InitOs.Init.Sidecar;
+using InitOs.Sidecar.Ssh;
 
 namespace InitOs.UnitTests.Sidecar;
 

@@ -1,7 +1,7 @@
 using InitOs.Init.Config;
 using InitOs.Sys;
 
-namespace InitOs.Init.Sidecar;
+namespace InitOs.Sidecar.Ssh;
 
 /// <summary>
 /// The sidecar outliving switch_root. Before the hand-off PID 1 copies what the sidecar needs into

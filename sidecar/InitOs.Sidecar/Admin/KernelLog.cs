@@ -1,7 +1,7 @@
 using System.Globalization;
 using InitOs.Sys;
 
-namespace InitOs.Box;
+namespace InitOs.Sidecar.Admin;
 
 /// <summary>
 /// `initos admin logs [--follow]`: the kernel's ring buffer from /dev/kmsg, which also holds

@@ -2,14 +2,14 @@ using System.Globalization;
 using System.Text.Json;
 using InitOs.Init.Supervision;
 
-namespace InitOs.Box;
+namespace InitOs.Sidecar.Admin;
 
 /// <summary>
 /// `initos admin COMMAND`: what an administrator's ssh session runs. sshd forces every session
 /// into it and passes the words the client asked for in SSH_ORIGINAL_COMMAND, so nothing but
 /// these commands is reachable. Every word is checked; a bad request changes nothing and says why.
 /// </summary>
-internal static class AdminApplet
+public static class AdminApplet
 {
     private const string Usage = """
         commands (over ssh: ssh root@HOST COMMAND):
@@ -40,12 +40,12 @@ internal static class AdminApplet
             ["status", "--json"] => Status(json: true),
             ["services", "restart", var name] => Bounce(name, Sys.Signal.Term, "restarted"),
             ["services", "kill", var name] => Bounce(name, Sys.Signal.Kill, "killed and restarted"),
-            ["services", .. var rest] => ControlApplets.Services(rest),
+            ["services", .. var rest] => ServicesCommand.Run(rest),
             ["logs"] => KernelLog.Print(follow: false),
             ["logs", "--follow"] => KernelLog.Print(follow: true),
             ["jail", "debug", var name, .. var rest] => JailDebug.Run(name, rest),
-            ["reboot"] => ControlApplets.Reboot([]),
-            ["poweroff"] => ControlApplets.PowerOff([]),
+            ["reboot"] => ShutdownSignals.AskPid1(ShutdownKind.Reboot) ? 0 : 1,
+            ["poweroff"] => ShutdownSignals.AskPid1(ShutdownKind.PowerOff) ? 0 : 1,
             [var command, ..] when IsCommand(command) => Refuse($"{command}: unexpected arguments '{string.Join(' ', words[1..])}'"),
             [var command, ..] => Refuse($"unknown command '{command}'"),
         };

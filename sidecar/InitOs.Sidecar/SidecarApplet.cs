@@ -1,10 +1,10 @@
 using InitOs.Init.Config;
 using InitOs.Init.Logging;
-using InitOs.Init.Sidecar;
+using InitOs.Sidecar.Ssh;
 using InitOs.Init.Supervision;
 using InitOs.Sys;
 
-namespace InitOs.Box;
+namespace InitOs.Sidecar;
 
 /// <summary>
 /// `@initos sidecar --port N`: the admin door after switch_root. It is started by PID 1 from
@@ -12,7 +12,7 @@ namespace InitOs.Box;
 /// not matter, and supervises dropbear like PID 1 did, reaping its own children. Its log goes
 /// to the kernel log, and its services' status to the same file `initos admin` reads.
 /// </summary>
-internal static class SidecarApplet
+public static class SidecarApplet
 {
     public static int Run(string[] args)
     {

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace InitOs.Box;
+namespace InitOs.Sidecar.Admin;
 
 /// <summary>The machine as `initos admin status` shows it: the real init's mounts and the block devices.</summary>
 internal static class MachineFacts

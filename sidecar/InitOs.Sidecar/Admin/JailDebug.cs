@@ -2,7 +2,7 @@ using InitOs.Jails.Planning;
 using InitOs.Jails.Running;
 using InitOs.Sys;
 
-namespace InitOs.Box;
+namespace InitOs.Sidecar.Admin;
 
 /// <summary>
 /// `initos admin jail debug NAME [WORD…]`: an ephemeral debug container. A shell (or the words,

@@ -1,7 +1,7 @@
 using InitOs.Init.Config;
 using InitOs.Init.Supervision;
 
-namespace InitOs.Init.Sidecar;
+namespace InitOs.Sidecar.Ssh;
 
 /// <summary>
 /// The admin door as PID 1 runs it: dropbear, supervised like any [[service]] (backoff, crash

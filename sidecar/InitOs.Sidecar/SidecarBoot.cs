@@ -1,0 +1,40 @@
+using InitOs.Init.Boot;
+using InitOs.Sidecar.Ssh;
+
+namespace InitOs.Sidecar;
+
+/// <summary>The sidecar's part of the boot: where PID 1's sequence asks for it (<see cref="BootExtensions"/>).</summary>
+public static class SidecarBoot
+{
+    /// <summary>When InitOS stays PID 1 and [sidecar] ssh is on: authorized_keys and the host key directory before sshd starts.</summary>
+    public static Phase Phase => new("sidecar",
+    [
+        new("prepare-ssh", c => SshSidecar.Prepare(c.RequireSettings().Sidecar)),
+    ], c => BootSequence.StaysPid1(c) && c.RequireSettings().Sidecar.Ssh);
+
+    /// <summary>With [sidecar] ssh on, the admin door outlives the hand-off (<see cref="SidecarStaging"/>).</summary>
+    public static BootTask StartBeforeHandoff => new("start-sidecar", Start);
+
+    private static void Start(BootContext context)
+    {
+        var sidecar = context.RequireSettings().Sidecar;
+        if (!sidecar.Ssh)
+        {
+            return;
+        }
+        SshSidecar.Prepare(sidecar);
+        SidecarStaging.Stage(sidecar);
+        int pid;
+        try
+        {
+            pid = SidecarStaging.Start(sidecar, TimeSpan.FromSeconds(30));
+        }
+        catch (Exception e) when (e is InvalidOperationException or Sys.SysException or IOException)
+        {
+            // The OS still boots; only the admin door is missing.
+            context.Log.Error($"sidecar: {e.Message}; handing off without it");
+            return;
+        }
+        context.Log.Info($"sidecar: started from {SidecarStaging.Root} as pid {pid}; it outlives the hand-off");
+    }
+}
