@@ -73,7 +73,7 @@ internal static class JailApplet
         }
     }
 
-    /// <summary>The plan, with a pool slot taken for its overlay when --pool is given (released again if anything fails).</summary>
+    /// <summary>The plan, with a pool slot taken for its overlay when --pool is given (given back if planning fails).</summary>
     private static JailPlan Plan(JailArguments arguments)
     {
         var bundle = Bundle.Load(arguments.Bundle);
@@ -84,45 +84,22 @@ internal static class JailApplet
         }
         var pool = PoolSettings.Open(arguments.Pool);
         var slot = pool.Take();
+        var lease = new PoolLease(pool.Directory, slot.Index, slot.Lease);
         try
         {
-            var overlay = new OverlayDirs(slot.Upper, slot.Work);
-            var lease = new PoolLease(pool.Directory, slot.Index, slot.Lease);
-            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, overlay, lease) with { Network = arguments.Network };
+            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, new OverlayDirs(slot.Upper, slot.Work), lease) with { Network = arguments.Network };
         }
         catch
         {
-            pool.Release(slot);
+            JailLauncher.ReleaseLease(lease);
             throw;
-        }
-    }
-
-    private static JailState Launch(JailPlan plan, bool waitForStart, bool foreground)
-    {
-        try
-        {
-            return JailLauncher.Launch(plan, waitForStart, foreground);
-        }
-        catch
-        {
-            ReleaseSlot(plan.Lease);
-            throw;
-        }
-    }
-
-    /// <summary>The jail is gone: its upper is destroyed and the slot made fresh for the next one.</summary>
-    private static void ReleaseSlot(PoolLease? lease)
-    {
-        if (lease is not null)
-        {
-            PoolSettings.Open(lease.PoolDirectory).Release(lease.Slot, lease.Token);
         }
     }
 
     private static int Create(JailArguments arguments)
     {
-        var state = Launch(Plan(arguments), waitForStart: true, foreground: false);
-        WritePidFile(arguments.PidFile, state.Pid);
+        var jail = Jail.Create(Plan(arguments), waitForStart: true, foreground: false);
+        WritePidFile(arguments.PidFile, jail.Pid);
         return 0;
     }
 
@@ -148,15 +125,14 @@ internal static class JailApplet
         var signals = new SignalLoop(reaper, forwarded, signal => Processes.Signal(Volatile.Read(ref pid), signal));
         using var done = new ManualResetEventSlim();
         ChildExit exit = default;
-        JailState? launched = null;
+        Jail? launched = null;
         try
         {
             Volatile.Write(ref pid, reaper.Start(() =>
             {
-                var state = Launch(plan, waitForStart: false, foreground: true);
-                launched = state;
-                WritePidFile(arguments.PidFile, state.Pid);
-                return state.Pid;
+                launched = Jail.Create(plan, waitForStart: false, foreground: true);
+                WritePidFile(arguments.PidFile, launched.Pid);
+                return launched.Pid;
             }, e =>
             {
                 exit = e;
@@ -166,40 +142,20 @@ internal static class JailApplet
         }
         finally
         {
-            if (launched is not null)
-            {
-                JailLauncher.Release(launched);
-            }
+            launched?.Release();
         }
-        return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
+        return ExitStatus(exit);
     }
 
     private static int Start(string id)
     {
-        var state = Existing(id);
-        if (state.Status != "created")
-        {
-            throw new JailException($"jail {id} is {state.Status}, not created");
-        }
-        var fifo = Path.Combine(JailState.DirectoryOf(id), "start.fifo");
-        // Non-blocking: with no jail-init holding the fifo open this fails at once (ENXIO) instead of hanging.
-        int fd = Files.Open(fifo, Files.WriteOnly | Files.CloseOnExec | 0x800);
-        try
-        {
-            Files.WriteAll(fd, "s"u8);
-        }
-        finally
-        {
-            Files.Close(fd);
-        }
-        (state with { Status = "running" }).Save();
+        Jail.Open(id).Start();
         return 0;
     }
 
     private static int State(string id)
     {
-        var state = Existing(id);
-        Console.WriteLine(state.OciStateJson());
+        Console.WriteLine(Jail.Open(id).State.OciStateJson());
         return 0;
     }
 
@@ -214,15 +170,7 @@ internal static class JailApplet
         {
             throw new JailUsageException("exec: no program given");
         }
-        var state = Existing(args[0]);
-        if (state.Status != "running")
-        {
-            throw new JailException($"jail {state.Id} is {state.Status}, not running");
-        }
-        var plan = JailPlanner.Plan(Bundle.Load(state.Bundle), state.Id, JailState.DirectoryOf(state.Id));
-        int helper = JailProgram.Enter(state.Pid, state.Cgroup, plan.CloneFlags, plan.Process with { Args = command });
-        var exit = Processes.Wait(helper) ?? throw new JailException($"jail {state.Id}: lost the exec helper {helper}");
-        return exit.Exited ? exit.ExitCode : 128 + exit.Signal;
+        return ExitStatus(Jail.Open(args[0]).Exec(command));
     }
 
     private static int Kill(string[] args)
@@ -231,148 +179,35 @@ internal static class JailApplet
         {
             throw new JailUsageException("kill takes ID [SIGNAL]");
         }
-        var state = Existing(args[0]);
         int signal = args.Length == 2 ? Signal.Parse(args[1]) ?? throw new JailUsageException($"unknown signal '{args[1]}'") : Signal.Term;
-        if (state.Status is not ("created" or "running"))
-        {
-            throw new JailException($"jail {state.Id} is {state.Status}: nothing to signal");
-        }
-        if (!Processes.Signal(state.Pid, signal))
-        {
-            throw SysException.FromLastError($"kill({state.Pid}, {Signal.Name(signal)})");
-        }
+        Jail.Open(args[0]).Signal(signal);
         return 0;
     }
 
     private static int Delete(JailArguments arguments)
     {
-        var state = Existing(arguments.Id);
-        if (state.Status is "created" or "running")
-        {
-            if (!arguments.Force)
-            {
-                throw new JailException($"jail {state.Id} is {state.Status}; stop it first or use --force");
-            }
-            Processes.Signal(state.Pid, Signal.Kill);
-            WaitUntilGone(state);
-        }
-        JailLauncher.Release(state);
+        Jail.Open(arguments.Id).Delete(arguments.Force);
         return 0;
-    }
-
-    private static void WaitUntilGone(JailState state)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(10);
-        while (state.Refreshed().Status != "stopped")
-        {
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new JailException($"jail {state.Id}: pid {state.Pid} did not die within 10 s of SIGKILL");
-            }
-            Thread.Sleep(10);
-        }
     }
 
     private static int List()
     {
         Console.WriteLine($"{"ID",-24} {"PID",8} {"STATUS",-9} BUNDLE");
-        foreach (var id in JailState.AllIds())
+        foreach (var state in Jail.All().Select(j => j.State))
         {
-            if (JailState.Load(id)?.Refreshed() is { } state)
-            {
-                Console.WriteLine($"{state.Id,-24} {state.Pid,8} {state.Status,-9} {state.Bundle}");
-            }
+            Console.WriteLine($"{state.Id,-24} {state.Pid,8} {JailLifecycle.Name(state.Status),-9} {state.Bundle}");
         }
         return 0;
     }
 
-    private static JailState Existing(string id) =>
-        (JailState.Load(id) ?? throw new JailException($"jail {id} does not exist (no {JailState.DirectoryOf(id)}/state.json)")).Refreshed();
+    /// <summary>The shell's convention: the program's exit code, or 128 + the signal that ended it.</summary>
+    private static int ExitStatus(ChildExit exit) => exit.Exited ? exit.ExitCode : 128 + exit.Signal;
 
     private static void WritePidFile(string? path, int pid)
     {
-        if (path is null)
+        if (path is not null)
         {
-            return;
+            AtomicFile.WriteText(path, pid.ToString(CultureInfo.InvariantCulture));
         }
-        var temporary = path + ".tmp";
-        File.WriteAllText(temporary, pid.ToString(CultureInfo.InvariantCulture));
-        File.Move(temporary, path, overwrite: true);
-    }
-}
-
-internal sealed class JailUsageException(string message) : Exception(message);
-
-/// <summary>ID and the runc-style flags of create/run/delete.</summary>
-internal sealed record JailArguments(string Id, string Bundle, string? PidFile, bool Force, string? Pool, NetworkPlan? Network)
-{
-    public static JailArguments Parse(string[] args, bool withBundle)
-    {
-        string? id = null, pidFile = null, pool = null, network = null, bridge = null, subnet = null;
-        string bundle = Directory.GetCurrentDirectory();
-        bool force = false;
-        for (int i = 0; i < args.Length; i++)
-        {
-            switch (args[i])
-            {
-                case "--bundle" or "-b" when withBundle && i + 1 < args.Length:
-                    bundle = args[++i];
-                    break;
-                case "--pid-file" when withBundle && i + 1 < args.Length:
-                    pidFile = Path.GetFullPath(args[++i]);
-                    break;
-                case "--pool" when withBundle && i + 1 < args.Length:
-                    pool = args[++i];
-                    break;
-                case "--network" when withBundle && i + 1 < args.Length:
-                    network = args[++i];
-                    break;
-                case "--bridge" when withBundle && i + 1 < args.Length:
-                    bridge = args[++i];
-                    break;
-                case "--subnet" when withBundle && i + 1 < args.Length:
-                    subnet = args[++i];
-                    break;
-                case "--force" or "-f" when !withBundle:
-                    force = true;
-                    break;
-                default:
-                    if (args[i].StartsWith('-') || id is not null)
-                    {
-                        throw new JailUsageException($"unexpected argument '{args[i]}'");
-                    }
-                    id = args[i];
-                    break;
-            }
-        }
-        if (id is null)
-        {
-            throw new JailUsageException("missing jail ID");
-        }
-        if (id.Length is 0 or > 64 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') || id.StartsWith('.'))
-        {
-            throw new JailUsageException($"jail ID '{id}' must be 1-64 letters, digits, '-', '_' or '.', not starting with '.'");
-        }
-        return new JailArguments(id, bundle, pidFile, force, pool, ParseNetwork(network, bridge, subnet));
-    }
-
-    private static NetworkPlan? ParseNetwork(string? mode, string? bridge, string? subnet)
-    {
-        if (mode is null)
-        {
-            return bridge is null && subnet is null ? null : throw new JailUsageException("--bridge and --subnet go with --network bridge");
-        }
-        var parsed = mode switch
-        {
-            "bridge" => NetworkMode.Bridge,
-            "none" => NetworkMode.None,
-            "host" => NetworkMode.Host,
-            _ => throw new JailUsageException($"--network '{mode}': expected bridge, none or host"),
-        };
-        if (subnet is not null && !System.Net.IPNetwork.TryParse(subnet, out _))
-        {
-            throw new JailUsageException($"--subnet '{subnet}' is not a CIDR such as 10.88.0.0/16");
-        }
-        return new NetworkPlan(parsed, bridge ?? JailNetworkConfig.DefaultBridgeName, subnet ?? "10.88.0.0/16");
     }
 }

@@ -12,6 +12,7 @@ public static class Files
     public const int NoCtty = 0x100;
     public const int CloseOnExec = 0x80000;
     public const int Directory = 0x10000;
+    public const int NonBlocking = 0x800;
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtRemoveDir = 0x200;

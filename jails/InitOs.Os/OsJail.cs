@@ -33,7 +33,7 @@ public sealed class OsJail
     private OsConfig _config = new();
     private SubvolumePool? _pool;
     private OsConsole? _console;
-    private JailState? _running;
+    private Jail? _running;
     private (OverlayDirs Overlay, PoolLease Lease)? _kept;
     private int _starts;
 
@@ -148,29 +148,29 @@ public sealed class OsJail
     {
         var options = (_options ?? throw new InvalidOperationException("the os phase did not run")) with { Start = ++_starts };
         var (overlay, lease) = TakeUpper();
+        // A kept upper keeps its slot: only a fresh one is the jail's to give back when it ends.
+        var owned = _config.KeepUpper ? null : lease;
+        JailPlan plan;
         try
         {
-            var stateDirectory = JailState.DirectoryOf(OsJailSpec.Id);
             var bundle = new Bundle(StateDirectory, OsJailSpec.Create(options));
-            var plan = JailPlanner.Plan(bundle, OsJailSpec.Id, stateDirectory, overlay, _config.KeepUpper ? null : lease) with
+            plan = JailPlanner.Plan(bundle, OsJailSpec.Id, JailState.DirectoryOf(OsJailSpec.Id), overlay, owned) with
             {
                 ProgramIsInit = true,
                 IdmapLower = options.Unprivileged,
                 Console = _console?.SlavePath,
                 Network = Network(),
             };
-            _running = JailLauncher.Launch(plan, waitForStart: false, foreground: false);
-            _log.Info($"os: start {_starts}: {options.Init} is PID 1 of jail {OsJailSpec.Id} (host pid {_running.Pid}), upper {overlay.Upper}");
-            return _running.Pid;
         }
         catch
         {
-            if (!_config.KeepUpper && lease is not null)
-            {
-                PoolSettings.Open(lease.PoolDirectory).Release(lease.Slot, lease.Token);
-            }
+            JailLauncher.ReleaseLease(owned);
             throw;
         }
+        // From here the jail owns the slot: a failed create gives it back itself.
+        _running = Jail.Create(plan, waitForStart: false, foreground: false);
+        _log.Info($"os: start {_starts}: {options.Init} is PID 1 of jail {OsJailSpec.Id} (host pid {_running.Pid}), upper {overlay.Upper}");
+        return _running.Pid;
     }
 
     private NetworkPlan Network() => _config.Network switch
@@ -209,10 +209,10 @@ public sealed class OsJail
     private void Ended(ChildExit exit)
     {
         _log.Info($"os: {OsEnds.Describe(EndOf(exit))} ({exit})");
-        if (_running is { } state)
+        if (_running is { } jail)
         {
             _running = null;
-            JailLauncher.Release(state);
+            jail.Release();
         }
     }
 

@@ -53,6 +53,7 @@ public static class JailLauncher
         catch
         {
             JailCgroup.Remove(cgroup);
+            ReleaseLease(plan.Lease);
             JailNetworking.Detach(plan.Id, plan.Network);
             ReleaseIdRange(plan.IdRangeStart);
             RemoveDirectory(directory);
@@ -65,7 +66,7 @@ public static class JailLauncher
         var fds = new List<int>();
         int[] go = Pipe(), report = Pipe();
         int exe = SealedBinary.ReadOnlyCopy("/proc/self/exe", SealedCopies);
-        int planFd = PlanMemfd(plan);
+        int planFd = PlanMemfd(plan, directory);
         int startFd = waitForStart ? StartFifo(directory) : -1;
         fds.AddRange([go[0], go[1], report[0], report[1], exe, planFd]);
         if (startFd >= 0)
@@ -81,7 +82,7 @@ public static class JailLauncher
             var state = new JailState
             {
                 Id = plan.Id,
-                Status = "creating",
+                Status = JailStatus.Creating,
                 Pid = child.Pid,
                 PidStartTime = JailState.ProcessStartTime(child.Pid) ?? 0,
                 Bundle = plan.BundleDirectory,
@@ -115,7 +116,7 @@ public static class JailLauncher
                 Processes.Signal(child.Pid, Signal.Kill);
                 throw new JailException($"jail {plan.Id}: {(message.Length > 0 ? message : "its init exited while building the root")}");
             }
-            state = state with { Status = waitForStart ? "created" : "running" };
+            state = state with { Status = waitForStart ? JailStatus.Created : JailStatus.Running };
             state.Save(stateRoot);
             return state;
         }
@@ -147,13 +148,19 @@ public static class JailLauncher
     public static void Release(JailState state)
     {
         JailCgroup.Remove(state.Cgroup);
-        if (state.Lease is { } lease)
-        {
-            Storage.PoolSettings.Open(lease.PoolDirectory).Release(lease.Slot, lease.Token);
-        }
+        ReleaseLease(state.Lease);
         JailNetworking.Detach(state.Id, state.Network);
         ReleaseIdRange(state.IdRangeStart);
         RemoveDirectory(JailState.DirectoryOf(state.Id));
+    }
+
+    /// <summary>The one way a pool slot goes back: its upper destroyed and the slot made fresh for the next jail.</summary>
+    public static void ReleaseLease(PoolLease? lease)
+    {
+        if (lease is not null)
+        {
+            Storage.PoolSettings.Open(lease.PoolDirectory).Release(lease.Slot, lease.Token);
+        }
     }
 
     /// <summary>
@@ -216,12 +223,19 @@ public static class JailLauncher
     private static string Format(IReadOnlyList<IdMap> maps) =>
         string.Concat(maps.Select(m => $"{m.Inside} {m.Outside} {m.Count}\n"));
 
-    private static int PlanMemfd(JailPlan plan)
+    /// <summary>The plan for jail-init, in a memfd; the same bytes beside the state, where `exec` reads them.</summary>
+    private static int PlanMemfd(JailPlan plan, string directory)
     {
+        var encoded = PlanCodec.Encode(plan);
+        File.WriteAllBytes(Path.Combine(directory, SavedPlan), encoded);
+        File.SetUnixFileMode(Path.Combine(directory, SavedPlan), UnixFileMode.UserRead | UnixFileMode.UserWrite);
         int fd = Memfd.Create("initos-plan");
-        Files.WriteAll(fd, PlanCodec.Encode(plan));
+        Files.WriteAll(fd, encoded);
         return fd;
     }
+
+    /// <summary>The plan the jail was started with, as jail-init got it: what `exec` enters with.</summary>
+    public const string SavedPlan = "plan.bin";
 
     /// <summary>The fifo `start` writes to; jail-init holds it open read-write so the open never blocks.</summary>
     private static int StartFifo(string directory)

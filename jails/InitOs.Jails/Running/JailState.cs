@@ -12,7 +12,7 @@ public sealed record JailState
 {
     public string OciVersion { get; init; } = "1.0.2";
     public required string Id { get; init; }
-    public required string Status { get; init; }
+    public required JailStatus Status { get; init; }
     public int Pid { get; init; }
     /// <summary>The process's start time (field 22 of /proc/PID/stat): a reused pid is not this jail.</summary>
     public ulong PidStartTime { get; init; }
@@ -102,7 +102,7 @@ public sealed record JailState
         {
             OciVersion = Text(json, "ociVersion") ?? "1.0.2",
             Id = json.GetProperty("id").GetString()!,
-            Status = json.GetProperty("status").GetString()!,
+            Status = JailLifecycle.Parse(json.GetProperty("status").GetString()!),
             Pid = json.GetProperty("pid").GetInt32(),
             PidStartTime = json.GetProperty("pidStartTime").GetUInt64(),
             Bundle = json.GetProperty("bundle").GetString()!,
@@ -139,7 +139,7 @@ public sealed record JailState
     {
         json.WriteString("ociVersion", OciVersion);
         json.WriteString("id", Id);
-        json.WriteString("status", Status);
+        json.WriteString("status", JailLifecycle.Name(Status));
         json.WriteNumber("pid", Pid);
         json.WriteString("bundle", Bundle);
         json.WriteStartObject("annotations");
@@ -150,8 +150,8 @@ public sealed record JailState
         json.WriteEndObject();
     }
 
-    /// <summary>The status now: "stopped" once the jail's init is gone (or its pid belongs to another process).</summary>
-    public JailState Refreshed() => Status is "created" or "running" && !IsAlive() ? this with { Status = "stopped" } : this;
+    /// <summary>The status now: stopped once the jail's init is gone (or its pid belongs to another process).</summary>
+    public JailState Refreshed() => Status is JailStatus.Created or JailStatus.Running && !IsAlive() ? this with { Status = JailStatus.Stopped } : this;
 
     private bool IsAlive() => Pid > 0 && ProcessStartTime(Pid) is { } start && start == PidStartTime && !IsZombie(Pid);
 

@@ -25,7 +25,17 @@ internal static class JailDebug
 
     public static int Run(string id, IReadOnlyList<string> words)
     {
-        if (JailState.Load(id)?.Refreshed() is not { Status: "running" } state)
+        try
+        {
+            // A name, never a path: only records under the state root are looked at.
+            JailIds.Check(id);
+        }
+        catch (JailException e)
+        {
+            Console.Error.WriteLine($"initos admin: {e.Message}");
+            return 2;
+        }
+        if (JailState.Load(id)?.Refreshed() is not { Status: JailStatus.Running } state)
         {
             var known = JailState.AllIds().ToList();
             Console.Error.WriteLine($"initos admin: no running jail named '{id}' (jails: {(known.Count == 0 ? "none" : string.Join(", ", known))})");

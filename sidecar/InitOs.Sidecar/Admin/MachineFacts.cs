@@ -23,10 +23,10 @@ internal static class MachineFacts
                 continue;
             }
             var map = $"/proc/{state.Pid}/uid_map";
-            IReadOnlyList<string> uidMap = state.Status == "running" && File.Exists(map)
+            IReadOnlyList<string> uidMap = state.Status == InitOs.Jails.Running.JailStatus.Running && File.Exists(map)
                 ? File.ReadLines(map).Select(l => string.Join(' ', l.Split(' ', StringSplitOptions.RemoveEmptyEntries))).ToList()
                 : [];
-            jails.Add(new Jail(state.Id, state.Status, state.Pid, uidMap));
+            jails.Add(new Jail(state.Id, InitOs.Jails.Running.JailLifecycle.Name(state.Status), state.Pid, uidMap));
         }
         return jails;
     }
