@@ -19,7 +19,24 @@ public static class ExternalTool
         return path.Concat(SbinDirectories).Select(dir => Path.Combine(dir, file)).FirstOrDefault(File.Exists) ?? file;
     }
 
+    /// <summary>How a tool ended and what it printed.</summary>
+    public sealed record Result(int Code, string Out, string Err)
+    {
+        public override string ToString() => $"exit {Code}\n--- stdout\n{Out}\n--- stderr\n{Err}";
+    }
+
+    /// <summary>Runs the tool and returns its stdout; a non-zero exit is an error carrying its stderr.</summary>
     public static string Run(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, string? workingDirectory = null)
+    {
+        var words = args.ToList();
+        var result = Exec(file, words, env, workingDirectory);
+        return result.Code == 0
+            ? result.Out
+            : throw new InvalidOperationException($"{file} {string.Join(' ', words)} exited {result.Code}: {result.Err.Trim()}");
+    }
+
+    /// <summary>Runs the tool to its end, whatever its exit code (killed after <paramref name="timeout"/>, default none).</summary>
+    public static Result Exec(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? env = null, string? workingDirectory = null, TimeSpan? timeout = null)
     {
         var info = new ProcessStartInfo(Resolve(file))
         {
@@ -38,13 +55,14 @@ public static class ExternalTool
         }
         using var process = Start(info, file);
         var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        if (process.ExitCode != 0)
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        if (!process.WaitForExit(timeout ?? Timeout.InfiniteTimeSpan))
         {
-            throw new InvalidOperationException($"{file} {string.Join(' ', info.ArgumentList)} exited {process.ExitCode}: {stderr.Result.Trim()}");
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{file} {string.Join(' ', info.ArgumentList)} did not end in {timeout!.Value.TotalSeconds:F0} s");
         }
-        return stdout;
+        process.WaitForExit();
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
     private static Process Start(ProcessStartInfo info, string file)

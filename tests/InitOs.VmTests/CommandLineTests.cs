@@ -1,3 +1,4 @@
+using InitOs.Tools;
 using InitOs.Init;
 using InitOs.TestKit;
 
@@ -10,7 +11,7 @@ namespace InitOs.VmTests;
 /// </summary>
 public sealed class CommandLineTests
 {
-    private static Tool.Result Box(params string[] args) => Tool.Exec(RepoPaths.Require(RepoPaths.Box, "make box"), args);
+    private static ExternalTool.Result Box(params string[] args) => Tool.Exec(RepoPaths.Require(RepoPaths.Box, "make box"), args);
 
     [Theory]
     [InlineData("--help")]

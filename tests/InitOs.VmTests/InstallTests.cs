@@ -1,3 +1,4 @@
+using InitOs.Tools;
 using InitOs.Init;
 using InitOs.TestKit;
 
@@ -37,7 +38,7 @@ public sealed class InstallTests
         Assert.True(removed.Code == 0, removed.ToString());
         Assert.False(File.Exists(initos) || Directory.Exists(Path.Combine(prefix.Path, "lib/initos")), "uninstall left files behind");
 
-        Tool.Result Make(string target) =>
+        ExternalTool.Result Make(string target) =>
             Tool.Exec("make", ["-s", "-o", "box", "-o", "kernel", "-o", "prereqs", target, $"PREFIX={prefix.Path}"], RepoPaths.Root, timeout: TimeSpan.FromMinutes(10));
     }
 }
