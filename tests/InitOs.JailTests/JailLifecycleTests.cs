@@ -40,7 +40,7 @@ public sealed class JailLifecycleTests
 
             var refused = JailCli.Run("delete", id);
             Assert.Equal(1, refused.Code);
-            Assert.Contains("running; stop it first or use --force", refused.Err, StringComparison.Ordinal);
+            Assert.Contains("is running: delete needs it stopped; stop it first or use --force", refused.Err, StringComparison.Ordinal);
 
             Assert.Equal(0, JailCli.Run("kill", id, "KILL").Code);
             WaitFor(() => Status(id) == "stopped", "the jail to stop");
@@ -70,7 +70,7 @@ public sealed class JailLifecycleTests
             Assert.Equal(0, JailCli.Run("start", id).Code);
             var second = JailCli.Run("start", id);
             Assert.Equal(1, second.Code);
-            Assert.Contains("is running, not created", second.Err, StringComparison.Ordinal);
+            Assert.Contains("is running: start needs it created", second.Err, StringComparison.Ordinal);
         }
         finally
         {
@@ -89,7 +89,7 @@ public sealed class JailLifecycleTests
             Assert.Equal(0, JailCli.Run("create", "--bundle", bundle.Save(), id).Code);
             var early = JailCli.Run("exec", id, "true");
             Assert.Equal(1, early.Code);
-            Assert.Contains("is created, not running", early.Err, StringComparison.Ordinal);
+            Assert.Contains("is created: exec needs it running", early.Err, StringComparison.Ordinal);
             Assert.Equal(0, JailCli.Run("start", id).Code);
 
             var result = JailCli.Run("exec", id, "--", "sh", "-c", "echo pid=$$ host=$(hostname); cat /proc/1/cmdline | tr '\\0' ' '; echo; grep -E '^(CapEff|Seccomp):' /proc/self/status; exit 5");
