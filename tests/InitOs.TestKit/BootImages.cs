@@ -46,6 +46,22 @@ public sealed class BootImages : IDisposable
         return output;
     }
 
+    /// <summary>
+    /// An initramfs packing <paramref name="toml"/> as its config (written beside it as NAME.toml);
+    /// built once per content: the same name and config again reuse the image.
+    /// </summary>
+    public string InitramfsWith(string name, string toml, IReadOnlyDictionary<string, string>? extraTrees = null)
+    {
+        var config = _dir.File(name + ".toml");
+        var image = _dir.File(name + "-initramfs.img");
+        if (File.Exists(image) && File.Exists(config) && File.ReadAllText(config) == toml && extraTrees is null)
+        {
+            return image;
+        }
+        File.WriteAllText(config, toml);
+        return BuildInitramfs(name + "-initramfs.img", config, extraTrees: extraTrees);
+    }
+
     /// <summary>A private copy of the default root filesystem, for boots that write to it.</summary>
     public string CopyOfRootfs(string name)
     {

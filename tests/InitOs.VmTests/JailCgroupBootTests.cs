@@ -11,19 +11,7 @@ namespace InitOs.VmTests;
 [Collection(BootCollection.Name)]
 public sealed class JailCgroupBootTests
 {
-    private const string Config = """
-        mode = "initramfs"
-        on_failure = "poweroff"
-
-        [modules]
-        load = []
-        coldplug = false
-
-        [[service]]
-        name = "console"
-        command = ["/bin/sh"]
-        console = true
-        """;
+    private static readonly string Config = GuestConfig.Pid1(GuestConfig.ConsoleShell);
 
     private const int MemoryLimitMiB = 48, PidsLimit = 16;
 
@@ -50,9 +38,7 @@ public sealed class JailCgroupBootTests
         WriteBundle(bundles.Path, "spin", "/bin/cgroup-hogs spin 3000");
         WriteBundle(bundles.Path, "plain", "echo PLAIN $(cat /proc/self/cgroup)", limits: false);
         WriteBundle(bundles.Path, "view", "echo VIEW $(cat /proc/self/cgroup) $(cat /sys/fs/cgroup/memory.max) $(cat /sys/fs/cgroup/pids.max) $(cat /sys/fs/cgroup/cpu.max); sleep 600");
-        var config = _images.Scratch("cgroup.toml");
-        File.WriteAllText(config, Config);
-        var initramfs = _images.BuildInitramfs("cgroup-initramfs.img", config, extraTrees: new Dictionary<string, string> { ["bundles"] = bundles.Path });
+        var initramfs = _images.InitramfsWith("cgroup", Config, new Dictionary<string, string> { ["bundles"] = bundles.Path });
         using var vm = new VmBoot(nameof(Memory_pids_and_cpu_limits_hold_in_the_jails_own_cgroup_and_namespace), _images, "", initramfs);
         vm.Expect("service console: started");
 

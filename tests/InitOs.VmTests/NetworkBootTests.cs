@@ -14,36 +14,13 @@ namespace InitOs.VmTests;
 [Collection(BootCollection.Name)]
 public sealed class NetworkBootTests
 {
-    private const string Config = """
-        mode = "initramfs"
-        on_failure = "poweroff"
-
-        [modules]
-        load = []
-        include = ["virtio_pci", "virtio_net"]
-        coldplug = true
-
-        [[service]]
-        name = "console"
-        command = ["/bin/sh"]
-        console = true
-        """;
+    private static readonly string Config = GuestConfig.Pid1(GuestConfig.ConsoleShell, GuestConfig.NetworkModules);
 
     private readonly BootImages _images;
 
     public NetworkBootTests(BootImages images) => _images = images;
 
-    private string Initramfs()
-    {
-        var path = _images.Scratch("network-initramfs.img");
-        if (!File.Exists(path))
-        {
-            var config = _images.Scratch("network.toml");
-            File.WriteAllText(config, Config);
-            _images.BuildInitramfs("network-initramfs.img", config);
-        }
-        return path;
-    }
+    private string Initramfs() => _images.InitramfsWith("network", Config);
 
     [Theory]
     [InlineData("ip=dhcp", @"network: eth0 10\.0\.2\.15/24 via 10\.0\.2\.2 \(dhcp from 10\.0\.2\.2, lease \d+ s\), dns 10\.0\.2\.3")]

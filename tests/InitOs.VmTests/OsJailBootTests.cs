@@ -124,20 +124,9 @@ public sealed class OsJailBootTests : IDisposable
         File.Delete(data);
         Tool.Run("truncate", "-s", "256M", data);
         Tool.Run("mkfs.btrfs", "-q", "-L", "initos-data", data);
-        var config = _images.Scratch($"os-jail-{mode}.toml");
-        File.WriteAllText(config, $$"""
-            mode = "privileged"
-            on_failure = "poweroff"
-
+        var initramfs = _images.InitramfsWith($"os-jail-{mode}", GuestConfig.Pid1($$"""
             [root]
             device = "LABEL=initos-root"
-
-            [modules]
-            load = ["virtio_blk", "ext4"]
-            include = ["virtio_pci", "virtio_net", "btrfs", "overlay", "bridge", "veth"]
-
-            [network]
-            mode = "dhcp"
 
             [data]
             device = "LABEL=initos-data"
@@ -147,11 +136,9 @@ public sealed class OsJailBootTests : IDisposable
             pool_slots = 2
             pool_quota_mib = 64
 
-            [sidecar]
-            ssh = true
-            authorized_keys = ["{{File.ReadAllText(key + ".pub").Trim()}}"]
-            """);
-        var initramfs = _images.BuildInitramfs($"os-jail-initramfs-{mode}.img", config);
+            """ + GuestConfig.DhcpAndSidecar(key + ".pub"),
+            modules: "load = [\"virtio_blk\", \"ext4\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"btrfs\", \"overlay\", \"bridge\", \"veth\"]",
+            mode: "privileged"));
         int port = SidecarSshBootTests.FreePort();
         var vm = new VmBoot($"{nameof(OsJailBootTests)}-{mode}", new QemuOptions
         {

@@ -10,21 +10,11 @@ namespace InitOs.VmTests;
 [Collection(BootCollection.Name)]
 public sealed class Pid1BootTests
 {
-    private const string Config = """
-        mode = "initramfs"
-        on_failure = "poweroff"
-
-        [modules]
-        load = []
-        coldplug = false
-
+    private static readonly string Config = GuestConfig.Pid1("""
         [shutdown]
         grace_seconds = 3
 
-        [[service]]
-        name = "console"
-        command = ["/bin/sh"]
-        console = true
+        """ + GuestConfig.ConsoleShell + """
 
         [[service]]
         name = "stubborn"
@@ -39,19 +29,13 @@ public sealed class Pid1BootTests
         name = "orphans"
         command = ["/bin/sh", "-c", "i=0; while [ $i -lt 1000 ]; do (/bin/busybox true &) ; i=$((i+1)); done; echo ORPHANS-DONE"]
         restart = "never"
-        """;
+        """);
 
     private readonly BootImages _images;
 
     public Pid1BootTests(BootImages images) => _images = images;
 
-    private string Initramfs()
-    {
-        var config = _images.Scratch("pid1.toml");
-        File.WriteAllText(config, Config);
-        var path = _images.Scratch("pid1-initramfs.img");
-        return File.Exists(path) ? path : _images.BuildInitramfs("pid1-initramfs.img", config);
-    }
+    private string Initramfs() => _images.InitramfsWith("pid1", Config);
 
     [Fact]
     public void Services_run_orphans_are_reaped_and_poweroff_stops_unmounts_syncs_and_ends_the_machine()

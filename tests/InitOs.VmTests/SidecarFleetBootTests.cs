@@ -70,25 +70,14 @@ public sealed class SidecarFleetBootTests : IDisposable
         Assert.Equal(3, File.ReadAllLines(knownHosts.Path).Length);
     }
 
-    private string Initramfs()
-    {
-        var config = _images.Scratch("fleet.toml");
-        File.WriteAllText(config, """
-            mode = "initramfs"
-            on_failure = "poweroff"
+    private string Initramfs() => _images.InitramfsWith("fleet", GuestConfig.Pid1("""
+        [network]
+        mode = "dhcp"
 
-            [modules]
-            include = ["virtio_pci", "virtio_net", "virtio_blk", "ext4"]
-
-            [network]
-            mode = "dhcp"
-
-            [sidecar]
-            ssh = true
-            cmdline_keys = true
-            """);
-        return _images.BuildInitramfs("fleet-initramfs.img", config);
-    }
+        [sidecar]
+        ssh = true
+        cmdline_keys = true
+        """, modules: "include = [\"virtio_pci\", \"virtio_net\", \"virtio_blk\", \"ext4\"]"));
 
     private readonly Dictionary<string, VmBoot> _boots = [];
 

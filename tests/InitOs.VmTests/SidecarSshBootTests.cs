@@ -28,28 +28,12 @@ public sealed class SidecarSshBootTests : IDisposable
     private string Initramfs()
     {
         NewKey(Key);
-        var config = _images.Scratch("sidecar.toml");
-        File.WriteAllText(config, $$"""
-            mode = "initramfs"
-            on_failure = "poweroff"
-
-            [modules]
-            load = []
-            include = ["virtio_pci", "virtio_net"]
-            coldplug = true
-
-            [network]
-            mode = "dhcp"
-
-            [sidecar]
-            ssh = true
-            authorized_keys = ["{{File.ReadAllText(Key + ".pub").Trim()}}"]
+        return _images.InitramfsWith("sidecar", GuestConfig.Pid1(GuestConfig.DhcpAndSidecar(Key + ".pub") + """
 
             [[service]]
             name = "ticker"
             command = ["/bin/sh", "-c", "while :; do /bin/busybox sleep 1; done"]
-            """);
-        return _images.BuildInitramfs("sidecar-initramfs.img", config);
+            """, GuestConfig.NetworkModules));
     }
 
     [Fact]
@@ -228,17 +212,7 @@ public sealed class SidecarSwitchRootBootTests : IDisposable
     {
         var key = _keys.File("admin");
         SidecarSshBootTests.NewKey(key);
-        var config = _images.Scratch("sidecar-switch-root.toml");
-        File.WriteAllText(config, File.ReadAllText(RepoPaths.DefaultConfig) + $$"""
-
-            [network]
-            mode = "dhcp"
-
-            [sidecar]
-            ssh = true
-            authorized_keys = ["{{File.ReadAllText(key + ".pub").Trim()}}"]
-            """);
-        var initramfs = _images.BuildInitramfs("sidecar-switch-root-initramfs.img", config);
+        var initramfs = _images.InitramfsWith("sidecar-switch-root", File.ReadAllText(RepoPaths.DefaultConfig) + "\n" + GuestConfig.DhcpAndSidecar(key + ".pub"));
         int port = SidecarSshBootTests.FreePort();
         using var vm = new VmBoot(nameof(SidecarSwitchRootBootTests), new QemuOptions
         {

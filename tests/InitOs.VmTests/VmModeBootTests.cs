@@ -62,18 +62,7 @@ public sealed class VmModeBootTests : IDisposable
             VmKit = new VmKit.Spec(_images.Kernel, _images.Initramfs),
             Images = new Dictionary<string, string> { ["default.img"] = guestDisk },
         }, data);
-        var config = _images.Scratch("vm-mode.toml");
-        File.WriteAllText(config, $$"""
-            mode = "vm"
-            on_failure = "poweroff"
-
-            [modules]
-            load = ["virtio_blk", "ext4"]
-            include = ["virtio_pci", "virtio_net", "bridge", "tun"]
-
-            [network]
-            mode = "dhcp"
-
+        var initramfs = _images.InitramfsWith("vm-mode", GuestConfig.Pid1("""
             [data]
             device = "LABEL=initos-data"
 
@@ -85,11 +74,9 @@ public sealed class VmModeBootTests : IDisposable
             [vm]
             memory_mib = 256
 
-            [sidecar]
-            ssh = true
-            authorized_keys = ["{{File.ReadAllText(key + ".pub").Trim()}}"]
-            """);
-        var initramfs = _images.BuildInitramfs("vm-mode-initramfs.img", config);
+            """ + GuestConfig.DhcpAndSidecar(key + ".pub"),
+            modules: "load = [\"virtio_blk\", \"ext4\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"bridge\", \"tun\"]",
+            mode: "vm"));
         int port = SidecarSshBootTests.FreePort();
         using var vm = new VmBoot(nameof(VmModeBootTests), new QemuOptions
         {
