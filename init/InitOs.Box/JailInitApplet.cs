@@ -1,4 +1,5 @@
 using System.Text;
+using InitOs.Jails.Root;
 using InitOs.Jails.Running;
 using InitOs.Sys;
 
@@ -20,7 +21,7 @@ internal static class JailInitApplet
             // Through /proc: a fresh open of the memfd reads from the start.
             plan = PlanCodec.Decode(File.ReadAllBytes($"/proc/self/fd/{JailLauncher.PlanFd}"));
             Files.Close(JailLauncher.PlanFd);
-            JailRoot.Build(plan);
+            JailRoot.BuildWithKernel(plan);
         }
         catch (Exception e) when (e is SysException or IOException or InvalidOperationException or UnauthorizedAccessException or JailException or System.Text.Json.JsonException)
         {

@@ -41,7 +41,7 @@ public static class AtomicFile
     /// <summary>fsync of a directory: makes a rename in it durable.</summary>
     public static void SyncDirectory(string directory)
     {
-        int fd = Files.Open(directory, Files.ReadOnly | Files.Directory | Files.CloseOnExec);
+        int fd = Files.Open(directory, OpenFlags.ReadOnly | OpenFlags.Directory | OpenFlags.CloseOnExec);
         try
         {
             if (Libc.Fsync(fd) < 0)

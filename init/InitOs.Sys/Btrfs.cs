@@ -103,7 +103,7 @@ public static unsafe class Btrfs
 
     private static void Ioctl(string directory, uint request, string requestName, string target, void* argument)
     {
-        int fd = Files.Open(directory, Files.ReadOnly | Files.Directory | Files.CloseOnExec);
+        int fd = Files.Open(directory, OpenFlags.ReadOnly | OpenFlags.Directory | OpenFlags.CloseOnExec);
         try
         {
             if (Libc.Ioctl(fd, request, (nint)argument) < 0)

@@ -10,8 +10,7 @@ namespace InitOs.Sys;
 /// </summary>
 public sealed class FileLock : IDisposable
 {
-    private const int Create = 0x40;      // O_CREAT
-    private const int OwnerReadWrite = 0x180; // 0600
+    private const int OwnerReadWrite = Permissions.Octal0600;
 
     private int _fd;
 
@@ -20,7 +19,7 @@ public sealed class FileLock : IDisposable
     /// <summary>Opens (creating if needed) <paramref name="path"/> and blocks until the lock is ours.</summary>
     public static FileLock Exclusive(string path)
     {
-        int fd = Files.Open(path, Files.ReadWrite | Create | Files.CloseOnExec, OwnerReadWrite);
+        int fd = Files.Open(path, OpenFlags.ReadWrite | OpenFlags.Create | OpenFlags.CloseOnExec, OwnerReadWrite);
         while (Libc.Flock(fd, Libc.LockExclusive) < 0)
         {
             var errno = (Errno)Marshal.GetLastPInvokeError();

@@ -3,12 +3,11 @@ namespace InitOs.Sys;
 /// <summary>The parts of statx(2) InitOS needs: type, permissions and the device a file lives on.</summary>
 public readonly record struct FileStatus(uint Mode, uint DevMajor, uint DevMinor, uint RdevMajor, uint RdevMinor, long Size)
 {
-    private const uint TypeMask = 0xF000;
-
-    public bool IsDirectory => (Mode & TypeMask) == 0x4000;
-    public bool IsRegularFile => (Mode & TypeMask) == 0x8000;
-    public bool IsSymlink => (Mode & TypeMask) == 0xA000;
-    public bool IsBlockDevice => (Mode & TypeMask) == 0x6000;
+    public bool IsDirectory => (Mode & FileTypes.Mask) == FileTypes.Directory;
+    public bool IsRegularFile => (Mode & FileTypes.Mask) == FileTypes.Regular;
+    public bool IsSymlink => (Mode & FileTypes.Mask) == FileTypes.Symlink;
+    public bool IsBlockDevice => (Mode & FileTypes.Mask) == FileTypes.BlockDevice;
+    public bool IsCharDevice => (Mode & FileTypes.Mask) == FileTypes.CharDevice;
     public bool IsExecutable => (Mode & 0x49) != 0;
 
     public bool SameDevice(FileStatus other) => DevMajor == other.DevMajor && DevMinor == other.DevMinor;

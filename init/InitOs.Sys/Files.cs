@@ -6,21 +6,14 @@ namespace InitOs.Sys;
 /// <summary>File-level calls with errno turned into <see cref="SysException"/>.</summary>
 public static class Files
 {
-    public const int ReadOnly = 0;
-    public const int WriteOnly = 1;
-    public const int ReadWrite = 2;
-    public const int NoCtty = 0x100;
-    public const int CloseOnExec = 0x80000;
-    public const int Directory = 0x10000;
-    public const int NonBlocking = 0x800;
     private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const int AtRemoveDir = 0x200;
     private const uint StatxBasicStats = 0x7FF;
 
-    public static int Open(string path, int flags, int mode = 0)
+    public static int Open(string path, OpenFlags flags, int mode = 0)
     {
-        int fd = Libc.Open(path, flags, mode);
+        int fd = Libc.Open(path, (int)flags, mode);
         return fd >= 0 ? fd : throw SysException.FromLastError($"open({path})");
     }
 
@@ -83,7 +76,7 @@ public static class Files
     /// </summary>
     public static void WriteText(string path, string text)
     {
-        int fd = Open(path, WriteOnly | CloseOnExec);
+        int fd = Open(path, OpenFlags.WriteOnly | OpenFlags.CloseOnExec);
         try
         {
             if (!WriteAll(fd, System.Text.Encoding.UTF8.GetBytes(text)))
@@ -101,7 +94,7 @@ public static class Files
     public static void Chown(string path, uint uid, uint gid) => FilesAt.Chown(AtFdCwd, path, uid, gid, path);
 
     /// <summary>mkdir that accepts an existing directory.</summary>
-    public static void MakeDirectory(string path, int mode = 0x1ED)
+    public static void MakeDirectory(string path, int mode = Permissions.Octal0755)
     {
         if (Libc.Mkdir(path, mode) < 0)
         {

@@ -9,28 +9,24 @@ namespace InitOs.Sys;
 /// </summary>
 public static class FilesAt
 {
-    public const int PathOnly = 0x200000;   // O_PATH
-    public const int NoFollow = 0x20000;    // O_NOFOLLOW
-    public const int Create = 0x40;         // O_CREAT
-    public const int Exclusive = 0x80;      // O_EXCL
     private const int AtEmptyPath = 0x1000;
     private const int AtSymlinkNoFollow = 0x100;
 
     /// <summary>openat; the error names <paramref name="what"/> (the path as the user knows it).</summary>
-    public static int Open(int dirFd, string name, int flags, string what, int mode = 0)
+    public static int Open(int dirFd, string name, OpenFlags flags, string what, int mode = 0)
     {
-        int fd = Libc.OpenAt(dirFd, name, flags | Files.CloseOnExec, mode);
+        int fd = Libc.OpenAt(dirFd, name, (int)(flags | OpenFlags.CloseOnExec), mode);
         return fd >= 0 ? fd : throw SysException.FromLastError($"open({what})");
     }
 
-    public static Errno TryOpen(int dirFd, string name, int flags, out int fd, int mode = 0)
+    public static Errno TryOpen(int dirFd, string name, OpenFlags flags, out int fd, int mode = 0)
     {
-        fd = Libc.OpenAt(dirFd, name, flags | Files.CloseOnExec, mode);
+        fd = Libc.OpenAt(dirFd, name, (int)(flags | OpenFlags.CloseOnExec), mode);
         return fd >= 0 ? Errno.None : (Errno)Marshal.GetLastPInvokeError();
     }
 
     /// <summary>mkdirat; an existing entry is not an error (the caller checks what it is).</summary>
-    public static void MakeDirectory(int dirFd, string name, string what, int mode = 0x1ED)
+    public static void MakeDirectory(int dirFd, string name, string what, int mode = Permissions.Octal0755)
     {
         if (Libc.MkdirAt(dirFd, name, mode) < 0 && (Errno)Marshal.GetLastPInvokeError() != Errno.EEXIST)
         {

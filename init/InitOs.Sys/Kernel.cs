@@ -20,7 +20,7 @@ public static class Kernel
     /// <summary>finit_module(2); returns the errno so callers can treat EEXIST as success.</summary>
     public static Errno LoadModule(string path, string parameters = "")
     {
-        int fd = Files.Open(path, Files.ReadOnly | Files.CloseOnExec);
+        int fd = Files.Open(path, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         try
         {
             nint parms = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8(parameters);

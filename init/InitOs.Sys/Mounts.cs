@@ -37,7 +37,7 @@ public static class Mounts
     /// </summary>
     public static void MountIdmapped(string source, string usernsPath, string target)
     {
-        int userns = Files.Open(usernsPath, Files.ReadOnly | Files.CloseOnExec);
+        int userns = Files.Open(usernsPath, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         try
         {
             int result = Interop.Native.IdmappedMount(source, userns, target, out int step);

@@ -10,7 +10,7 @@ public static class Pipes
     public static unsafe int[] Create(bool closeOnExec)
     {
         int* fds = stackalloc int[2];
-        if (Libc.Pipe2(fds, closeOnExec ? Files.CloseOnExec : 0) != 0)
+        if (Libc.Pipe2(fds, closeOnExec ? (int)OpenFlags.CloseOnExec : 0) != 0)
         {
             throw SysException.FromLastError("pipe2");
         }
@@ -32,7 +32,7 @@ public static class Memfd
 /// <summary>mkfifo(3).</summary>
 public static class Fifo
 {
-    public static void Create(string path, int mode = 0x180)
+    public static void Create(string path, int mode = Permissions.Octal0600)
     {
         if (Libc.Mkfifo(path, mode) != 0)
         {

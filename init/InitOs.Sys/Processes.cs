@@ -46,7 +46,7 @@ public static class Processes
             Check(Libc.PosixSpawnAttrSetSigDefault(attr, sigset), "posix_spawnattr_setsigdefault");
             if (stdioPath is not null)
             {
-                Check(Libc.PosixSpawnFileActionsAddOpen(actions, 0, stdioPath, Files.ReadWrite, 0), "posix_spawn_file_actions_addopen");
+                Check(Libc.PosixSpawnFileActionsAddOpen(actions, 0, stdioPath, (int)OpenFlags.ReadWrite, 0), "posix_spawn_file_actions_addopen");
                 Check(Libc.PosixSpawnFileActionsAddDup2(actions, 0, 1), "posix_spawn_file_actions_adddup2");
                 Check(Libc.PosixSpawnFileActionsAddDup2(actions, 0, 2), "posix_spawn_file_actions_adddup2");
             }

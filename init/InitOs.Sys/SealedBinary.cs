@@ -13,7 +13,7 @@ public static class SealedBinary
     // sendfile: the kernel copies page cache to page cache, no trip through managed buffers.
     private static void CopyInKernel(string path, int target)
     {
-        int source = Files.Open(path, Files.ReadOnly | Files.CloseOnExec);
+        int source = Files.Open(path, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         try
         {
             while (true)
@@ -55,7 +55,7 @@ public static class SealedBinary
                 MakeSealedCopy(original.FullName, copy);
             }
         }
-        return Files.Open(copy, FilesAt.PathOnly | Files.CloseOnExec);
+        return Files.Open(copy, OpenFlags.PathOnly | OpenFlags.CloseOnExec);
     }
 
     private static bool IsSealedCopy(string copy) => File.Exists(copy) && FileSystems.IsReadOnlyMount(copy);
@@ -63,7 +63,7 @@ public static class SealedBinary
     private static void MakeSealedCopy(string original, string copy)
     {
         var temporary = copy + ".tmp";
-        int fd = Files.Open(temporary, Files.WriteOnly | FilesAt.Create | Files.CloseOnExec | 0x200 /* O_TRUNC */, 0x16D);
+        int fd = Files.Open(temporary, OpenFlags.WriteOnly | OpenFlags.Create | OpenFlags.CloseOnExec | OpenFlags.Truncate, Permissions.Octal0555);
         try
         {
             CopyInKernel(original, fd);

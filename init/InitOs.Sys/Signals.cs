@@ -43,14 +43,13 @@ public static class Signal
 /// </summary>
 public sealed class SignalPipe
 {
-    private const int ONonBlock = 0x800;
     private readonly int _readFd;
     private readonly int _writeFd;
 
     public unsafe SignalPipe()
     {
         int* fds = stackalloc int[2];
-        if (Libc.Pipe2(fds, Files.CloseOnExec | ONonBlock) != 0)
+        if (Libc.Pipe2(fds, (int)(OpenFlags.CloseOnExec | OpenFlags.NonBlocking)) != 0)
         {
             throw SysException.FromLastError("pipe2");
         }

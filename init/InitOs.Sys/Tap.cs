@@ -59,7 +59,7 @@ public static unsafe class Tap
     {
         try
         {
-            return Files.Open(CloneDevice, Files.ReadWrite | Files.CloseOnExec);
+            return Files.Open(CloneDevice, OpenFlags.ReadWrite | OpenFlags.CloseOnExec);
         }
         catch (SysException e) when (e.Errno == Errno.ENOENT)
         {

@@ -8,7 +8,7 @@ public static class Terminal
     /// <summary>Opens <paramref name="path"/> and puts it on fds 0, 1 and 2.</summary>
     public static void AttachStdio(string path)
     {
-        int fd = Files.Open(path, Files.ReadWrite | Files.NoCtty);
+        int fd = Files.Open(path, OpenFlags.ReadWrite | OpenFlags.NoCtty);
         for (int target = 0; target <= 2; target++)
         {
             if (fd != target)
@@ -36,7 +36,7 @@ public static class Terminal
     /// <summary>A new pseudo-terminal: the master fd (close-on-exec) and the slave's path (/dev/pts/N), unlocked.</summary>
     public static unsafe (int Master, string SlavePath) OpenPty()
     {
-        int master = Files.Open("/dev/ptmx", Files.ReadWrite | Files.NoCtty | Files.CloseOnExec);
+        int master = Files.Open("/dev/ptmx", OpenFlags.ReadWrite | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
         int unlock = 0, number = 0;
         if (Libc.Ioctl(master, TiocSptlck, (nint)(&unlock)) != 0 || Libc.Ioctl(master, TiocGptn, (nint)(&number)) != 0)
         {

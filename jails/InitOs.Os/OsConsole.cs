@@ -21,7 +21,7 @@ public sealed class OsConsole
         SlavePath = slavePath;
         LogPath = logPath;
         // Held for the life of PID 1 and never read: the master then never sees a hang-up.
-        _ = Files.Open(slavePath, Files.ReadWrite | Files.NoCtty | Files.CloseOnExec);
+        _ = Files.Open(slavePath, OpenFlags.ReadWrite | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
     }
 
     public string SlavePath { get; }
@@ -56,7 +56,7 @@ public sealed class OsConsole
     /// </summary>
     public void RelayInput()
     {
-        int host = Files.Open("/dev/console", Files.ReadOnly | Files.NoCtty | Files.CloseOnExec);
+        int host = Files.Open("/dev/console", OpenFlags.ReadOnly | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
         try
         {
             Terminal.MakeInputRaw(host);
@@ -74,7 +74,7 @@ public sealed class OsConsole
     private void Relay()
     {
         using var log = new FileStream(LogPath, FileMode.Create, FileAccess.Write, FileShare.Read);
-        int host = Files.Open("/dev/console", Files.WriteOnly | Files.NoCtty | Files.CloseOnExec);
+        int host = Files.Open("/dev/console", OpenFlags.WriteOnly | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
         Pump(_master, 4096, bytes =>
         {
             WriteQuietly(host, bytes);

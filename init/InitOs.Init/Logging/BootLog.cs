@@ -35,7 +35,7 @@ public sealed class BootLog
     {
         try
         {
-            _kmsg = Files.Open(kmsgPath, Files.WriteOnly | Files.CloseOnExec | Files.NoCtty);
+            _kmsg = Files.Open(kmsgPath, OpenFlags.WriteOnly | OpenFlags.CloseOnExec | OpenFlags.NoCtty);
             var first = File.ReadAllText(printkPath).Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0];
             _consoleLevel = int.Parse(first, CultureInfo.InvariantCulture);
             LiftRateLimit();

@@ -10,7 +10,7 @@ public interface ISystem
 {
     void Mount(string? source, string target, string? fstype, MountFlags flags, string? data);
     void Unmount(string target, UnmountFlags flags);
-    void MakeDirectory(string path, int mode = 0x1ED);
+    void MakeDirectory(string path, int mode = Permissions.Octal0755);
     void RemoveDirectory(string path);
     FileStatus? Status(string path, bool followSymlinks = false);
     void ChangeDirectory(string path);

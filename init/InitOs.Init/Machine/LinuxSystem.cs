@@ -10,7 +10,7 @@ public sealed class LinuxSystem : ISystem
 
     public void Unmount(string target, UnmountFlags flags) => Mounts.Unmount(target, flags);
 
-    public void MakeDirectory(string path, int mode = 0x1ED) => Files.MakeDirectory(path, mode);
+    public void MakeDirectory(string path, int mode = Permissions.Octal0755) => Files.MakeDirectory(path, mode);
 
     public void RemoveDirectory(string path) => Files.Remove(path, isDirectory: true);
 

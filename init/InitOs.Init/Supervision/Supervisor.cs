@@ -131,7 +131,7 @@ public sealed class Supervisor
 
     private static SpawnResult Launch(ServiceSpec config)
     {
-        int console = Files.Open(config.Console ? ConsoleTty() : "/dev/console", Files.ReadWrite | Files.CloseOnExec);
+        int console = Files.Open(config.Console ? ConsoleTty() : "/dev/console", OpenFlags.ReadWrite | OpenFlags.CloseOnExec);
         try
         {
             var flags = SpawnFlags.NewSession | (config.Console ? SpawnFlags.Foreground : SpawnFlags.None);

@@ -22,7 +22,7 @@ public sealed partial class RouteNetlink
     /// <summary>A socket inside the network namespace of a file such as /proc/PID/ns/net or /run/netns/NAME.</summary>
     public static RouteNetlink OpenInNamespace(string networkNamespacePath)
     {
-        int fd = Files.Open(networkNamespacePath, Files.ReadOnly | Files.CloseOnExec);
+        int fd = Files.Open(networkNamespacePath, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         try
         {
             return OpenInNamespace(fd);
@@ -61,7 +61,7 @@ public sealed partial class RouteNetlink
 
     private static RouteNetlink OpenOnThisThreadIn(int targetFd)
     {
-        int originalFd = Files.Open(CurrentThreadNetworkNamespace, Files.ReadOnly | Files.CloseOnExec);
+        int originalFd = Files.Open(CurrentThreadNetworkNamespace, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         try
         {
             if (Libc.Setns(targetFd, Libc.CloneNewNet) < 0)

@@ -208,7 +208,6 @@ int initos_jail_spawn(const char *path, char *const argv[], char *const envp[],
     if (pid < 0)
         return pid;
     if (pid == 0) {
-        close(report[0]);
         jail_child(path, argv, envp, process, report[1]);
     }
     return finish_start(pid, report, stage, error);
@@ -313,7 +312,6 @@ int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, const
     if (pid < 0)
         return pid;
     if (pid == 0) {
-        close(report[0]);
         /* Into the jail's cgroup first, so its limits hold for this program too ("0": this process). */
         if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1)
             fail(report[1], STAGE_JOIN_CGROUP);

@@ -109,10 +109,9 @@ enum {
     INITOS_SPAWN_FOREGROUND = 4,      /* make the new group the terminal's foreground group */
 };
 
-/* In a child between fork and exec: the signal dispositions and mask this process inherited. */
-void initos_restore_inherited_signals(void)
+/* A handler cannot survive exec; what was ignored must stay ignored, the rest is default. */
+static void restore_inherited_dispositions(void)
 {
-    /* A handler cannot survive exec; what was ignored must stay ignored, the rest is default. */
     for (int sig = 1; sig < INITOS_NSIG; sig++) {
         if (!original_saved[sig] || sig == SIGKILL || sig == SIGSTOP)
             continue;
@@ -121,21 +120,20 @@ void initos_restore_inherited_signals(void)
         else
             signal(sig, SIG_DFL);
     }
+}
+
+/* In a child between fork and exec: the signal dispositions and mask this process inherited. */
+void initos_restore_inherited_signals(void)
+{
+    restore_inherited_dispositions();
     sigprocmask(SIG_SETMASK, &original_mask, NULL);
 }
 
 /* The child side: restore the inherited signal state, then the requested session setup. */
 static void child_setup(int flags, int death_signal, int stdio_fd)
 {
-    /* A handler cannot survive exec; what was ignored must stay ignored, the rest is default. */
-    for (int sig = 1; sig < INITOS_NSIG; sig++) {
-        if (!original_saved[sig] || sig == SIGKILL || sig == SIGSTOP)
-            continue;
-        if (original[sig].sa_handler == SIG_IGN)
-            sigaction(sig, &original[sig], NULL);
-        else
-            signal(sig, SIG_DFL);
-    }
+    /* The mask last: nothing is delivered until the session is set up. */
+    restore_inherited_dispositions();
     if (flags & INITOS_SPAWN_NEW_SESSION)
         setsid();
     if (flags & INITOS_SPAWN_NEW_GROUP)
@@ -164,8 +162,9 @@ static void child_setup(int flags, int death_signal, int stdio_fd)
 }
 
 /*
- * fork, with a close-on-exec pipe for the child to report a failure before exec through;
- * the pipe is closed again if fork fails. Returns the pid (0 in the child) or -errno.
+ * fork, with a close-on-exec pipe for the child to report a failure before exec through
+ * (report[1]; the child's copy of the read end is closed here); the pipe is closed again
+ * if fork fails. Returns the pid (0 in the child) or -errno.
  */
 pid_t initos_fork_with_report(int report[2])
 {
@@ -178,6 +177,8 @@ pid_t initos_fork_with_report(int report[2])
         close(report[1]);
         return -e;
     }
+    if (pid == 0)
+        close(report[0]);
     return pid;
 }
 
@@ -194,7 +195,6 @@ int initos_spawn(const char *path, char *const argv[], char *const envp[], int s
     if (pid < 0)
         return pid;
     if (pid == 0) {
-        close(report[0]);
         child_setup(flags, death_signal, stdio_fd);
         if (search_path)
             execvpe(path, argv, envp);

@@ -13,7 +13,6 @@ namespace InitOs.Jails.Network;
 /// </summary>
 public sealed class JailAddressAllocator
 {
-    private const int CreateExclusive = 0x40 | 0x80; // O_CREAT | O_EXCL
 
     private readonly string _directory;
     private readonly IPNetwork _subnet;
@@ -98,7 +97,7 @@ public sealed class JailAddressAllocator
         int fd;
         try
         {
-            fd = Files.Open(PathOf(address), Files.WriteOnly | Files.CloseOnExec | CreateExclusive, 0x1A4);
+            fd = Files.Open(PathOf(address), OpenFlags.WriteOnly | OpenFlags.CloseOnExec | OpenFlags.Create | OpenFlags.Exclusive, Permissions.Octal0644);
         }
         catch (SysException e) when (e.Errno == Errno.EEXIST)
         {

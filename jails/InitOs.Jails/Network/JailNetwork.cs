@@ -75,7 +75,7 @@ public sealed class JailNetwork
             return null;
         }
         ArgumentException.ThrowIfNullOrEmpty(networkNamespacePath);
-        int namespaceFd = Files.Open(networkNamespacePath, Files.ReadOnly | Files.CloseOnExec);
+        int namespaceFd = Files.Open(networkNamespacePath, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         try
         {
             if (Config.Mode == NetworkMode.None)

@@ -1,4 +1,5 @@
 using InitOs.Jails.Oci;
+using InitOs.Sys;
 
 namespace InitOs.Jails.Planning;
 
@@ -8,12 +9,12 @@ public static class DevicePlanner
     /// <summary>Every OCI jail gets these (runtime-spec "Default Devices").</summary>
     public static readonly IReadOnlyList<DeviceNode> Defaults =
     [
-        new("/dev/null", 'c', 1, 3, 0x1B6, 0, 0),
-        new("/dev/zero", 'c', 1, 5, 0x1B6, 0, 0),
-        new("/dev/full", 'c', 1, 7, 0x1B6, 0, 0),
-        new("/dev/random", 'c', 1, 8, 0x1B6, 0, 0),
-        new("/dev/urandom", 'c', 1, 9, 0x1B6, 0, 0),
-        new("/dev/tty", 'c', 5, 0, 0x1B6, 0, 0),
+        new("/dev/null", 'c', 1, 3, Permissions.Octal0666, 0, 0),
+        new("/dev/zero", 'c', 1, 5, Permissions.Octal0666, 0, 0),
+        new("/dev/full", 'c', 1, 7, Permissions.Octal0666, 0, 0),
+        new("/dev/random", 'c', 1, 8, Permissions.Octal0666, 0, 0),
+        new("/dev/urandom", 'c', 1, 9, Permissions.Octal0666, 0, 0),
+        new("/dev/tty", 'c', 5, 0, Permissions.Octal0666, 0, 0),
     ];
 
     public static List<DeviceNode> Plan(IReadOnlyList<OciDevice> devices, Action<string, string> problem)
@@ -34,7 +35,7 @@ public static class DevicePlanner
             }
             var kind = device.Type == "u" ? 'c' : device.Type[0];
             result.RemoveAll(d => d.Path == path);
-            result.Add(new DeviceNode(path, kind, device.Major, device.Minor, device.FileMode ?? 0x1B6, device.Uid ?? 0, device.Gid ?? 0));
+            result.Add(new DeviceNode(path, kind, device.Major, device.Minor, device.FileMode ?? Permissions.Octal0666, device.Uid ?? 0, device.Gid ?? 0));
         }
         return result;
     }

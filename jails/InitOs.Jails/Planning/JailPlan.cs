@@ -1,3 +1,5 @@
+using InitOs.Sys;
+
 namespace InitOs.Jails.Planning;
 
 /// <summary>
@@ -21,7 +23,7 @@ public sealed record JailPlan
     /// <summary>CLONE_NEW* flags for the jail's namespaces.</summary>
     public required ulong CloneFlags { get; init; }
     /// <summary>MS_* propagation for the jail's whole mount tree (default MS_SLAVE|MS_REC).</summary>
-    public required ulong RootPropagation { get; init; }
+    public required MountFlags RootPropagation { get; init; }
     public IReadOnlyList<MountStep> Mounts { get; init; } = [];
     public IReadOnlyList<DeviceNode> Devices { get; init; } = [];
     public IReadOnlyList<string> MaskedPaths { get; init; } = [];
@@ -62,7 +64,7 @@ public sealed record OverlayDirs(string Upper, string Work);
 public sealed record PoolLease(string PoolDirectory, int Slot, string Token);
 
 /// <summary>One mount(2) inside the jail's root; Destination is relative to that root.</summary>
-public sealed record MountStep(string Destination, string Type, string? Source, ulong Flags, string? Data, ulong Propagation, bool Bind);
+public sealed record MountStep(string Destination, string Type, string? Source, MountFlags Flags, string? Data, MountFlags Propagation, bool Bind);
 
 public sealed record DeviceNode(string Path, char Kind, long Major, long Minor, uint Mode, uint Uid, uint Gid);
 

@@ -1,5 +1,6 @@
 using InitOs.Jails.Oci;
 using InitOs.Jails.Seccomp;
+using InitOs.Sys;
 
 namespace InitOs.Jails.Planning;
 
@@ -124,18 +125,18 @@ public sealed class JailPlanner
         return full;
     }
 
-    private ulong Propagation(string? name)
+    private MountFlags Propagation(string? name)
     {
         if (string.IsNullOrEmpty(name))
         {
             // Host mounts flow into the jail, nothing flows back (SECURITY.md).
-            return MountOptions.Slave | MountOptions.Recursive;
+            return MountFlags.Slave | MountFlags.Recursive;
         }
         if (!MountOptions.TryParsePropagation(name, out var flags))
         {
             Problem("linux.rootfsPropagation", $"\"{name}\" is not one of private, rprivate, slave, rslave, shared, rshared, unbindable, runbindable");
         }
-        else if ((flags & MountOptions.Shared) != 0)
+        else if ((flags & MountFlags.Shared) != 0)
         {
             Problem("linux.rootfsPropagation", $"\"{name}\" would let jail mounts reach the host; InitOS refuses it");
         }

@@ -1,4 +1,5 @@
 using InitOs.Jails.Oci;
+using InitOs.Sys;
 
 namespace InitOs.Jails.Planning;
 
@@ -15,10 +16,10 @@ public static class MountPlanner
     /// namespace's); without one a fresh mount would show the same host tree, so the host's
     /// /sys/fs/cgroup is bound instead — the same view, without a new superblock (13 ms here).
     /// </summary>
-    private static MountStep CgroupMount(string destination, ulong flags, ulong propagation, ulong cloneFlags) =>
+    private static MountStep CgroupMount(string destination, MountFlags flags, MountFlags propagation, ulong cloneFlags) =>
         (cloneFlags & Namespaces.Cgroup) != 0
             ? new MountStep(destination, "cgroup2", "cgroup", flags, null, propagation, false)
-            : new MountStep(destination, "bind", "/sys/fs/cgroup", flags | MountOptions.Bind | MountOptions.Recursive, null, propagation, true);
+            : new MountStep(destination, "bind", "/sys/fs/cgroup", flags | MountFlags.Bind | MountFlags.Recursive, null, propagation, true);
 
     public static List<MountStep> Plan(IReadOnlyList<OciMount> mounts, string bundleDirectory, ulong cloneFlags, Action<string, string> problem)
     {
@@ -41,7 +42,7 @@ public static class MountPlanner
             if (type == "bind")
             {
                 bind = true;
-                flags |= MountOptions.Bind;
+                flags |= MountFlags.Bind;
             }
             string? source = mount.Source;
             if (bind)

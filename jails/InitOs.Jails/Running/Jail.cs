@@ -66,7 +66,7 @@ public sealed class Jail
         Guard(JailVerb.Start);
         var fifo = Path.Combine(JailState.DirectoryOf(Id), "start.fifo");
         // Non-blocking: with no jail-init holding the fifo open this fails at once (ENXIO) instead of hanging.
-        int fd = Files.Open(fifo, Files.WriteOnly | Files.CloseOnExec | Files.NonBlocking);
+        int fd = Files.Open(fifo, OpenFlags.WriteOnly | OpenFlags.CloseOnExec | OpenFlags.NonBlocking);
         try
         {
             Files.WriteAll(fd, "s"u8);

@@ -59,7 +59,7 @@ public static class JailCgroup
 
     /// <summary>For `exec`: an fd on cgroup.procs that the new process writes itself into; -1 without a cgroup.</summary>
     public static int OpenProcs(string? directory) =>
-        directory is null ? -1 : Files.Open(Path.Combine(directory, "cgroup.procs"), Files.WriteOnly | Files.CloseOnExec);
+        directory is null ? -1 : Files.Open(Path.Combine(directory, "cgroup.procs"), OpenFlags.WriteOnly | OpenFlags.CloseOnExec);
 
     /// <summary>Kills whatever is left in the cgroup (cgroup.kill) and removes it; a missing cgroup is fine.</summary>
     public static void Remove(string? directory)

@@ -242,7 +242,7 @@ public static class JailLauncher
     {
         var path = Path.Combine(directory, "start.fifo");
         Fifo.Create(path);
-        return Files.Open(path, Files.ReadWrite | Files.CloseOnExec);
+        return Files.Open(path, OpenFlags.ReadWrite | OpenFlags.CloseOnExec);
     }
 
     private static int[] Pipe() => Pipes.Create(closeOnExec: true);

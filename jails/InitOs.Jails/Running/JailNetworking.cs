@@ -41,7 +41,7 @@ public static class JailNetworking
         {
             var hostFile = Path.Combine(etc, Path.GetFileName(file.PathInJail));
             File.WriteAllText(hostFile, file.Content);
-            binds.Add(new MountStep(file.PathInJail, "bind", hostFile, MountOptions.Bind | MountOptions.ReadOnly, null, 0, true));
+            binds.Add(new MountStep(file.PathInJail, "bind", hostFile, MountFlags.Bind | MountFlags.ReadOnly, null, MountFlags.None, true));
         }
         return plan with { Mounts = [.. plan.Mounts, .. binds], Network = network };
     }

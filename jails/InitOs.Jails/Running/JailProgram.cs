@@ -79,7 +79,7 @@ public static class JailProgram
             {
                 if ((cloneFlags & flag) != 0)
                 {
-                    fds.Add(Files.Open($"/proc/{initPid}/ns/{name}", Files.ReadOnly | Files.CloseOnExec));
+                    fds.Add(Files.Open($"/proc/{initPid}/ns/{name}", OpenFlags.ReadOnly | OpenFlags.CloseOnExec));
                 }
             }
             var path = Resolve(process.Args[0], process.Env, $"/proc/{initPid}/root");

@@ -1,5 +1,6 @@
 using InitOs.Jails.Network;
 using InitOs.Jails.Planning;
+using InitOs.Sys;
 
 namespace InitOs.Jails.Running;
 
@@ -23,11 +24,11 @@ public static class PlanCodec
             Optional(w, plan.Lease, (w, l) => { w.Write(l.PoolDirectory); w.Write(l.Slot); w.Write(l.Token); });
             w.Write(plan.RootReadonly);
             w.Write(plan.CloneFlags);
-            w.Write(plan.RootPropagation);
+            w.Write((ulong)plan.RootPropagation);
             List(w, plan.Mounts, (w, m) =>
             {
-                w.Write(m.Destination); w.Write(m.Type); OptionalString(w, m.Source); w.Write(m.Flags);
-                OptionalString(w, m.Data); w.Write(m.Propagation); w.Write(m.Bind);
+                w.Write(m.Destination); w.Write(m.Type); OptionalString(w, m.Source); w.Write((ulong)m.Flags);
+                OptionalString(w, m.Data); w.Write((ulong)m.Propagation); w.Write(m.Bind);
             });
             List(w, plan.Devices, (w, d) => { w.Write(d.Path); w.Write(d.Kind); w.Write(d.Major); w.Write(d.Minor); w.Write(d.Mode); w.Write(d.Uid); w.Write(d.Gid); });
             List(w, plan.MaskedPaths, (w, p) => w.Write(p));
@@ -62,8 +63,8 @@ public static class PlanCodec
             Lease = Optional(r, r => new PoolLease(r.ReadString(), r.ReadInt32(), r.ReadString())),
             RootReadonly = r.ReadBoolean(),
             CloneFlags = r.ReadUInt64(),
-            RootPropagation = r.ReadUInt64(),
-            Mounts = List(r, r => new MountStep(r.ReadString(), r.ReadString(), OptionalString(r), r.ReadUInt64(), OptionalString(r), r.ReadUInt64(), r.ReadBoolean())),
+            RootPropagation = (MountFlags)r.ReadUInt64(),
+            Mounts = List(r, r => new MountStep(r.ReadString(), r.ReadString(), OptionalString(r), (MountFlags)r.ReadUInt64(), OptionalString(r), (MountFlags)r.ReadUInt64(), r.ReadBoolean())),
             Devices = List(r, r => new DeviceNode(r.ReadString(), r.ReadChar(), r.ReadInt64(), r.ReadInt64(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32())),
             MaskedPaths = List(r, r => r.ReadString()),
             ReadonlyPaths = List(r, r => r.ReadString()),

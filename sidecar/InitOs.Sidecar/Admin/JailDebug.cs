@@ -41,7 +41,7 @@ internal static class JailDebug
             Console.Error.WriteLine($"initos admin: no running jail named '{id}' (jails: {(known.Count == 0 ? "none" : string.Join(", ", known))})");
             return 2;
         }
-        int toolbox = Files.Open(Toolbox, Files.ReadOnly | Files.CloseOnExec);
+        int toolbox = Files.Open(Toolbox, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         try
         {
             var process = new ProcessPlan

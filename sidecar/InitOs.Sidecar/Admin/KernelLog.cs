@@ -10,12 +10,11 @@ namespace InitOs.Sidecar.Admin;
 /// </summary>
 internal static class KernelLog
 {
-    private const int NonBlocking = 0x800;
     private const Errno EPIPE = (Errno)32;
 
     public static int Print(bool follow)
     {
-        int fd = Files.Open("/dev/kmsg", Files.ReadOnly | Files.CloseOnExec | NonBlocking);
+        int fd = Files.Open("/dev/kmsg", OpenFlags.ReadOnly | OpenFlags.CloseOnExec | OpenFlags.NonBlocking);
         try
         {
             var buffer = new byte[8192];

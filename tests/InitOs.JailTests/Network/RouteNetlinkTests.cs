@@ -130,7 +130,7 @@ public sealed class RouteNetlinkTests
 
     private static int OpenNamespace(string ns, out Action close)
     {
-        int fd = Files.Open(NetworkTestHost.NamespacePath(ns), Files.ReadOnly | Files.CloseOnExec);
+        int fd = Files.Open(NetworkTestHost.NamespacePath(ns), OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         close = () => Files.Close(fd);
         return fd;
     }

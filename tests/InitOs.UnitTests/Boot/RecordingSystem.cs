@@ -16,7 +16,7 @@ internal sealed class RecordingSystem : ISystem
 
     public void Unmount(string target, UnmountFlags flags) => Calls.Add($"umount {target} {flags}");
 
-    public void MakeDirectory(string path, int mode = 0x1ED) => Calls.Add($"mkdir {path}");
+    public void MakeDirectory(string path, int mode = Permissions.Octal0755) => Calls.Add($"mkdir {path}");
 
     public void RemoveDirectory(string path) => Calls.Add($"rmdir {path}");
 

@@ -4,6 +4,7 @@ using InitOs.Jails.Oci;
 using InitOs.Jails.Planning;
 using InitOs.Jails.Running;
 using InitOs.Jails.Seccomp;
+using InitOs.Sys;
 
 namespace InitOs.UnitTests.Jails;
 
@@ -18,8 +19,8 @@ public sealed class PlanTests
         {
             Id = "j1", BundleDirectory = "/b", RootfsSource = "/b/rootfs", RootMountPoint = "/run/initos/jails/j1/root",
             Overlay = new OverlayDirs("/pool/slot-0/upper", "/pool/slot-0/work"), Lease = new PoolLease("/pool", 0, "token"),
-            RootReadonly = true, CloneFlags = Namespaces.Pid | Namespaces.Mount, RootPropagation = MountOptions.Slave | MountOptions.Recursive,
-            Mounts = [new MountStep("/proc", "proc", "proc", 14, null, 0, false), new MountStep("/data", "bind", "/srv", 4096, "x=1", MountOptions.Slave, true)],
+            RootReadonly = true, CloneFlags = Namespaces.Pid | Namespaces.Mount, RootPropagation = MountFlags.Slave | MountFlags.Recursive,
+            Mounts = [new MountStep("/proc", "proc", "proc", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null, MountFlags.None, false), new MountStep("/data", "bind", "/srv", MountFlags.Bind, "x=1", MountFlags.Slave, true)],
             Devices = [new DeviceNode("/dev/null", 'c', 1, 3, 0x1B6, 0, 0)],
             MaskedPaths = ["/proc/kcore"], ReadonlyPaths = ["/proc/sys"], Sysctls = [new SysctlSetting("net.ipv4.ip_forward", "1")],
             Hostname = "h", UidMap = [new IdMap(0, 100000, 65536)], GidMap = [new IdMap(0, 100000, 65536)],
@@ -66,7 +67,7 @@ public sealed class PlanTests
         var plan = PlanOf(Spec());
         Assert.Equal((1UL << 5) | (1UL << 10) | (1UL << 29), plan.Process.Capabilities.Bounding);
         Assert.True(plan.Process.Seccomp.Length > 8 * 300, "the default allow-list covers the syscall table");
-        Assert.Equal(MountOptions.Slave | MountOptions.Recursive, plan.RootPropagation);
+        Assert.Equal(MountFlags.Slave | MountFlags.Recursive, plan.RootPropagation);
     }
 
     [Fact]
