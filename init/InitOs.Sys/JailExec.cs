@@ -101,11 +101,12 @@ public static class JailExec
 
     /// <summary>
     /// A process inside a running jail: joins its cgroup (by writing to <paramref name="cgroupProcsFd"/>,
-    /// -1 for none) and <paramref name="namespaceFds"/> (user first), forks
+    /// -1 for none) and <paramref name="namespaceFds"/> (user first, and then
+    /// <paramref name="firstIsUserNamespace"/>: it becomes that namespace's root before it forks), forks
     /// into the pid namespace and execs with <paramref name="settings"/>. The pid returned is a
     /// helper outside the pid namespace that exits with the program's status.
     /// </summary>
-    public static unsafe (int Pid, PreExecFailure? Failure) Enter(int cgroupProcsFd, IReadOnlyList<int> namespaceFds, string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings)
+    public static unsafe (int Pid, PreExecFailure? Failure) Enter(int cgroupProcsFd, IReadOnlyList<int> namespaceFds, bool firstIsUserNamespace, string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings)
     {
         using var nativeArgv = new NativeStringArray(argv);
         using var nativeEnv = new NativeStringArray(env);
@@ -114,7 +115,7 @@ public static class JailExec
         {
             fixed (int* fdPointer = fds)
             {
-                return Interop.Native.JailEnter(cgroupProcsFd, fdPointer, fds.Length, path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error);
+                return Interop.Native.JailEnter(cgroupProcsFd, fdPointer, fds.Length, firstIsUserNamespace ? 1 : 0, path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error);
             }
         });
     }

@@ -14,19 +14,25 @@ public static class JailCli
     public static Result Run(params string[] args) => RunWith(null, args);
 
     /// <summary>Through bash, so a test can leave fds open on purpose (e.g. "exec 7&lt;/").</summary>
-    public static Result RunWith(string? bashPrefix, params string[] args)
+    public static Result RunWith(string? bashPrefix, params string[] args) => Box(bashPrefix, "jail", args);
+
+    /// <summary>`initos admin` as sshd runs it for a session that asked for <paramref name="sshCommand"/>.</summary>
+    public static Result Admin(string sshCommand) =>
+        Box($"export SSH_ORIGINAL_COMMAND='{sshCommand.Replace("'", "'\\''", StringComparison.Ordinal)}'", "admin");
+
+    private static Result Box(string? bashPrefix, string applet, params string[] args)
     {
         var box = RepoPaths.Require(RepoPaths.Box, "make box");
         var info = bashPrefix is null ? new ProcessStartInfo(box) : new ProcessStartInfo("bash");
         if (bashPrefix is not null)
         {
             info.ArgumentList.Add("-c");
-            info.ArgumentList.Add($"{bashPrefix}; exec \"$0\" jail \"$@\"");
+            info.ArgumentList.Add($"{bashPrefix}; exec \"$0\" {applet} \"$@\"");
             info.ArgumentList.Add(box);
         }
         else
         {
-            info.ArgumentList.Add("jail");
+            info.ArgumentList.Add(applet);
         }
         foreach (var a in args)
         {
@@ -49,7 +55,7 @@ public static class JailCli
         if (!process.WaitForExit(60_000))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"initos jail {string.Join(' ', args)} did not end in 60 s");
+            throw new TimeoutException($"initos {applet} {string.Join(' ', args)} did not end in 60 s");
         }
         // The pipes close when the command exits, unless a created jail holds them: then 2 s is plenty.
         outputClosed.Wait(2000);

@@ -73,6 +73,18 @@ public sealed class JailRunTests
     }
 
     [Fact]
+    public void The_specs_sysctls_are_set_even_though_proc_sys_is_then_read_only()
+    {
+        using var bundle = new TestBundle();
+        bundle.Config["linux"]!["sysctl"] = new System.Text.Json.Nodes.JsonObject { ["kernel.domainname"] = "initos-sysctl" };
+        bundle.WithShell("cat /proc/sys/kernel/domainname; echo x > /proc/sys/kernel/domainname || echo refused");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("sysctl"));
+
+        Assert.True(result.Code == 0, result.ToString());
+        Assert.Equal(["initos-sysctl", "refused"], result.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public void A_readonly_root_refuses_writes_and_dev_is_minimal()
     {
         using var bundle = new TestBundle();

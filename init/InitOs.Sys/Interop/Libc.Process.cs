@@ -30,4 +30,7 @@ internal static partial class Libc
 
     [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true)]
     internal static partial long Syscall3(long number, long arg1, long arg2, long arg3);
+
+    [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true)]
+    internal static partial long Syscall4(long number, long arg1, long arg2, long arg3, long arg4);
 }

@@ -303,9 +303,15 @@ void initos_clone_exec_result(int report_fd, int *stage, int *error)
  * again because a pid namespace only applies to children. The grandchild is set up like the
  * jail's program (jail_child) and execs; the middle process waits for it and exits with its
  * status (128+signal when killed). Returns the middle process's pid or -errno.
+ *
+ * The joining process is host root until it has joined: it makes itself non-dumpable before
+ * the first setns, so nothing in the jail can ptrace it or open its /proc files (the
+ * CVE-2016-9962 class), and, when ns_fds[0] is a user namespace, it becomes that namespace's
+ * root (its mapped ids) before it forks into the jail's pid namespace, so the first process
+ * the jail can see is never host root.
  */
-int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, const char *path, char *const argv[],
-                     char *const envp[], const struct initos_jail_process *process, int *stage, int *error)
+int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, int first_is_user_ns, const char *path,
+                     char *const argv[], char *const envp[], const struct initos_jail_process *process, int *stage, int *error)
 {
     int report[2];
     pid_t pid = initos_fork_with_report(report);
@@ -315,9 +321,14 @@ int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, const
         /* Into the jail's cgroup first, so its limits hold for this program too ("0": this process). */
         if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1)
             fail(report[1], STAGE_JOIN_CGROUP);
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+            fail(report[1], STAGE_SETNS);
         for (int i = 0; i < ns_count; i++)
             if (setns(ns_fds[i], 0) != 0)
                 fail(report[1], STAGE_SETNS);
+        if (first_is_user_ns && ns_count > 0
+            && (setresgid(0, 0, 0) != 0 || setgroups(0, NULL) != 0 || setresuid(0, 0, 0) != 0))
+            fail(report[1], STAGE_USERNS_IDS);
         pid_t inner = fork();
         if (inner < 0)
             fail(report[1], STAGE_SETNS);

@@ -35,6 +35,11 @@ public sealed partial class JailRoot(IRootCalls calls)
         }
         PivotInto(plan.RootMountPoint);
         MaskAll(plan.MaskedPaths);
+        // Before the read-only paths: they usually include /proc/sys.
+        foreach (var sysctl in plan.Sysctls)
+        {
+            calls.WriteFile(sysctl.ProcPath, sysctl.Value);
+        }
         foreach (var path in plan.ReadonlyPaths)
         {
             MakeReadOnly(path);
@@ -76,16 +81,12 @@ public sealed partial class JailRoot(IRootCalls calls)
         calls.ChangeDirectory("/");
     }
 
-    /// <summary>Last: the hostname, the sysctls, the read-only root.</summary>
+    /// <summary>Last: the hostname and the read-only root.</summary>
     private void Finish(JailPlan plan)
     {
         if (plan.Hostname is not null)
         {
             calls.SetHostname(plan.Hostname);
-        }
-        foreach (var sysctl in plan.Sysctls)
-        {
-            calls.WriteFile(sysctl.ProcPath, sysctl.Value);
         }
         if (plan.RootReadonly)
         {

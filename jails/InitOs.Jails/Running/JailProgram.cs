@@ -62,7 +62,8 @@ public static class JailProgram
     /// a helper (outside the jail's pid namespace) that exits with the program's status.
     /// </summary>
     /// <param name="executableFd">-1: args[0] from the jail's files; else an open host binary (a toolbox) to run there.</param>
-    public static int Enter(int initPid, string? cgroup, ulong cloneFlags, ProcessPlan process, int executableFd = -1)
+    /// <param name="target">The init held by a pidfd: checked after the namespace fds are opened, so they cannot be a pid-reuser's.</param>
+    public static int Enter(int initPid, string? cgroup, ulong cloneFlags, ProcessPlan process, int executableFd = -1, ProcessHandle? target = null)
     {
         // The user namespace first: the others are then joined with its capabilities.
         var order = new (ulong Flag, string Name)[]
@@ -82,8 +83,13 @@ public static class JailProgram
                     fds.Add(Files.Open($"/proc/{initPid}/ns/{name}", OpenFlags.ReadOnly | OpenFlags.CloseOnExec));
                 }
             }
+            // The namespace fds are open: if the process held by the pidfd is still there, they are its own.
+            if (target is { IsAlive: false })
+            {
+                throw new JailException($"the jail's process {initPid} ended while it was being joined");
+            }
             var path = Resolve(process.Args[0], process.Env, $"/proc/{initPid}/root");
-            var (pid, failure) = JailExec.Enter(cgroupProcs, fds, path, process.Args, process.Env, Settings(process) with { ExecutableFd = executableFd });
+            var (pid, failure) = JailExec.Enter(cgroupProcs, fds, (cloneFlags & Namespaces.User) != 0, path, process.Args, process.Env, Settings(process) with { ExecutableFd = executableFd });
             if (failure is { } f)
             {
                 throw new JailException($"exec {process.Args[0]} in the jail failed at {f}");

@@ -33,6 +33,20 @@ public static class AdminApplet
         {
             return Refuse($"'{bad}' is not a word an admin command takes (letters, digits, '-', '_', '.', '/')");
         }
+        try
+        {
+            return Dispatch(words);
+        }
+        catch (Exception e)
+        {
+            // An admin session never ends in a stack trace (or exit 134): one line, exit 2.
+            Console.Error.WriteLine($"initos admin: {string.Join(' ', words)}: {e.Message.ReplaceLineEndings(" ")}");
+            return 2;
+        }
+    }
+
+    private static int Dispatch(string[] words)
+    {
         return words switch
         {
             [] or ["help"] => Help(),

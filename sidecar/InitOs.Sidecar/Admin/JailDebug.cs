@@ -41,6 +41,12 @@ internal static class JailDebug
             Console.Error.WriteLine($"initos admin: no running jail named '{id}' (jails: {(known.Count == 0 ? "none" : string.Join(", ", known))})");
             return 2;
         }
+        using var target = ProcessHandle.Open(state.Pid);
+        if (Refusal(id, state, target) is { } refusal)
+        {
+            Console.Error.WriteLine($"initos admin: {refusal}");
+            return 2;
+        }
         int toolbox = Files.Open(Toolbox, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
         try
         {
@@ -51,7 +57,7 @@ internal static class JailDebug
                 Capabilities = new CapabilitySets(AllCapabilities, AllCapabilities, AllCapabilities, 0, 0),
                 Seccomp = [],
             };
-            int pid = JailProgram.Enter(state.Pid, state.Cgroup, DifferentNamespaces(state.Pid), process, toolbox);
+            int pid = JailProgram.Enter(state.Pid, state.Cgroup, DifferentNamespaces(state.Pid), process, toolbox, target);
             var exit = Processes.Wait(pid);
             return exit is { Exited: true } e ? e.ExitCode : 128 + (exit?.Signal ?? 0);
         }
@@ -59,6 +65,22 @@ internal static class JailDebug
         {
             Files.Close(toolbox);
         }
+    }
+
+    /// <summary>
+    /// Why the recorded process must not be joined, or null: it is gone, it is not the process the
+    /// jail started (a reused pid: its start time differs), or it is not in a jail at all (it
+    /// shares the host's mount namespace: joining it would be a host root shell).
+    /// </summary>
+    private static string? Refusal(string id, JailState state, ProcessHandle? target)
+    {
+        if (target is null || JailState.ProcessStartTime(state.Pid) != state.PidStartTime)
+        {
+            return $"jail {id}: its process {state.Pid} is gone (or the pid is another process's now)";
+        }
+        return (DifferentNamespaces(state.Pid) & Namespaces.Mount) == 0
+            ? $"jail {id}: its process {state.Pid} shares the host's mount namespace; jail debug joins jails, not the host"
+            : null;
     }
 
     /// <summary>The namespaces the jail has of its own: those whose /proc/PID/ns link differs from ours.</summary>

@@ -94,10 +94,10 @@ public sealed class JailRootPlanTests
             "umount /jail/root Detach",
             "mount /jail/root/dev/null /jail/root/etc/secret - Bind",
             "mount tmpfs /jail/root/usr/share tmpfs ReadOnly size=0",
+            "write /jail/root/proc/sys/net/ipv4/ip_forward 1",
             "mount /jail/root/usr /jail/root/usr - Bind, Recursive",
             "mount - /jail/root/usr - ReadOnly, NoSuid, NoDev, NoExec, Remount, Bind, Recursive",
             "hostname box",
-            "write /jail/root/proc/sys/net/ipv4/ip_forward 1",
             "mount - /jail/root - ReadOnly, Remount, Bind",
         ], calls.Calls);
         AssertClean(calls);
