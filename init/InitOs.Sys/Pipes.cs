@@ -16,6 +16,18 @@ public static class Pipes
         }
         return [fds[0], fds[1]];
     }
+
+    /// <summary>
+    /// Whether the reader of the pipe (or socket) <paramref name="fd"/> writes to has gone:
+    /// poll reports POLLERR or POLLHUP on the write end. A follower that writes only when there
+    /// is news asks this while it waits, so it ends when its client does.
+    /// </summary>
+    public static unsafe bool ReaderGone(int fd)
+    {
+        const short PollOut = 4, PollErr = 8, PollHup = 16;
+        var poll = new Libc.PollFd { Fd = fd, Events = PollOut };
+        return Libc.Poll(&poll, 1, 0) > 0 && (poll.ReturnedEvents & (PollErr | PollHup)) != 0;
+    }
 }
 
 /// <summary>memfd_create(2): an anonymous file, for handing data to a child by fd.</summary>

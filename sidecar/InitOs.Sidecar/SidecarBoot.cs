@@ -22,11 +22,11 @@ public static class SidecarBoot
         {
             return;
         }
-        SshSidecar.Prepare(sidecar);
-        SidecarStaging.Stage(sidecar);
         int pid;
         try
         {
+            SshSidecar.Prepare(sidecar);
+            SidecarStaging.Stage(sidecar);
             pid = SidecarStaging.Start(sidecar, TimeSpan.FromSeconds(30));
         }
         catch (Exception e) when (e is InvalidOperationException or Sys.SysException or IOException)

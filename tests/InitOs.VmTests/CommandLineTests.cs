@@ -55,6 +55,19 @@ public sealed class CommandLineTests
         Assert.DoesNotContain("jail-init", refused.Err, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Admin_logs_follow_ends_when_its_client_goes()
+    {
+        // head takes one line and goes, as an ssh client that hangs up does: the follower must see it
+        // while it waits for news (before: it slept on for ever, writing nothing).
+        var box = RepoPaths.Require(RepoPaths.Box, "make box");
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var run = Tool.Exec("timeout", ["20", "bash", "-c", $"SSH_ORIGINAL_COMMAND='logs --follow' '{box}' admin | head -n 1 >/dev/null; exit ${{PIPESTATUS[0]}}"]);
+
+        Assert.True(run.Code == 0, $"exit {run.Code} after {started.Elapsed}: {run.Err}");
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(10), $"logs --follow took {started.Elapsed} to notice");
+    }
+
     [Theory]
     [InlineData("reboot", "-x")]
     [InlineData("poweroff", "-d")]

@@ -27,11 +27,12 @@ internal static class KernelLog
                 }
                 catch (SysException e) when (e.Errno == Errno.EAGAIN)
                 {
-                    if (!follow)
+                    Console.Out.Flush();
+                    // The client has gone (sshd closed our stdout): nothing would read the next lines.
+                    if (!follow || Pipes.ReaderGone(1))
                     {
                         return 0;
                     }
-                    Console.Out.Flush();
                     Thread.Sleep(200);
                     continue;
                 }

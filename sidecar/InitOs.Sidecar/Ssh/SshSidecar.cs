@@ -1,5 +1,6 @@
 using InitOs.Init.Config;
 using InitOs.Init.Supervision;
+using InitOs.Sys;
 
 namespace InitOs.Sidecar.Ssh;
 
@@ -41,7 +42,7 @@ public static class SshSidecar
     /// </summary>
     public static void Prepare(SidecarConfig sidecar)
     {
-        Directory.CreateDirectory(sidecar.HostKeys, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        SecureHostKeys(sidecar.HostKeys);
         if (!Path.Exists(DropbearKeyDirectory))
         {
             File.CreateSymbolicLink(DropbearKeyDirectory, sidecar.HostKeys);
@@ -52,5 +53,32 @@ public static class SshSidecar
         var lines = sidecar.AuthorizedKeys.Select(key => $"command=\"{AdminCommand}\",{restrictions} {key}\n");
         File.WriteAllText(AuthorizedKeys, string.Concat(lines));
         File.SetUnixFileMode(AuthorizedKeys, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+    }
+
+    /// <summary>
+    /// The host-key directory, made private at every boot, not only when it is made: it may be on
+    /// the data volume, which anyone with the disk in hand can change. A symlink there is refused
+    /// (the keys would be read from, and made at, a place of its choosing); the directory and its
+    /// keys become root's, 0700 and 0600.
+    /// </summary>
+    public static void SecureHostKeys(string directory)
+    {
+        const UnixFileMode Private = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Directory.CreateDirectory(directory, Private);
+        if (new DirectoryInfo(directory).LinkTarget is { } target)
+        {
+            throw new IOException($"the host-key directory {directory} is a symlink (to {target}); InitOS does not follow it");
+        }
+        Files.Chown(directory, 0, 0);
+        File.SetUnixFileMode(directory, Private);
+        foreach (var key in Directory.EnumerateFileSystemEntries(directory))
+        {
+            if (new FileInfo(key).LinkTarget is not null)
+            {
+                throw new IOException($"the host key {key} is a symlink; InitOS does not follow it");
+            }
+            Files.Chown(key, 0, 0);
+            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
     }
 }
