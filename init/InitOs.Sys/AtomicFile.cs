@@ -38,6 +38,24 @@ public static class AtomicFile
         SyncDirectory(directory);
     }
 
+    /// <summary>
+    /// Puts a finished <paramref name="temporary"/> (written beside <paramref name="path"/>) in its
+    /// place durably: fsync its data, rename it over the path, fsync the directory. For outputs a
+    /// tool wrote (mkfs, a compressor) rather than bytes in hand.
+    /// </summary>
+    public static void Replace(string temporary, string path)
+    {
+        SyncFile(temporary);
+        File.Move(temporary, path, overwrite: true);
+        SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+    }
+
+    private static void SyncFile(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        stream.Flush(flushToDisk: true);
+    }
+
     /// <summary>fsync of a directory: makes a rename in it durable.</summary>
     public static void SyncDirectory(string directory)
     {

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using InitOs.Sys;
 
 namespace InitOs.ImageBuild.Disk;
 
@@ -35,7 +36,7 @@ public static class GptWriter
                 content.CopyTo(disk);
             }
         }
-        File.Move(temporary, output, overwrite: true);
+        AtomicFile.Replace(temporary, output);
     }
 
     private sealed record Placed(GptPartition Partition, long FirstLba, long LastLba);

@@ -3,6 +3,7 @@ using InitOs.ImageBuild.Elf;
 using InitOs.ImageBuild.Kernel;
 using InitOs.Init.Config;
 using InitOs.Init.Modules;
+using InitOs.Sys;
 
 namespace InitOs.ImageBuild.Initramfs;
 
@@ -216,6 +217,6 @@ public static class InitramfsBuilder
         {
             InitramfsWriter.Write(archive, stream, spec.Compression, spec.Mtime, spec.ZstdLevel);
         }
-        File.Move(temporary, output, overwrite: true);
+        AtomicFile.Replace(temporary, output);
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using InitOs.Sys;
 
 namespace InitOs.ImageBuild.Kernel;
 
@@ -38,7 +39,7 @@ public static class PvhKernel
             var temporary = output + ".tmp";
             if (Decompress(image.AsMemory(at), tool, arguments, temporary) && IsElf(temporary))
             {
-                File.Move(temporary, output, overwrite: true);
+                AtomicFile.Replace(temporary, output);
                 return true;
             }
             File.Delete(temporary);

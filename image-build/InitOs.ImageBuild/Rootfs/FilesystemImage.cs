@@ -1,4 +1,5 @@
 using System.Globalization;
+using InitOs.Sys;
 using InitOs.Tools;
 
 namespace InitOs.ImageBuild.Rootfs;
@@ -26,7 +27,7 @@ public static class FilesystemImage
         args.Add(temporary);
         var env = new Dictionary<string, string> { ["E2FSPROGS_FAKE_TIME"] = ExternalTool.SourceDateEpoch().ToString(CultureInfo.InvariantCulture) };
         ExternalTool.Run("mkfs.ext4", args, env);
-        File.Move(temporary, output, overwrite: true);
+        AtomicFile.Replace(temporary, output);
     }
 
     /// <summary>A labelled btrfs image of <paramref name="sourceDirectory"/> (mkfs.btrfs --rootdir).</summary>
@@ -34,7 +35,7 @@ public static class FilesystemImage
     {
         var temporary = SizedTemporary(output, sizeMiB);
         ExternalTool.Run("mkfs.btrfs", ["-q", "-f", "-L", label, "--rootdir", sourceDirectory, temporary]);
-        File.Move(temporary, output, overwrite: true);
+        AtomicFile.Replace(temporary, output);
     }
 
     /// <summary>The image is made beside its place and moved there whole: a failure leaves nothing half-written.</summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using InitOs.Sys;
 
 namespace InitOs.Jails.Storage;
 
@@ -15,8 +16,8 @@ public static class PoolSettings
     {
         var pool = new SubvolumePool(directory, slots, quotaBytes);
         var path = Path.Combine(pool.Directory, FileName);
-        File.WriteAllText(path + ".tmp", $"slots={slots}\nquota={quotaBytes}\n");
-        File.Move(path + ".tmp", path, overwrite: true);
+        // Durable: a power cut leaves the old settings or the new, never an empty pool.conf.
+        AtomicFile.WriteText(path, $"slots={slots}\nquota={quotaBytes}\n");
         pool.Ensure();
         return pool;
     }
