@@ -1,4 +1,5 @@
 using InitOs.Jails.Oci;
+using InitOs.Jails.Seccomp;
 
 namespace InitOs.Os;
 
@@ -88,14 +89,28 @@ public static class OsJailSpec
                 Namespaces = namespaces.Select(type => new OciNamespace { Type = type }).ToList(),
                 MaskedPaths = Masked,
                 ReadonlyPaths = ReadOnly,
-                Seccomp = new OciSeccomp
-                {
-                    DefaultAction = "SCMP_ACT_ALLOW",
-                    Syscalls = [new OciSyscallRule { Names = DeniedSyscalls, Action = "SCMP_ACT_ERRNO" }],
-                },
+                Seccomp = Seccomp(options.Unprivileged),
                 CgroupsPath = Id,
             },
         };
+    }
+
+    /// <summary>
+    /// Everything allowed but changing the kernel; an unprivileged OS, which is meant to be a
+    /// boundary, is refused the <see cref="EscapeRoutes"/> too (a privileged one is host root
+    /// in all but name, docs/os-jail.md, and would gain nothing from them).
+    /// </summary>
+    private static OciSeccomp Seccomp(bool unprivileged)
+    {
+        var rules = new List<OciSyscallRule> { new() { Names = DeniedSyscalls, Action = "SCMP_ACT_ERRNO" } };
+        if (unprivileged)
+        {
+            rules.Add(new() { Names = [.. EscapeRoutes.Refused], Action = "SCMP_ACT_ERRNO", ErrnoRet = EscapeRoutes.EPERM });
+            rules.Add(new() { Names = [.. EscapeRoutes.Unavailable], Action = "SCMP_ACT_ERRNO", ErrnoRet = EscapeRoutes.ENOSYS });
+            var newUser = new OciSyscallArg { Index = 0, Value = EscapeRoutes.CloneNewUser, ValueTwo = EscapeRoutes.CloneNewUser, Op = "SCMP_CMP_MASKED_EQ" };
+            rules.Add(new() { Names = [.. EscapeRoutes.NewUserNamespace], Action = "SCMP_ACT_ERRNO", ErrnoRet = EscapeRoutes.EPERM, Args = [newUser] });
+        }
+        return new OciSeccomp { DefaultAction = "SCMP_ACT_ALLOW", Syscalls = rules };
     }
 
     private static OciMount Mount(string destination, string type, string source, params string[] options) =>

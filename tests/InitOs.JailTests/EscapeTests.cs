@@ -101,6 +101,28 @@ public sealed class EscapeTests : IDisposable
     }
 
     [Fact]
+    public void The_default_filter_closes_new_user_namespaces_io_uring_bpf_and_the_other_escape_routes_even_with_every_capability()
+    {
+        using var bundle = new TestBundle();
+        bundle.WithCapabilities(HostCapabilities());
+        bundle.Process["noNewPrivileges"] = false;
+        var result = Escape(bundle, null, "kernel-surface");
+        Assert.True(result.Code == 0, result.ToString());
+        foreach (var (call, answer) in new[]
+        {
+            ("unshare-newuser", "Operation not permitted"), ("clone-newuser", "Operation not permitted"),
+            ("clone3", "Function not implemented"), ("io_uring_setup", "Function not implemented"),
+            ("bpf", "Operation not permitted"), ("userfaultfd", "Operation not permitted"),
+            ("perf_event_open", "Operation not permitted"), ("keyctl", "Operation not permitted"),
+            ("add_key", "Operation not permitted"), ("open_by_handle_at", "Operation not permitted"),
+            ("fsopen", "Function not implemented"),
+        })
+        {
+            Assert.Contains($"BLOCKED: {call}: {answer}\n", result.Out, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public void A_masked_path_reads_nothing()
     {
         using var bundle = new TestBundle();

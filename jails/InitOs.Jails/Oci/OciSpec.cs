@@ -145,6 +145,16 @@ public sealed record OciSyscallRule
     public IReadOnlyList<string>? Names { get; init; }
     public string? Action { get; init; }
     public uint? ErrnoRet { get; init; }
+    public IReadOnlyList<OciSyscallArg>? Args { get; init; }
+}
+
+/// <summary>A condition on one argument: libseccomp's comparison (SCMP_CMP_*) of argument Index.</summary>
+public sealed record OciSyscallArg
+{
+    public uint? Index { get; init; }
+    public ulong Value { get; init; }
+    public ulong ValueTwo { get; init; }
+    public string? Op { get; init; }
 }
 
 public sealed record OciDevice

@@ -199,7 +199,19 @@ internal static class SpecReader
         "names" => rule with { Names = c.Array(field, JsonCursor.StringElement) },
         "action" => rule with { Action = c.String(field) },
         "errnoRet" => rule with { ErrnoRet = c.UInt32(field) },
+        "args" => rule with { Args = c.Array(field, SyscallArg) },
         _ => Unknown(ref c, field, rule),
+    };
+
+    private static OciSyscallArg SyscallArg(ref JsonCursor c, string path) => Object(ref c, path, new OciSyscallArg(), SyscallArgMember) ?? new OciSyscallArg();
+
+    private static OciSyscallArg SyscallArgMember(ref JsonCursor c, string name, string field, OciSyscallArg arg) => name switch
+    {
+        "index" => arg with { Index = c.UInt32(field) },
+        "value" => arg with { Value = c.UInt64(field) ?? 0 },
+        "valueTwo" => arg with { ValueTwo = c.UInt64(field) ?? 0 },
+        "op" => arg with { Op = c.String(field) },
+        _ => Unknown(ref c, field, arg),
     };
 
     private static OciDevice Device(ref JsonCursor c, string path) => Object(ref c, path, new OciDevice(), DeviceMember) ?? new OciDevice();

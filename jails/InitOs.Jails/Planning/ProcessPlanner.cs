@@ -140,26 +140,33 @@ public static class ProcessPlanner
             }
         }
         var rules = new Dictionary<int, SeccompAction>();
+        var argumentRules = new List<ArgumentRule>();
         foreach (var (rule, i) in (seccomp.Syscalls ?? []).Select((r, i) => (r, i)))
         {
+            var field = $"linux.seccomp.syscalls[{i}]";
             var action = SeccompAction.FromOci(rule.Action, rule.ErrnoRet, EPERM);
             if (action is null)
             {
-                problem($"linux.seccomp.syscalls[{i}].action", $"\"{rule.Action}\" is not an action InitOS knows");
+                problem($"{field}.action", $"\"{rule.Action}\" is not an action InitOS knows");
                 continue;
             }
+            var conditions = SeccompArguments.Conditions(rule.Args, $"{field}.args", problem);
             foreach (var name in rule.Names ?? [])
             {
-                if (SyscallTable.TryGetNumber(name, out var number))
+                if (!SyscallTable.TryGetNumber(name, out var number))
                 {
-                    rules[number] = action.Value;
+                    problem($"{field}.names", $"\"{name}\" is not an x86_64 syscall");
+                }
+                else if (conditions.Count > 0)
+                {
+                    argumentRules.Add(new ArgumentRule(number, conditions, action.Value));
                 }
                 else
                 {
-                    problem($"linux.seccomp.syscalls[{i}].names", $"\"{name}\" is not an x86_64 syscall");
+                    rules[number] = action.Value;
                 }
             }
         }
-        return new SeccompPolicy(defaultAction ?? SeccompAction.KillProcess, rules, DenyDeviceNodes: false);
+        return new SeccompPolicy(defaultAction ?? SeccompAction.KillProcess, rules, DenyDeviceNodes: false) { ArgumentRules = argumentRules };
     }
 }

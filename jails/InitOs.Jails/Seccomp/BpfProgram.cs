@@ -2,27 +2,27 @@ namespace InitOs.Jails.Seccomp;
 
 /// <summary>
 /// Compiles a <see cref="SeccompPolicy"/> into classic BPF for SECCOMP_MODE_FILTER: wrong
-/// architecture → kill; x32 numbers → the default; each listed syscall → its verdict;
-/// device-node mknod → EPERM; else → the default. 8 bytes per instruction (sock_filter).
+/// architecture → kill; x32 numbers → the default; device-node mknod → EPERM; each argument
+/// rule whose conditions hold → its verdict; each listed syscall → its verdict; else → the default. 8 bytes per instruction (sock_filter).
 /// </summary>
 public static class BpfProgram
 {
     private const uint AuditArchX86_64 = 0xC000003E;
     private const uint X32SyscallBit = 0x40000000;
-    private const int OffsetNr = 0;
+    internal const int OffsetNr = 0;
     private const int OffsetArch = 4;
-    private const int OffsetArgs = 16;
+    internal const int OffsetArgs = 16;
     private const uint FileTypeMask = 0xF000; // S_IFMT
     private const uint BlockDevice = 0x6000;  // S_IFBLK
     private const uint CharDevice = 0x2000;   // S_IFCHR
 
     // Classic BPF opcodes.
-    private const ushort LoadWordAbs = 0x20;  // BPF_LD | BPF_W | BPF_ABS
-    private const ushort JumpEq = 0x15;       // BPF_JMP | BPF_JEQ | BPF_K
+    internal const ushort LoadWordAbs = 0x20;  // BPF_LD | BPF_W | BPF_ABS
+    internal const ushort JumpEq = 0x15;       // BPF_JMP | BPF_JEQ | BPF_K
     private const ushort JumpGe = 0x35;       // BPF_JMP | BPF_JGE | BPF_K
-    private const ushort AndK = 0x54;         // BPF_ALU | BPF_AND | BPF_K
-    private const ushort JumpAlways = 0x05;   // BPF_JMP | BPF_JA
-    private const ushort Return = 0x06;       // BPF_RET | BPF_K
+    internal const ushort AndK = 0x54;         // BPF_ALU | BPF_AND | BPF_K
+    internal const ushort JumpAlways = 0x05;   // BPF_JMP | BPF_JA
+    internal const ushort Return = 0x06;       // BPF_RET | BPF_K
 
     public static byte[] Compile(SeccompPolicy policy)
     {
@@ -39,6 +39,10 @@ public static class BpfProgram
         {
             AddDeviceNodeCheck(code, "mknod", modeArgument: 1);
             AddDeviceNodeCheck(code, "mknodat", modeArgument: 2);
+        }
+        foreach (var rule in policy.ArgumentRules)
+        {
+            ArgumentRuleCode.Add(code, rule);
         }
         foreach (var (number, action) in policy.Rules.OrderBy(r => r.Key))
         {

@@ -1,38 +1,41 @@
 namespace InitOs.Jails.Seccomp;
 
 /// <summary>
-/// What a jail's filter decides: a verdict per listed syscall number, a default for every
-/// other one, and whether creating block/character device nodes is refused.
+/// What a jail's filter decides: rules on arguments tried first, then a verdict per listed
+/// syscall number, a default for every other one, and whether creating block/character device
+/// nodes is refused.
 /// </summary>
 public sealed record SeccompPolicy(SeccompAction Default, IReadOnlyDictionary<int, SeccompAction> Rules, bool DenyDeviceNodes)
 {
-    private const uint EPERM = 1;
+    public IReadOnlyList<ArgumentRule> ArgumentRules { get; init; } = [];
 
     /// <summary>
-    /// InitOS's default: an allow-list of every syscall this kernel header knows, except those
-    /// that reach past the jail's namespaces (modules, kexec, keyrings, clocks, BPF, perf,
-    /// I/O ports, swap, accounting, handle-based opens) — those and any syscall newer than the
-    /// table get EPERM. mknod of block and character devices is refused too: a device node
-    /// is a way to the host's disks whatever the capabilities say.
+    /// InitOS's default: an allow-list of every syscall this kernel header knows, except the
+    /// <see cref="EscapeRoutes"/> and those that reach past the jail's namespaces in other
+    /// ways (clocks, I/O ports, swap, accounting, the kernel log) — those and any syscall newer
+    /// than the table are refused. mknod of block and character devices is refused too: a
+    /// device node is a way to the host's disks whatever the capabilities say.
     /// </summary>
     public static SeccompPolicy InitOsDefault()
     {
+        var refused = SeccompAction.Errno(EscapeRoutes.EPERM);
         var rules = new Dictionary<int, SeccompAction>();
         foreach (var (name, number) in SyscallTable.All)
         {
-            rules[number] = Denied.Contains(name) ? SeccompAction.Errno(EPERM) : SeccompAction.Allow;
+            rules[number] = AlsoDenied.Contains(name) || EscapeRoutes.Refused.Contains(name) ? refused : SeccompAction.Allow;
         }
-        return new SeccompPolicy(SeccompAction.Errno(EPERM), rules, DenyDeviceNodes: true);
+        foreach (var name in EscapeRoutes.Unavailable)
+        {
+            rules[SyscallTable.NumberOf(name)] = SeccompAction.Errno(EscapeRoutes.ENOSYS);
+        }
+        return new SeccompPolicy(refused, rules, DenyDeviceNodes: true) { ArgumentRules = EscapeRoutes.AsArgumentRules() };
     }
 
-    private static readonly HashSet<string> Denied = new(StringComparer.Ordinal)
+    private static readonly HashSet<string> AlsoDenied = new(StringComparer.Ordinal)
     {
-        "init_module", "finit_module", "delete_module", "create_module", "get_kernel_syms", "query_module",
-        "kexec_load", "kexec_file_load",
-        "add_key", "keyctl", "request_key",
-        "settimeofday", "clock_settime", "clock_adjtime",
-        "bpf", "perf_event_open", "userfaultfd", "lookup_dcookie",
+        "create_module", "get_kernel_syms", "query_module",
+        "settimeofday", "clock_settime", "clock_adjtime", "lookup_dcookie",
         "iopl", "ioperm", "swapon", "swapoff", "acct", "quotactl", "syslog", "uselib",
-        "open_by_handle_at", "nfsservctl", "vhangup",
+        "nfsservctl", "vhangup",
     };
 }

@@ -5,6 +5,7 @@
  * outside the jail: seeing it means the jail's filesystem view was left.
  *
  * usage: jail-escape chroot MARKER | fd MARKER | exe | kill PID | raw-socket | mknod | module
+ *        | kernel-surface   (one line per call, each BLOCKED with the errno the filter gives)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,6 +19,11 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <netinet/in.h>
+#include <sys/wait.h>
+#include <linux/bpf.h>
+#include <linux/keyctl.h>
+#include <linux/perf_event.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 static int blocked(const char *why)
@@ -109,6 +115,48 @@ static int module_escape(void)
     return blocked("init_module");
 }
 
+/* One call into a surface the default filter closes. With every capability each would work,
+ * so only the filter's answer (EPERM, or ENOSYS for "this kernel lacks it") counts as BLOCKED. */
+static int surface(const char *name, long result, int wanted)
+{
+    if (result >= 0) {
+        if (result == 0 && (!strcmp(name, "clone-newuser")))
+            _exit(0); /* the child of a clone that should not have happened */
+        printf("ESCAPED: %s\n", name);
+        return 1;
+    }
+    if (errno != wanted) {
+        printf("UNEXPECTED: %s: %s\n", name, strerror(errno));
+        return 1;
+    }
+    return blocked(name);
+}
+
+static int kernel_surface(void)
+{
+    int failures = 0;
+    failures += surface("unshare-newuser", syscall(SYS_unshare, CLONE_NEWUSER), EPERM);
+    long child = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (child > 0)
+        waitpid((pid_t)child, NULL, 0);
+    failures += surface("clone-newuser", child, EPERM);
+    struct clone_args args = { .flags = CLONE_NEWUSER, .exit_signal = SIGCHLD };
+    failures += surface("clone3", syscall(SYS_clone3, &args, sizeof args), ENOSYS);
+    unsigned char params[120] = {0}; /* struct io_uring_params */
+    failures += surface("io_uring_setup", syscall(SYS_io_uring_setup, 1, params), ENOSYS);
+    union bpf_attr map = { .map_type = BPF_MAP_TYPE_ARRAY, .key_size = 4, .value_size = 4, .max_entries = 1 };
+    failures += surface("bpf", syscall(SYS_bpf, BPF_MAP_CREATE, &map, sizeof map), EPERM);
+    failures += surface("userfaultfd", syscall(SYS_userfaultfd, 0), EPERM);
+    struct perf_event_attr perf = { .type = PERF_TYPE_SOFTWARE, .size = sizeof perf, .config = PERF_COUNT_SW_CPU_CLOCK };
+    failures += surface("perf_event_open", syscall(SYS_perf_event_open, &perf, 0, -1, -1, 0), EPERM);
+    failures += surface("keyctl", syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0), EPERM);
+    failures += surface("add_key", syscall(SYS_add_key, "user", "initos", "x", 1, KEY_SPEC_PROCESS_KEYRING), EPERM);
+    unsigned char handle[16] = {0};
+    failures += surface("open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, handle, O_RDONLY), EPERM);
+    failures += surface("fsopen", syscall(SYS_fsopen, "tmpfs", 0), ENOSYS);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -122,5 +170,6 @@ int main(int argc, char **argv)
     if (!strcmp(what, "raw-socket")) return raw_socket_escape();
     if (!strcmp(what, "mknod")) return mknod_escape();
     if (!strcmp(what, "module")) return module_escape();
+    if (!strcmp(what, "kernel-surface")) return kernel_surface();
     return 2;
 }

@@ -40,7 +40,7 @@ public sealed class PlanTests
         Assert.Equal(JsonSerializer.Serialize(plan, Compare), JsonSerializer.Serialize(decoded, Compare));
     }
 
-    private static JailPlan PlanOf(string json)
+    internal static JailPlan PlanOf(string json)
     {
         var dir = Directory.CreateTempSubdirectory("plan-").FullName;
         Directory.CreateDirectory(Path.Combine(dir, "rootfs"));
@@ -59,7 +59,7 @@ public sealed class PlanTests
           "linux": { "namespaces": [ { "type": "pid" }, { "type": "mount" } ] %LINUX% } }
         """;
 
-    private static string Spec(string process = "", string linux = "") => Base.Replace("%PROCESS%", process).Replace("%LINUX%", linux);
+    internal static string Spec(string process = "", string linux = "") => Base.Replace("%PROCESS%", process).Replace("%LINUX%", linux);
 
     [Fact]
     public void Without_capabilities_the_OCI_default_set_is_used_and_the_default_filter_is_compiled()
