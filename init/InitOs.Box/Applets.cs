@@ -2,6 +2,7 @@ using InitOs.Init;
 using InitOs.Jails.Running;
 using InitOs.Sidecar;
 using InitOs.Sidecar.Admin;
+using InitOs.Sidecar.Ssh;
 
 namespace InitOs.Box;
 
@@ -17,6 +18,7 @@ internal static class Applets
         ["services"] = ControlApplets.Services,
         ["admin"] = AdminApplet.Run,
         ["sidecar"] = SidecarApplet.Run,
+        [SshDoorApplet.Name] = SshDoorApplet.Run,
         ["tini"] = TiniApplet.Run,
         ["jail"] = JailApplet.Run,
         [JailLauncher.InitApplet] = JailInitApplet.Run,

@@ -16,9 +16,15 @@ public static class SidecarApplet
 {
     public static int Run(string[] args)
     {
-        if (args is not ["--port", var portText] || !int.TryParse(portText, System.Globalization.CultureInfo.InvariantCulture, out int port))
+        var (portText, listen) = args switch
         {
-            Console.Error.WriteLine("usage: @initos sidecar --port N (PID 1 starts it before switch_root)");
+            ["--port", var p] => (p, ""),
+            ["--port", var p, "--listen", var l] => (p, l),
+            _ => ("", ""),
+        };
+        if (!int.TryParse(portText, System.Globalization.CultureInfo.InvariantCulture, out int port))
+        {
+            Console.Error.WriteLine("usage: @initos sidecar --port N [--listen IF,IF...] (PID 1 starts it before switch_root)");
             return 2;
         }
         Processes.ChangeRoot(SidecarStaging.Root);
@@ -29,8 +35,8 @@ public static class SidecarApplet
         var reaper = new Reaper();
         var requests = new ShutdownRequests();
         new SignalLoop(reaper, [Signal.Term, Signal.Int], requests.Post).Start();
-        var sidecar = new SidecarConfig { Ssh = true, Port = port, HostKeyDirectory = SshSidecar.DropbearKeyDirectory };
-        var supervisor = new Supervisor([SshSidecar.Service(sidecar)], reaper, log);
+        var sidecar = new SidecarConfig { Ssh = true, Port = port, HostKeyDirectory = SshSidecar.DropbearKeyDirectory, Listen = listen.Split(',', StringSplitOptions.RemoveEmptyEntries) };
+        var supervisor = new Supervisor([SshSidecar.Service(sidecar, syslog: null)], reaper, log);
         requests.Attach(supervisor);
         log.Info($"sidecar: supervising sshd on port {port} from {SidecarStaging.Root}, pid {Processes.CurrentPid}");
         supervisor.RunUntilShutdown();

@@ -68,6 +68,14 @@ public sealed class OsJailBootTests : IDisposable
             vm.Session.Send("echo TYPED-$((6 * 7)) pid=$$ in $(hostname)\n");
             vm.Expect(@"TYPED-42 pid=\d+ in initos-default");
 
+            // The admin door is closed to the OS on the jails' bridge, at the gateway and at the host's own address,
+            // though the host answers there (ping) and admins get in through eth0.
+            vm.Session.Send("nc -w 5 10.88.0.1 22 </dev/null; echo DOOR-AT-GATEWAY=$?; nc -w 5 10.0.2.15 22 </dev/null; echo DOOR-AT-HOST-ADDRESS=$?; ping -c1 -W5 10.88.0.1 >/dev/null; echo GATEWAY-PING=$?\n");
+            vm.Expect("DOOR-AT-GATEWAY=1");
+            vm.Expect("DOOR-AT-HOST-ADDRESS=1");
+            vm.Expect("GATEWAY-PING=0");
+            Assert.DoesNotContain("SSH-2.0", vm.Session.Log, StringComparison.Ordinal);
+
             client.Run(target, "jail debug os poweroff");
             vm.Expect(@"os: the OS powered off or halted \(pid \d+ killed by signal 2\)");
             vm.Expect("service os: .*the host follows: poweroff");

@@ -33,6 +33,7 @@ public static class ConfigLoader
         ["sidecar.port"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Port = Int(e, f, 1, 65535) } },
         ["sidecar.authorized_keys"] = (c, e, f) => c with { Sidecar = c.Sidecar with { AuthorizedKeys = PublicKeys(e, f) } },
         ["sidecar.host_key_dir"] = (c, e, f) => c with { Sidecar = c.Sidecar with { HostKeyDirectory = AbsolutePath(e, f) } },
+        ["sidecar.listen"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Listen = InterfaceNames(e, f) } },
         ["sidecar.cmdline_keys"] = (c, e, f) => c with { Sidecar = c.Sidecar with { CommandLineKeys = Bool(e, f) } },
         ["data.device"] = (c, e, f) => c with { Data = c.Data with { Device = DeviceSpec(e, f) } },
         ["data.fstype"] = (c, e, f) => c with { Data = c.Data with { FsType = NonEmpty(e, f) } },
@@ -173,6 +174,14 @@ public static class ConfigLoader
         }
         return array.Items.Select(item => item.Value is StringValueSyntax s && s.Value is not null ? s.Value : throw Bad(e, file, $"expected strings, got {Describe(item.Value)}")).ToList();
     }
+
+    /// <summary>Network interface names as the kernel allows them (1–15 bytes, no '/', no spaces), not the jails' bridge.</summary>
+    private static IReadOnlyList<string> InterfaceNames(TomlEntry e, string file) =>
+        Strings(e, file).Select(name => name.Length is 0 or > 15 || name is "." or ".." || name.Contains('/', StringComparison.Ordinal) || name.Any(char.IsWhiteSpace)
+            ? throw Bad(e, file, $"\"{name}\" is not a network interface name (1-15 characters, no '/' or spaces)")
+            : name == SidecarConfig.JailBridge
+                ? throw Bad(e, file, $"\"{name}\" is the jails' bridge: the admin door must not be open to jails")
+                : name).ToList();
 
     private static ConfigException Bad(TomlEntry e, string file, string problem) => new(file, e.Line, e.Key, problem);
 

@@ -143,6 +143,8 @@ public sealed record ModulesConfig
 public sealed record SidecarConfig
 {
     public const string DefaultHostKeyDirectory = "/run/initos/ssh";
+    /// <summary>The jails' bridge (JailNetworkConfig's default): never an admin interface.</summary>
+    public const string JailBridge = "initos0";
 
     public bool Ssh { get; init; }
     public int Port { get; init; } = 22;
@@ -155,6 +157,11 @@ public sealed record SidecarConfig
     public string? HostKeyDirectory { get; init; }
     /// <summary>Also accept initos.ssh_key="…" from the kernel command line (off by default: it may be unsigned).</summary>
     public bool CommandLineKeys { get; init; }
+    /// <summary>
+    /// The interfaces sshd takes connections from. Empty: every network card (an interface
+    /// with a device behind it), never lo, the jails' bridge or their veths.
+    /// </summary>
+    public IReadOnlyList<string> Listen { get; init; } = [];
 
     public string HostKeys => HostKeyDirectory ?? DefaultHostKeyDirectory;
 }

@@ -107,6 +107,7 @@ enum {
     INITOS_SPAWN_NEW_SESSION = 1,     /* setsid() */
     INITOS_SPAWN_NEW_GROUP = 2,       /* setpgid(0, 0) */
     INITOS_SPAWN_FOREGROUND = 4,      /* make the new group the terminal's foreground group */
+    INITOS_SPAWN_KEEP_STDERR = 8,     /* stdio_fd on 0 and 1 only: 2 stays this process's (a log) */
 };
 
 /* A handler cannot survive exec; what was ignored must stay ignored, the rest is default. */
@@ -141,7 +142,8 @@ static void child_setup(int flags, int death_signal, int stdio_fd)
     if (stdio_fd >= 0) {
         dup2(stdio_fd, 0);
         dup2(stdio_fd, 1);
-        dup2(stdio_fd, 2);
+        if (!(flags & INITOS_SPAWN_KEEP_STDERR))
+            dup2(stdio_fd, 2);
         if (stdio_fd > 2)
             close(stdio_fd);
     }

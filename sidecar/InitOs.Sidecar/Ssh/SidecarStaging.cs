@@ -63,7 +63,7 @@ public static class SidecarStaging
         // The host keys stay where PID 1 keeps them (a data volume keeps them across boots).
         Mounts.Mount(sidecar.HostKeys, Path.Combine(Root, SshSidecar.DropbearKeyDirectory.TrimStart('/')), null, MountFlags.Bind, null);
         var port = sidecar.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        int pid = Processes.Spawn(Path.Combine(Root, "bin/initos"), [Argv0, "sidecar", "--port", port], ["PATH=/bin:/usr/sbin"], "/dev/console", newSession: true);
+        int pid = Processes.Spawn(Path.Combine(Root, "bin/initos"), [Argv0, "sidecar", "--port", port, .. (sidecar.Listen.Count > 0 ? new[] { "--listen", string.Join(',', sidecar.Listen) } : [])], ["PATH=/bin:/usr/sbin"], "/dev/console", newSession: true);
         var deadline = DateTime.UtcNow + wait;
         while (!File.Exists(marker))
         {

@@ -19,19 +19,30 @@ public static class SshSidecar
 
     /// <summary>The services with sshd added when [sidecar] ssh is on (a [[service]] named sshd takes its place).</summary>
     public static IReadOnlyList<ServiceSpec> WithSshd(IReadOnlyList<ServiceSpec> services, SidecarConfig sidecar) =>
-        sidecar.Ssh && services.All(s => s.Name != ServiceName) ? [.. services, Service(sidecar)] : services;
+        sidecar.Ssh && services.All(s => s.Name != ServiceName) ? [.. services, Service(sidecar, SyslogRelay.DevLog)] : services;
 
-    public static ServiceSpec Service(SidecarConfig sidecar) => new()
+    /// <summary>
+    /// The door (<see cref="SshDoor"/>) listens, on the admin interfaces only, and runs dropbear
+    /// in inetd mode for each connection: dropbear cannot bind a port to one interface, and
+    /// binding an address would not keep a jail out (the host answers on any of its addresses
+    /// from any interface).
+    /// </summary>
+    /// <param name="syslog">
+    /// Where the door takes dropbear's syslog lines (inetd mode logs nowhere else): /dev/log
+    /// when PID 1 runs it. The sidecar after switch_root passes none: its /dev is the OS's
+    /// devtmpfs, whose /dev/log is the OS's to make.
+    /// </param>
+    public static ServiceSpec Service(SidecarConfig sidecar, string? syslog) => new()
     {
         Name = ServiceName,
-        Command =
-        [
-            Dropbear, "-F", "-E", "-s", "-g", "-j", "-k", "-m", "-R",
-            "-p", sidecar.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-c", AdminCommand,
-        ],
+        Command = [Box, .. SshDoorApplet.Arguments(sidecar.Port, sidecar.Listen, syslog, DropbearSession)],
         Restart = RestartPolicy.Always,
     };
+
+    /// <summary>One session on stdin/stdout: key-only, no forwarding, keys made on first use, every session the admin command.</summary>
+    private static readonly string[] DropbearSession = [Dropbear, "-i", "-s", "-g", "-j", "-k", "-m", "-R", "-c", AdminCommand];
+
+    public const string Box = "/bin/initos";
 
     /// <summary>dropbear -R makes missing host keys at its built-in paths, so that directory points at ours.</summary>
     public const string DropbearKeyDirectory = "/etc/dropbear";

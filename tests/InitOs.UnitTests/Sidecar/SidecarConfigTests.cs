@@ -16,15 +16,36 @@ public sealed class SidecarConfigTests
         var services = SshSidecar.WithSshd([.. settings.Services.Select(ServiceSpec.From)], settings.Sidecar);
         var sshd = Assert.Single(services, s => s.Name == SshSidecar.ServiceName);
         Assert.Equal(RestartPolicy.Always, sshd.Restart);
-        Assert.Equal(SshSidecar.Dropbear, sshd.Command[0]);
+        // The door listens; each connection is a dropbear in inetd mode.
+        Assert.Equal([SshSidecar.Box, SshDoorApplet.Name, "--port", "2222", "--syslog", "/dev/log", "--"], sshd.Command.Take(7));
+        var session = sshd.Command.Skip(7).ToList();
+        Assert.Equal([SshSidecar.Dropbear, "-i"], session.Take(2));
         // -s: no password logins at all; -j -k: no port forwarding; -c: the forced command.
-        Assert.Contains("-s", sshd.Command);
-        Assert.Contains("-j", sshd.Command);
-        Assert.Contains("-k", sshd.Command);
-        Assert.Equal(SshSidecar.AdminCommand, sshd.Command[sshd.Command.ToList().IndexOf("-c") + 1]);
-        Assert.Equal("2222", sshd.Command[sshd.Command.ToList().IndexOf("-p") + 1]);
+        Assert.Contains("-s", session);
+        Assert.Contains("-j", session);
+        Assert.Contains("-k", session);
+        Assert.Equal(SshSidecar.AdminCommand, session[session.IndexOf("-c") + 1]);
         Assert.Equal([Key], settings.Sidecar.AuthorizedKeys);
     }
+
+    [Fact]
+    public void Listen_names_the_admin_interfaces_the_door_opens_on()
+    {
+        var config = ConfigLoader.Parse("[sidecar]\nssh = true\nlisten = [\"eth0\", \"bond0\"]\n", "initos.toml");
+        var sshd = SshSidecar.Service(SettingsBuilder.Build(config, KernelCommandLine.Parse("")).Sidecar, syslog: null);
+        Assert.Equal([SshSidecar.Box, SshDoorApplet.Name, "--port", "22", "--listen", "eth0,bond0", "--"], sshd.Command.Take(7));
+    }
+
+    [Theory]
+    [InlineData("<38>Dec  5 07:10:41 dropbear[86]: Pubkey auth succeeded for 'root'\n", "dropbear[86]: Pubkey auth succeeded for 'root'")]
+    [InlineData("<35>dropbear[9]: Exit before auth: Timeout", "dropbear[9]: Exit before auth: Timeout")]
+    [InlineData("no header at all", "no header at all")]
+    public void Syslog_lines_lose_their_priority_and_timestamp(string datagram, string expected) =>
+        Assert.Equal(expected, SyslogRelay.Message(datagram));
+
+    [Fact]
+    public void The_bridge_the_config_refuses_is_the_jails_bridge() =>
+        Assert.Equal(InitOs.Jails.Network.JailNetworkConfig.DefaultBridgeName, SidecarConfig.JailBridge);
 
     [Fact]
     public void Ssh_off_adds_nothing()
@@ -38,6 +59,9 @@ public sealed class SidecarConfigTests
     [InlineData("authorized_keys = [\"ssh-ed25519 not-base64!\"]", "is not a public key")]
     [InlineData("port = 0", "initos.toml:2: sidecar.port: 0 is out of range 1..65535")]
     [InlineData("host_key_dir = \"keys\"", "initos.toml:2: sidecar.host_key_dir: expected an absolute path")]
+    [InlineData("listen = [\"initos0\"]", "initos.toml:2: sidecar.listen: \"initos0\" is the jails' bridge: the admin door must not be open to jails")]
+    [InlineData("listen = [\"a/b\"]", "initos.toml:2: sidecar.listen: \"a/b\" is not a network interface name")]
+    [InlineData("listen = [\"sixteen-chars-xx\"]", "is not a network interface name (1-15 characters")]
     public void A_bad_sidecar_table_names_file_line_and_key(string line, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse($"[sidecar]\n{line}\n", "initos.toml"));
