@@ -1,4 +1,5 @@
 using InitOs.Init.Boot;
+using InitOs.Init.Boot.Tasks;
 using InitOs.Init.Config;
 using InitOs.Init.Logging;
 using InitOs.Init.Machine;
@@ -30,13 +31,13 @@ internal static class InitApplet
         var reaper = new Reaper();
         var requests = new ShutdownRequests();
         new SignalLoop(reaper, ShutdownRequestSignals, requests.Post).Start();
-        var recovery = new ConsoleRecovery(log, reaper);
         var context = new BootContext(log, args);
+        var system = new LinuxSystem();
+        var recovery = new ConsoleRecovery(log, reaper, () => FirmwareTasks.SecureBootEnforced(system), () => context.Settings?.Recovery.PasswordHash);
         try
         {
             log.Info($"InitOS {typeof(InitApplet).Assembly.GetName().Version} starting as PID 1");
             TurnCtrlAltDelIntoSignal(log);
-            var system = new LinuxSystem();
             var os = new Os.OsJail(system);
             var vm = new Os.OsVm();
             var extensions = new BootExtensions

@@ -17,8 +17,8 @@ public static class JailCli
     public static Result RunWith(string? bashPrefix, params string[] args) => Box(bashPrefix, "jail", args);
 
     /// <summary>`initos admin` as sshd runs it for a session that asked for <paramref name="sshCommand"/>.</summary>
-    public static Result Admin(string sshCommand) =>
-        Box($"export SSH_ORIGINAL_COMMAND='{sshCommand.Replace("'", "'\\''", StringComparison.Ordinal)}'", "admin");
+    public static Result Admin(string sshCommand, params string[] forcedArguments) =>
+        Box($"export SSH_ORIGINAL_COMMAND='{sshCommand.Replace("'", "'\\''", StringComparison.Ordinal)}'", "admin", forcedArguments);
 
     private static Result Box(string? bashPrefix, string applet, params string[] args)
     {

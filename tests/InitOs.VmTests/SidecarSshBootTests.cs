@@ -25,10 +25,24 @@ public sealed class SidecarSshBootTests : IDisposable
 
     private string Key => _keys.File("admin");
 
+    private string ViewerKey => _keys.File("viewer");
+
+    private string OperatorKey => _keys.File("operator");
+
     private string Initramfs()
     {
         NewKey(Key);
-        return _images.InitramfsWith("sidecar", GuestConfig.Pid1(GuestConfig.DhcpAndSidecar(Key + ".pub") + """
+        NewKey(ViewerKey);
+        NewKey(OperatorKey);
+        return _images.InitramfsWith("sidecar", GuestConfig.Pid1(GuestConfig.DhcpAndSidecar(Key + ".pub") + $$"""
+
+            [[sidecar.admin]]
+            key = "{{File.ReadAllText(ViewerKey + ".pub").Trim()}}"
+            role = "viewer"
+
+            [[sidecar.admin]]
+            key = "{{File.ReadAllText(OperatorKey + ".pub").Trim()}}"
+            role = "operator"
 
             [[service]]
             name = "ticker"
@@ -90,6 +104,7 @@ public sealed class SidecarSshBootTests : IDisposable
         Assert.Contains("Permission denied", wrongKey.Err, StringComparison.Ordinal);
 
         KillingSshdBringsItBackAndLeavesPid1Alone(port, vm);
+        EachKeyActsInItsRoleAndEverySessionIsOnRecord(port);
 
         var password = Run("ssh", [.. Options(port), "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password,keyboard-interactive", "root@127.0.0.1", "status"]);
         Assert.NotEqual(0, password.Code);
@@ -116,6 +131,37 @@ public sealed class SidecarSshBootTests : IDisposable
         Assert.Matches(@"sshd\s+running", after.Out);
         Assert.Contains(tickerRow, after.Out, StringComparison.Ordinal);
     }
+
+    /// <summary>Three keys, three roles: a refusal names the role it needs; `logs` holds each session's fingerprint and command.</summary>
+    private void EachKeyActsInItsRoleAndEverySessionIsOnRecord(int port)
+    {
+        var viewerStatus = Ssh(port, "status", key: ViewerKey);
+        Assert.True(viewerStatus.Code == 0, viewerStatus.ToString());
+        var viewerRestart = Ssh(port, "services restart ticker", key: ViewerKey);
+        Assert.Equal(2, viewerRestart.Code);
+        var viewerPrint = Fingerprint(ViewerKey);
+        Assert.Equal($"initos admin: services restart needs the operator role; this key ({viewerPrint}) is viewer\n", viewerRestart.Err);
+        Assert.Contains("needs the operator role", Ssh(port, "reboot", key: ViewerKey).Err, StringComparison.Ordinal);
+
+        var operatorRestart = Ssh(port, "services restart ticker", key: OperatorKey);
+        Assert.True(operatorRestart.Code == 0, operatorRestart.ToString());
+        var operatorDebug = Ssh(port, "jail debug nosuch", key: OperatorKey);
+        Assert.Equal(2, operatorDebug.Code);
+        Assert.Contains("jail debug needs the admin role", operatorDebug.Err, StringComparison.Ordinal);
+
+        // The admin's key gets past the role check: what stops it is that there is no such jail.
+        var adminDebug = Ssh(port, "jail debug nosuch");
+        Assert.Equal(2, adminDebug.Code);
+        Assert.DoesNotContain("role", adminDebug.Err, StringComparison.Ordinal);
+
+        var logs = Ssh(port, "logs", key: ViewerKey);
+        Assert.Contains($"initos admin: key {viewerPrint} (viewer) from 10.0.2.2: services restart ticker: refused: needs operator", logs.Out, StringComparison.Ordinal);
+        Assert.Contains($"initos admin: key {Fingerprint(OperatorKey)} (operator) from 10.0.2.2: services restart ticker: run", logs.Out, StringComparison.Ordinal);
+        Assert.Contains($"initos admin: key {Fingerprint(Key)} (admin) from 10.0.2.2: jail debug nosuch: run", logs.Out, StringComparison.Ordinal);
+    }
+
+    /// <summary>The fingerprint as OpenSSH prints it ("256 SHA256:… comment (ED25519)").</summary>
+    private static string Fingerprint(string key) => Tool.Run("ssh-keygen", "-lf", key + ".pub").Split(' ')[1];
 
     /// <summary>`initos ssh` / `initos fleet`'s library (SSH.NET): pinning on first use, refusal on change, a fleet table.</summary>
     private void AdminClientPinsTheHostKeyAndAFleetRunTabulates(int port)
@@ -151,12 +197,12 @@ public sealed class SidecarSshBootTests : IDisposable
         public override string ToString() => $"exit {Code}\n--- stdout\n{Out}\n--- stderr\n{Err}";
     }
 
-    private Result Ssh(int port, string command, bool retryUntilUp = false)
+    private Result Ssh(int port, string command, bool retryUntilUp = false, string? key = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
-            var result = Run("ssh", [.. Options(port), "-i", Key, "root@127.0.0.1", command]);
+            var result = Run("ssh", [.. Options(port), "-i", key ?? Key, "root@127.0.0.1", command]);
             // 255: ssh itself failed (sshd not listening yet, or its first host key still being made).
             if (!retryUntilUp || result.Code != 255 || DateTime.UtcNow > deadline)
             {

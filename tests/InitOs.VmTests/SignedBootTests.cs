@@ -45,10 +45,10 @@ public sealed class SignedBootTests
     }
 
     /// <summary>A UKI (signed with <paramref name="keys"/>, or not), changed by <paramref name="tamper"/> after signing, on a disk with the default OS.</summary>
-    private string Disk(string name, KeySet? keys, Action<byte[]>? tamper = null)
+    private string Disk(string name, KeySet? keys, Action<byte[]>? tamper = null, UkiSpec? spec = null)
     {
         var uki = _images.Scratch(name + ".efi");
-        var built = UkiBuilder.Build(Spec, uki, keys);
+        var built = UkiBuilder.Build(spec ?? Spec, uki, keys);
         if (tamper is not null)
         {
             var bytes = File.ReadAllBytes(uki);
@@ -61,13 +61,67 @@ public sealed class SignedBootTests
         return disk;
     }
 
-    private static VmBoot Boot(string name, string disk, string vars, SoftwareTpm? tpm = null) =>
+    private static VmBoot Boot(string name, string disk, string vars, SoftwareTpm? tpm = null, string? secondDisk = null) =>
         new(name, new QemuOptions
         {
             Uefi = new UefiFirmware(UefiFirmware.SecureBootCode, vars, SecureBoot: true),
-            Disks = [disk],
+            Disks = secondDisk is null ? [disk] : [disk, secondDisk],
             TpmSocket = tpm?.Socket,
         });
+
+    private const string RecoveryPassword = "correct-horse-battery";
+    private const string PasswordPrompt = @"give the recovery password for the emergency shell \(Control-D to give up\): ";
+
+    /// <summary>A disk whose label makes the root ambiguous: the boot fails, as anyone with a USB stick can make it.</summary>
+    private string ImpostorRoot()
+    {
+        var impostor = _images.Scratch("impostor-root.img");
+        File.Delete(impostor);
+        Tool.Run("truncate", "-s", "16M", impostor);
+        Tool.Run("mkfs.ext4", "-q", "-L", "initos-root", impostor);
+        return impostor;
+    }
+
+    [Fact]
+    public void Under_secure_boot_a_failed_boot_gives_no_free_shell_and_initos_break_none()
+    {
+        var disk = Disk("signed-break", Snakeoil, spec: Spec with { Cmdline = Cmdline + " initos.break=modules" });
+        using var vars = VarsCopy.Of(UefiFirmware.SnakeoilVars);
+        using var vm = Boot(nameof(Under_secure_boot_a_failed_boot_gives_no_free_shell_and_initos_break_none), disk, vars.Path, secondDisk: ImpostorRoot());
+
+        vm.Expect(@"firmware: UEFI, secure boot on", FirmwareTimeout);
+        vm.Expect(@"initos\.break refused: the machine booted under Secure Boot and \[recovery\] password_hash is not set");
+        vm.Expect("initos.break: no shell; the boot goes on");
+        vm.Expect("root=LABEL=initos-root matches 2 devices");
+        vm.Expect(@"the emergency shell refused: the machine booted under Secure Boot and \[recovery\] password_hash is not set; following on_failure = ""reboot"" instead");
+        vm.Expect(@"rebooting \(failure policy\)");
+        vm.ExpectExit();
+        Assert.DoesNotContain("(initos emergency)", vm.Session.Log, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Under_secure_boot_only_the_recovery_password_from_the_signed_config_opens_the_emergency_shell()
+    {
+        var hash = Tool.Run("openssl", "passwd", "-6", "-salt", "initostestsalt", RecoveryPassword).Trim();
+        var initramfs = _images.InitramfsWith("recovery", File.ReadAllText(RepoPaths.DefaultConfig) + $"\n[recovery]\npassword_hash = \"{hash}\"\n");
+        var disk = Disk("signed-recovery", Snakeoil, spec: Spec with { Initrd = initramfs });
+        using var vars = VarsCopy.Of(UefiFirmware.SnakeoilVars);
+        using var vm = Boot(nameof(Under_secure_boot_only_the_recovery_password_from_the_signed_config_opens_the_emergency_shell), disk, vars.Path, secondDisk: ImpostorRoot());
+
+        vm.Expect("root=LABEL=initos-root matches 2 devices", FirmwareTimeout);
+        vm.ExpectPrompt(PasswordPrompt);
+        vm.Session.Send("not-the-password\n");
+        vm.Expect(@"wrong recovery password \(1 of 3\)");
+        vm.ExpectPrompt(@"\(1 of 3\)[\s\S]*" + PasswordPrompt);
+        vm.Session.Send(RecoveryPassword + "\n");
+        vm.Expect("recovery password accepted for the emergency shell");
+        vm.ExpectPrompt(@"\(initos emergency\) [^\n]*# ");
+        vm.Session.Send("echo SHELL-$((6 * 7))\n");
+        vm.Expect("SHELL-42");
+        // Neither answer was echoed to the console.
+        Assert.DoesNotContain("not-the-password", vm.Session.Log, StringComparison.Ordinal);
+        Assert.DoesNotContain(RecoveryPassword, vm.Session.Log, StringComparison.Ordinal);
+    }
 
     [Fact]
     public void A_signed_uki_boots_pid1_sees_secure_boot_and_the_predicted_pcr11_and_modules_load_under_lockdown()

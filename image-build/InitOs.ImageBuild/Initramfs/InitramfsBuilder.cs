@@ -30,6 +30,7 @@ public static class InitramfsBuilder
             var modules = AddModules(archive, spec.KernelDirectory, config, staging);
             AddShell(archive, spec.Busybox);
             AddSidecar(archive, config);
+            AddRecoveryPassword(archive, config);
             AddExtraExecutables(archive, spec.ExtraExecutables);
             AddExtraTrees(archive, spec.ExtraTrees);
             WriteAtomically(archive, spec, output);
@@ -108,6 +109,23 @@ public static class InitramfsBuilder
         archive.AddFile("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"u8.ToArray());
         archive.AddFile("etc/group", "root:x:0:\n"u8.ToArray());
         archive.AddDirectory("root", 0x1C0);
+    }
+
+    /// <summary>With [recovery] password_hash: libcrypt (libxcrypt), which PID 1 checks the password with.</summary>
+    private static void AddRecoveryPassword(CpioArchive archive, InitosConfig config)
+    {
+        if (config.Recovery.PasswordHash is null)
+        {
+            return;
+        }
+        const string name = "libcrypt.so.1";
+        var source = LibraryResolver.DefaultSearchDirectories.Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists)
+            ?? throw new FileNotFoundException($"[recovery] password_hash needs {name} (libcrypt1) on the build machine; looked in {string.Join(", ", LibraryResolver.DefaultSearchDirectories)}");
+        var target = "lib/x86_64-linux-gnu/" + name;
+        if (!archive.Paths.Contains(target))
+        {
+            AddExecutable(archive, target, source);
+        }
     }
 
     private static void AddExtraExecutables(CpioArchive archive, IReadOnlyDictionary<string, string> extra)

@@ -31,6 +31,13 @@ public static class ConfigNames
         ["initramfs"] = BootMode.Initramfs,
     };
 
+    public static readonly IReadOnlyDictionary<string, AdminRole> AdminRoles = new Dictionary<string, AdminRole>
+    {
+        ["viewer"] = AdminRole.Viewer,
+        ["operator"] = AdminRole.Operator,
+        ["admin"] = AdminRole.Admin,
+    };
+
     public static readonly IReadOnlyDictionary<string, RestartPolicy> Restarts = new Dictionary<string, RestartPolicy>
     {
         ["always"] = RestartPolicy.Always,

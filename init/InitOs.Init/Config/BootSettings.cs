@@ -26,6 +26,7 @@ public sealed record BootSettings
     public SidecarConfig Sidecar { get; init; } = new();
     public OsConfig Os { get; init; } = new();
     public VmConfig Vm { get; init; } = new();
+    public RecoveryConfig Recovery { get; init; } = new();
     /// <summary>The data volume to mount, null when there is none.</summary>
     public DataConfig? Data { get; init; }
     /// <summary>Things on the command line that were ignored, to be logged as warnings.</summary>

@@ -34,6 +34,9 @@ public static class ConfigLoader
         ["sidecar.authorized_keys"] = (c, e, f) => c with { Sidecar = c.Sidecar with { AuthorizedKeys = PublicKeys(e, f) } },
         ["sidecar.host_key_dir"] = (c, e, f) => c with { Sidecar = c.Sidecar with { HostKeyDirectory = AbsolutePath(e, f) } },
         ["sidecar.listen"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Listen = InterfaceNames(e, f) } },
+        ["sidecar.admin.*"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Admins = [.. c.Sidecar.Admins, new AdminKey { Line = e.Line }] } },
+        ["sidecar.admin.*.key"] = (c, e, f) => Admin(c, e, a => a with { Key = AdminPublicKey(e, f, c) }),
+        ["sidecar.admin.*.role"] = (c, e, f) => Admin(c, e, a => a with { Role = Enum(e, f, ConfigNames.AdminRoles) }),
         ["sidecar.cmdline_keys"] = (c, e, f) => c with { Sidecar = c.Sidecar with { CommandLineKeys = Bool(e, f) } },
         ["data.device"] = (c, e, f) => c with { Data = c.Data with { Device = DeviceSpec(e, f) } },
         ["data.fstype"] = (c, e, f) => c with { Data = c.Data with { FsType = NonEmpty(e, f) } },
@@ -55,6 +58,7 @@ public static class ConfigLoader
         ["vm.cpus"] = (c, e, f) => c with { Vm = c.Vm with { Cpus = Int(e, f, 1, 256) } },
         ["vm.accel"] = (c, e, f) => c with { Vm = c.Vm with { Accel = Enum(e, f, ConfigNames.VmAccels) } },
         ["vm.append"] = (c, e, f) => c with { Vm = c.Vm with { Append = Str(e, f) } },
+        ["recovery.password_hash"] = (c, e, f) => c with { Recovery = c.Recovery with { PasswordHash = CryptHash(e, f) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
         ["service.*.name"] = (c, e, f) => Service(c, e, s => s with { Name = ServiceName(e, f, c) }),
@@ -75,13 +79,17 @@ public static class ConfigLoader
         {
             if (!Schema.TryGetValue(SchemaKey(entry.Key), out var set))
             {
-                throw new ConfigException(file, entry.Line, entry.Key, $"unknown key (known keys: {string.Join(", ", Schema.Keys.Where(k => k != "service.*"))})");
+                throw new ConfigException(file, entry.Line, entry.Key, $"unknown key (known keys: {string.Join(", ", Schema.Keys.Where(k => !k.EndsWith(".*", StringComparison.Ordinal)))})");
             }
             config = set(config, entry, file);
         }
         foreach (var service in config.Services)
         {
             CheckComplete(service, file);
+        }
+        foreach (var admin in config.Sidecar.Admins.Where(a => a.Key.Length == 0))
+        {
+            throw new ConfigException(file, admin.Line, "sidecar.admin", "a [[sidecar.admin]] needs a key");
         }
         if (config.Network.Mode == NetworkMode.Static && config.Network.Address is null)
         {
@@ -90,12 +98,25 @@ public static class ConfigLoader
         return config;
     }
 
-    /// <summary>"service.3.name" is looked up as "service.*.name".</summary>
-    private static string SchemaKey(string key)
+    /// <summary>"service.3.name" is looked up as "service.*.name", "sidecar.admin.0.key" as "sidecar.admin.*.key".</summary>
+    private static string SchemaKey(string key) =>
+        string.Join('.', key.Split('.').Select(part => part.Length > 0 && part.All(char.IsAsciiDigit) ? "*" : part));
+
+    private static InitosConfig Admin(InitosConfig config, TomlEntry entry, Func<AdminKey, AdminKey> change)
     {
-        var parts = key.Split('.');
-        return parts.Length >= 2 && parts[0] == "service" && int.TryParse(parts[1], out _)
-            ? string.Join('.', ["service", "*", .. parts[2..]])
+        int index = int.Parse(entry.Key.Split('.')[2], System.Globalization.CultureInfo.InvariantCulture);
+        var admins = config.Sidecar.Admins.ToList();
+        admins[index] = change(admins[index]);
+        return config with { Sidecar = config.Sidecar with { Admins = admins } };
+    }
+
+    /// <summary>A public key listed once only: a second listing could only mean a second role.</summary>
+    private static string AdminPublicKey(TomlEntry e, string file, InitosConfig config)
+    {
+        var key = PublicKeys(e, file, [Str(e, file)])[0];
+        var blob = key.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+        return config.Sidecar.AllAdmins.Any(a => a.Key.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) == blob)
+            ? throw Bad(e, file, $"\"{Config.PublicKeys.Shorten(key)}\" is listed already; a key has one role")
             : key;
     }
 
@@ -161,8 +182,10 @@ public static class ConfigLoader
             : throw Bad(e, file, $"\"{value}\" is not an IPv4 address");
 
     /// <summary>One key per entry, "TYPE BASE64 [comment]": no options (InitOS adds the forced command itself), no newlines.</summary>
-    private static IReadOnlyList<string> PublicKeys(TomlEntry e, string file) =>
-        Strings(e, file).Select(key => Config.PublicKeys.IsPublicKey(key)
+    private static IReadOnlyList<string> PublicKeys(TomlEntry e, string file) => PublicKeys(e, file, Strings(e, file));
+
+    private static IReadOnlyList<string> PublicKeys(TomlEntry e, string file, IEnumerable<string> keys) =>
+        keys.Select(key => Config.PublicKeys.IsPublicKey(key)
             ? key.Trim()
             : throw Bad(e, file, $"\"{Config.PublicKeys.Shorten(key)}\" is not a public key like \"ssh-ed25519 AAAA… comment\"")).ToList();
 
@@ -182,6 +205,19 @@ public static class ConfigLoader
             : name == SidecarConfig.JailBridge
                 ? throw Bad(e, file, $"\"{name}\" is the jails' bridge: the admin door must not be open to jails")
                 : name).ToList();
+
+    /// <summary>A crypt(3) hash InitOS checks with libcrypt: SHA-512 ($6$) or yescrypt ($y$), never a password in the clear.</summary>
+    private static string CryptHash(TomlEntry e, string file)
+    {
+        var value = Str(e, file);
+        var fields = value.Split('$');
+        bool wellFormed = (value.StartsWith("$6$", StringComparison.Ordinal) || value.StartsWith("$y$", StringComparison.Ordinal))
+            && fields.Length >= 4 && fields[^1].Length >= 20
+            && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '$' or '.' or '/' or '=');
+        return wellFormed
+            ? value
+            : throw Bad(e, file, "expected a SHA-512 (\"$6$…\") or yescrypt (\"$y$…\") crypt hash, as `openssl passwd -6` or `mkpasswd` print, not a password");
+    }
 
     private static ConfigException Bad(TomlEntry e, string file, string problem) => new(file, e.Line, e.Key, problem);
 

@@ -26,6 +26,15 @@ public sealed record InitosConfig
     public IReadOnlyList<ServiceConfig> Services { get; init; } = [];
     /// <summary>At shutdown: how long processes get between SIGTERM and SIGKILL.</summary>
     public int ShutdownGraceSeconds { get; init; } = 5;
+    /// <summary>[recovery]: what guards the emergency shell.</summary>
+    public RecoveryConfig Recovery { get; init; } = new();
+}
+
+/// <summary>[recovery]: the emergency shell's password, asked for when the machine booted under Secure Boot.</summary>
+public sealed record RecoveryConfig
+{
+    /// <summary>A crypt(3) hash, SHA-512 ("$6$…") or yescrypt ("$y$…"), as mkpasswd or openssl passwd -6 make; null: no shell under Secure Boot.</summary>
+    public string? PasswordHash { get; init; }
 }
 
 public enum RestartPolicy
@@ -148,8 +157,13 @@ public sealed record SidecarConfig
 
     public bool Ssh { get; init; }
     public int Port { get; init; } = 22;
-    /// <summary>Public keys in authorized_keys format ("ssh-ed25519 AAAA… comment").</summary>
+    /// <summary>Public keys in authorized_keys format ("ssh-ed25519 AAAA… comment"); each has the admin role.</summary>
     public IReadOnlyList<string> AuthorizedKeys { get; init; } = [];
+    /// <summary>[[sidecar.admin]]: keys with the role each may act in.</summary>
+    public IReadOnlyList<AdminKey> Admins { get; init; } = [];
+
+    /// <summary>Every key sshd lets in, with its role: authorized_keys as admins, then [[sidecar.admin]].</summary>
+    public IEnumerable<AdminKey> AllAdmins => AuthorizedKeys.Select(key => new AdminKey { Key = key, Role = AdminRole.Admin }).Concat(Admins);
     /// <summary>
     /// Where host keys are made on first use and kept. Unset: the data volume's state/ssh when
     /// there is a data volume (the same keys after a reboot), else a tmpfs directory.
@@ -164,4 +178,23 @@ public sealed record SidecarConfig
     public IReadOnlyList<string> Listen { get; init; } = [];
 
     public string HostKeys => HostKeyDirectory ?? DefaultHostKeyDirectory;
+}
+
+/// <summary>What an admin key may do over ssh; each role may do what the ones before it may.</summary>
+public enum AdminRole
+{
+    /// <summary>status, services, logs, help</summary>
+    Viewer,
+    /// <summary>also services restart|kill, reboot, poweroff</summary>
+    Operator,
+    /// <summary>also jail debug (and upgrades)</summary>
+    Admin,
+}
+
+/// <summary>One [[sidecar.admin]] table: a public key and its role (viewer unless it says more).</summary>
+public sealed record AdminKey
+{
+    public string Key { get; init; } = "";
+    public AdminRole Role { get; init; } = AdminRole.Viewer;
+    public int Line { get; init; }
 }

@@ -11,6 +11,10 @@ public static class PublicKeys
             && !key.Contains('\n', StringComparison.Ordinal) && !key.Contains('\r', StringComparison.Ordinal) && IsBase64(words[1]);
     }
 
+    /// <summary>The fingerprint OpenSSH and dropbear print: "SHA256:" and the base64 of the key blob's SHA-256, unpadded.</summary>
+    public static string Fingerprint(string key) =>
+        "SHA256:" + Convert.ToBase64String(Sys.Sha256.Hash(Convert.FromBase64String(key.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]))).TrimEnd('=');
+
     public static string Shorten(string key) => key.Length > 40 ? key[..40] + "…" : key;
 
     private static bool IsBase64(string text) => text.Length % 4 == 0 && Convert.TryFromBase64String(text, new byte[text.Length], out _);

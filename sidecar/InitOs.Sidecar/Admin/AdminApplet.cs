@@ -12,29 +12,40 @@ namespace InitOs.Sidecar.Admin;
 public static class AdminApplet
 {
     private const string Usage = """
-        commands (over ssh: ssh root@HOST COMMAND):
+        commands (over ssh: ssh root@HOST COMMAND; a key's role, viewer unless marked, says which it may run):
           status [--json]     hostname, uptime, kernel, mode, boot phase timings, disks, mounts, jails, services
           services [--json]   the services PID 1 supervises
-          services restart NAME   stop a service (SIGTERM); PID 1 starts it again
-          services kill NAME      kill a service (SIGKILL), as a crash would; PID 1 restarts it after its backoff
           logs [--follow]     the kernel's ring buffer, InitOS's own log lines included
-          jail debug NAME [WORD...]   a toolbox shell (or WORDs run by it) in a running jail's namespaces; ssh -t for a terminal
-          reboot              reboot the machine
-          poweroff            power the machine off
+          services restart NAME   (operator) stop a service (SIGTERM); PID 1 starts it again
+          services kill NAME      (operator) kill a service (SIGKILL), as a crash would; PID 1 restarts it after its backoff
+          reboot              (operator) reboot the machine
+          poweroff            (operator) power the machine off
+          jail debug NAME [WORD...]   (admin) a toolbox shell (or WORDs run by it) in a running jail's namespaces; ssh -t for a terminal
           help                this text
         """;
 
     public static int Run(string[] args)
     {
-        var words = Environment.GetEnvironmentVariable("SSH_ORIGINAL_COMMAND") is { } requested
-            ? requested.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : args;
-        if (words.FirstOrDefault(w => !w.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/')) is { } bad)
-        {
-            return Refuse($"'{bad}' is not a word an admin command takes (letters, digits, '-', '_', '.', '/')");
-        }
+        string[] words = [];
         try
         {
+            (var session, var rest) = AdminSession.Parse(args);
+            words = Environment.GetEnvironmentVariable("SSH_ORIGINAL_COMMAND") is { } requested
+                ? requested.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                : rest;
+            if (words.FirstOrDefault(w => !w.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/')) is { } bad)
+            {
+                Audit(session, ["(refused words)"], "refused: not admin words");
+                return Refuse($"'{bad}' is not a word an admin command takes (letters, digits, '-', '_', '.', '/')");
+            }
+            var needed = AdminRoles.Needed(words);
+            if (needed > session.Role)
+            {
+                Audit(session, words, $"refused: needs {AdminRoles.Name(needed)}");
+                Console.Error.WriteLine($"initos admin: {string.Join(' ', words.Take(2))} needs the {AdminRoles.Name(needed)} role; this key ({session.Key}) is {AdminRoles.Name(session.Role)}");
+                return 2;
+            }
+            Audit(session, words, "run");
             return Dispatch(words);
         }
         catch (Exception e)
@@ -63,6 +74,15 @@ public static class AdminApplet
             [var command, ..] when IsCommand(command) => Refuse($"{command}: unexpected arguments '{string.Join(' ', words[1..])}'"),
             [var command, ..] => Refuse($"unknown command '{command}'"),
         };
+    }
+
+    // Sessions with a key are ssh sessions: each is on record. Root at the machine is not audited.
+    private static void Audit(AdminSession session, string[] words, string verdict)
+    {
+        if (session.Key is not null)
+        {
+            AdminAudit.Record(session, words, verdict);
+        }
     }
 
     private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs" or "jail";

@@ -39,8 +39,13 @@ public static class SshSidecar
         Restart = RestartPolicy.Always,
     };
 
-    /// <summary>One session on stdin/stdout: key-only, no forwarding, keys made on first use, every session the admin command.</summary>
-    private static readonly string[] DropbearSession = [Dropbear, "-i", "-s", "-g", "-j", "-k", "-m", "-R", "-c", AdminCommand];
+    /// <summary>
+    /// One session on stdin/stdout: key-only, no forwarding, keys made on first use. Not -c: a
+    /// forced command there would replace each key's own (<see cref="ForcedCommand"/>), which
+    /// carries the key's role; every line of authorized_keys has one, so every session is still
+    /// the admin command.
+    /// </summary>
+    private static readonly string[] DropbearSession = [Dropbear, "-i", "-s", "-g", "-j", "-k", "-m", "-R"];
 
     public const string Box = "/bin/initos";
 
@@ -61,10 +66,19 @@ public static class SshSidecar
         var ssh = Path.GetDirectoryName(AuthorizedKeys)!;
         Directory.CreateDirectory(ssh, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         const string restrictions = "no-port-forwarding,no-agent-forwarding,no-X11-forwarding";
-        var lines = sidecar.AuthorizedKeys.Select(key => $"command=\"{AdminCommand}\",{restrictions} {key}\n");
+        var lines = sidecar.AllAdmins.Select(admin => $"command=\"{ForcedCommand(admin)}\",{restrictions} {admin.Key}\n");
         File.WriteAllText(AuthorizedKeys, string.Concat(lines));
         File.SetUnixFileMode(AuthorizedKeys, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
+
+    /// <summary>
+    /// What a key's sessions run: the admin command told the key's role and fingerprint by
+    /// sshd itself (from root's authorized_keys, written here from the signed config), so a
+    /// client can neither choose its role nor hide who it is. The client's words come in
+    /// SSH_ORIGINAL_COMMAND.
+    /// </summary>
+    public static string ForcedCommand(AdminKey admin) =>
+        $"{AdminCommand} --role {admin.Role.ToString().ToLowerInvariant()} --key {PublicKeys.Fingerprint(admin.Key)}";
 
     /// <summary>
     /// The host-key directory, made private at every boot, not only when it is made: it may be on

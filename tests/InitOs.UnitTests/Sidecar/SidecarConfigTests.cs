@@ -20,11 +20,11 @@ public sealed class SidecarConfigTests
         Assert.Equal([SshSidecar.Box, SshDoorApplet.Name, "--port", "2222", "--syslog", "/dev/log", "--"], sshd.Command.Take(7));
         var session = sshd.Command.Skip(7).ToList();
         Assert.Equal([SshSidecar.Dropbear, "-i"], session.Take(2));
-        // -s: no password logins at all; -j -k: no port forwarding; -c: the forced command.
+        // -s: no password logins at all; -j -k: no port forwarding; not -c, which would replace each key's forced command.
         Assert.Contains("-s", session);
         Assert.Contains("-j", session);
         Assert.Contains("-k", session);
-        Assert.Equal(SshSidecar.AdminCommand, session[session.IndexOf("-c") + 1]);
+        Assert.DoesNotContain("-c", session);
         Assert.Equal([Key], settings.Sidecar.AuthorizedKeys);
     }
 

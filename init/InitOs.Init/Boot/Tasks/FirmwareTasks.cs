@@ -38,6 +38,40 @@ public static class FirmwareTasks
         };
     }
 
+    /// <summary>
+    /// Whether the machine booted under Secure Boot: the kernel locked itself down (Debian's
+    /// does exactly then), or the firmware's SecureBoot variable says so. Without UEFI, no.
+    /// </summary>
+    public static bool SecureBootEnforced(ISystem system) =>
+        Directory.Exists("/sys/firmware/efi") && (Lockdown(system) is { } mode && mode != "none" || EfiSecureBootVariable(system) == true);
+
+    /// <summary>The SecureBoot EFI variable's value byte (after 4 attribute bytes), read from efivarfs mounted read-only if need be.</summary>
+    private static bool? EfiSecureBootVariable(ISystem system)
+    {
+        const string efivars = "/sys/firmware/efi/efivars";
+        var variable = Path.Combine(efivars, "SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c");
+        if (!File.Exists(variable) && Directory.Exists(efivars))
+        {
+            try
+            {
+                system.Mount("efivarfs", efivars, "efivarfs", MountFlags.ReadOnly | MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
+            }
+            catch (SysException)
+            {
+                return null;
+            }
+        }
+        try
+        {
+            var bytes = File.Exists(variable) ? File.ReadAllBytes(variable) : [];
+            return bytes.Length >= 5 ? bytes[4] == 1 : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The selected mode of /sys/kernel/security/lockdown ("none [integrity] confidentiality" → "integrity").</summary>
     private static string? Lockdown(ISystem system)
     {
