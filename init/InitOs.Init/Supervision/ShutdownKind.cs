@@ -20,10 +20,15 @@ public static class ShutdownSignals
         [Signal.Usr2] = ShutdownKind.PowerOff,
     };
 
-    /// <summary>Asks PID 1 for a shutdown with busybox's signal; false (said on stderr) when it cannot be signalled.</summary>
+    /// <summary>
+    /// Asks PID 1 for a shutdown with its own signal: systemd's (SIGRTMIN+5 reboot, +4 power
+    /// off, +3 halt) when PID 1 is systemd, busybox's otherwise (which InitOS's PID 1 shares).
+    /// busybox's signals would make systemd re-execute itself (SIGTERM) or dump its state
+    /// (SIGUSR2). False (said on stderr) when PID 1 cannot be signalled.
+    /// </summary>
     public static bool AskPid1(ShutdownKind kind)
     {
-        int signal = SignalFor(kind);
+        int signal = SignalFor(kind, Pid1IsSystemd());
         if (Processes.Signal(1, signal))
         {
             return true;
@@ -32,10 +37,26 @@ public static class ShutdownSignals
         return false;
     }
 
-    public static int SignalFor(ShutdownKind kind) => kind switch
+    /// <summary>Whether PID 1 is systemd (after switch_root into a systemd OS), by its command name.</summary>
+    public static bool Pid1IsSystemd(string proc = "/proc")
     {
-        ShutdownKind.Reboot => Signal.Term,
-        ShutdownKind.Halt => Signal.Usr1,
+        try
+        {
+            return File.ReadAllText(Path.Combine(proc, "1/comm")).Trim() == "systemd";
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    public static int SignalFor(ShutdownKind kind, bool systemd = false) => (kind, systemd) switch
+    {
+        (ShutdownKind.Reboot, true) => Signal.RtMin + 5,
+        (ShutdownKind.Halt, true) => Signal.RtMin + 3,
+        (_, true) => Signal.RtMin + 4,
+        (ShutdownKind.Reboot, false) => Signal.Term,
+        (ShutdownKind.Halt, false) => Signal.Usr1,
         _ => Signal.Usr2,
     };
 

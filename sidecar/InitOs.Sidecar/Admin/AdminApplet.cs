@@ -69,8 +69,8 @@ public static class AdminApplet
             ["logs"] => KernelLog.Print(follow: false),
             ["logs", "--follow"] => KernelLog.Print(follow: true),
             ["jail", "debug", var name, .. var rest] => JailDebug.Run(name, rest),
-            ["reboot"] => ShutdownSignals.AskPid1(ShutdownKind.Reboot) ? 0 : 1,
-            ["poweroff"] => ShutdownSignals.AskPid1(ShutdownKind.PowerOff) ? 0 : 1,
+            ["reboot"] => SystemdShutdown.Run(ShutdownKind.Reboot),
+            ["poweroff"] => SystemdShutdown.Run(ShutdownKind.PowerOff),
             [var command, ..] when IsCommand(command) => Refuse($"{command}: unexpected arguments '{string.Join(' ', words[1..])}'"),
             [var command, ..] => Refuse($"unknown command '{command}'"),
         };
