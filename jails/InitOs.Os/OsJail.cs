@@ -91,8 +91,10 @@ public sealed class OsJail
             Hostname = _config.Hostname ?? HostnameOf(image),
             Unprivileged = settings.Mode == BootMode.Unprivileged,
             HostNetwork = _config.Network == "host",
+            Limits = OsLimits.For(_config, OsLimits.MemoryTotalBytes()),
         };
         context.Log.Info($"os: image {image}, init {settings.Init}, hostname {_options.Hostname}, {(_options.Unprivileged ? "unprivileged (own user namespace)" : "privileged")}, stop signal {Signal.Name(_config.StopSignal.Value)}");
+        context.Log.Info($"os: bounded by {_options.Limits.Describe()}");
     }
 
     /// <summary>systemd powers off on SIGRTMIN+3 in a container; busybox init (and sysvinit's compatible ones) on SIGUSR2.</summary>

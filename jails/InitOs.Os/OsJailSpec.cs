@@ -1,3 +1,4 @@
+using InitOs.Init.Config;
 using InitOs.Jails.Oci;
 using InitOs.Jails.Seccomp;
 
@@ -17,6 +18,8 @@ public sealed record OsJailOptions
     public bool HostNetwork { get; init; }
     /// <summary>Which start this is (1 at boot, 2 after the OS's first reboot …), given to the OS's init as INITOS_JAIL_STARTS.</summary>
     public int Start { get; init; } = 1;
+    /// <summary>What bounds the OS (its cgroup's memory and pids, its tmpfs sizes); null: nothing (tests of the spec alone).</summary>
+    public OsLimits? Limits { get; init; }
 }
 
 /// <summary>
@@ -81,8 +84,8 @@ public static class OsJailSpec
                 Mount("/dev/mqueue", "mqueue", "mqueue", "nosuid", "nodev", "noexec"),
                 Mount("/sys", "sysfs", "sysfs", "nosuid", "nodev", "noexec", "ro"),
                 Mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid", "nodev", "noexec", "rw"),
-                Mount("/run", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=755"),
-                Mount("/tmp", "tmpfs", "tmpfs", "nosuid", "nodev", "mode=1777"),
+                Mount("/run", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=755", .. Size(options.Limits?.RunSizeMiB)]),
+                Mount("/tmp", "tmpfs", "tmpfs", ["nosuid", "nodev", "mode=1777", .. Size(options.Limits?.TmpSizeMiB)]),
             ],
             Linux = new OciLinux
             {
@@ -91,6 +94,9 @@ public static class OsJailSpec
                 ReadonlyPaths = ReadOnly,
                 Seccomp = Seccomp(options.Unprivileged),
                 CgroupsPath = Id,
+                Resources = options.Limits is { } limits
+                    ? new OciResources { Memory = new OciMemory { Limit = limits.MemoryMaxBytes }, Pids = new OciPids { Limit = limits.PidsMax } }
+                    : null,
             },
         };
     }
@@ -115,4 +121,6 @@ public static class OsJailSpec
 
     private static OciMount Mount(string destination, string type, string source, params string[] options) =>
         new() { Destination = destination, Type = type, Source = source, Options = options };
+
+    private static string[] Size(int? mib) => mib is { } size ? [$"size={size}m"] : [];
 }

@@ -100,6 +100,10 @@ public sealed class OsJailBootTests : IDisposable
             Assert.True(fromHost.Success, status.Output);
             Assert.True(long.Parse(fromHost.Groups["host"].Value, System.Globalization.CultureInfo.InvariantCulture) >= 65536, "an unprivileged range, far from host root");
             Assert.Equal(inside.Groups["host"].Value, fromHost.Groups["host"].Value);
+            // The door (and this session, its child) stands apart from the OS and last in the OOM killer's queue.
+            Assert.Contains("door:     cgroup /initos/sidecar, oom_score_adj -900", status.Output, StringComparison.Ordinal);
+
+            ARunawayOsStaysInItsBoundsAndTheDoorAnswers(vm, client, target);
 
             // The host shuts down: the OS gets its own poweroff signal (busybox init: SIGUSR2) and ends in time.
             client.Run(target, "poweroff");
@@ -109,6 +113,26 @@ public sealed class OsJailBootTests : IDisposable
             vm.ExpectExit();
             Assert.DoesNotContain("still running 30 s after SIGUSR2", vm.Session.Log, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>
+    /// The OS fills its /tmp and forks without end: its tmpfs size and its cgroup's pids.max (both
+    /// from [os]) stop it, and the admin door still answers meanwhile. Then the OS calls its bomb off.
+    /// </summary>
+    private static void ARunawayOsStaysInItsBoundsAndTheDoorAnswers(VmBoot vm, AdminClient client, AdminTarget target)
+    {
+        vm.Expect(@"os: bounded by memory\.max 256 MiB, pids\.max 200, /tmp 32 MiB, /run 16 MiB");
+        vm.ExpectPrompt("Please press Enter to activate this console");
+        vm.Session.Send("\n");
+        vm.Session.Send("dd if=/dev/zero of=/tmp/fill bs=1M 2>/dev/null; echo TMP-FULL=$(du -m /tmp/fill | cut -f1)\n");
+        vm.Expect(@"^TMP-FULL=32\s*$");
+        // ash builtins only once the bomb runs: `[` and `: >` need no fork.
+        vm.Session.Send("bomb() { [ -e /run/stop ] && return; bomb | bomb & }; bomb\n");
+        vm.Expect("can't fork");
+        var during = AdminSessions.RunWhenUp(client, target, "status");
+        Assert.True(during.Succeeded, $"{during.ExitCode}: {during.Error}");
+        Assert.Matches(@"(?m)^  os running pid \d+", during.Output);
+        vm.Session.Send(": > /run/stop\n");
     }
 
     private (VmBoot Vm, AdminClient Client, AdminTarget Target) Boot(string mode)
@@ -143,6 +167,10 @@ public sealed class OsJailBootTests : IDisposable
             keep_upper = {{(mode == "unprivileged" ? "true" : "false")}}
             pool_slots = 2
             pool_quota_mib = 64
+            memory_max_mib = 256
+            pids_max = 200
+            tmp_size_mib = 32
+            run_size_mib = 16
 
             """ + GuestConfig.DhcpAndSidecar(key + ".pub"),
             modules: "load = [\"virtio_blk\", \"ext4\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"btrfs\", \"overlay\", \"bridge\", \"veth\"]",

@@ -102,6 +102,13 @@ public sealed record OsConfig
     /// <summary>Pool on a btrfs data volume: slots and each slot's quota.</summary>
     public int PoolSlots { get; init; } = 2;
     public int PoolQuotaMiB { get; init; } = 1024;
+    /// <summary>memory.max of the OS's cgroup; null: the machine's memory less a host reserve (<see cref="OsLimits"/>).</summary>
+    public int? MemoryMaxMiB { get; init; }
+    /// <summary>pids.max of the OS's cgroup: a fork bomb stops there.</summary>
+    public int PidsMax { get; init; } = OsLimits.DefaultPidsMax;
+    /// <summary>Sizes of the OS's /tmp and /run tmpfs; null: a quarter and a tenth of the machine's memory.</summary>
+    public int? TmpSizeMiB { get; init; }
+    public int? RunSizeMiB { get; init; }
 }
 
 /// <summary>

@@ -175,6 +175,7 @@ public static class AdminApplet
             Console.WriteLine("boot phases (start s, took ms): " + string.Join(", ", document.RootElement.GetProperty("phases").EnumerateArray()
                 .Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.GetProperty("name").GetString()} {p.GetProperty("start_uptime").GetDouble():F3} {p.GetProperty("took_ms").GetDouble():F1}"))));
         }
+        Console.WriteLine($"door:     {MachineFacts.Door()}");
         Console.WriteLine("disks:    " + string.Join(", ", disks.Select(d => $"{d.Name} {d.Bytes >> 20} MiB")));
         Console.WriteLine("mounts:");
         foreach (var m in mounts)

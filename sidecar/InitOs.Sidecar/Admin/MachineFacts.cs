@@ -59,6 +59,17 @@ internal static class MachineFacts
     private static long Sectors(string name) =>
         long.TryParse(File.ReadAllText($"/sys/block/{name}/size").Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out long sectors) ? sectors : 0;
 
+    /// <summary>
+    /// Where the admin door stands, as this session (its child) inherited it: its cgroup and
+    /// oom_score_adj (DoorProtection), e.g. "cgroup /initos/sidecar, oom_score_adj -900".
+    /// </summary>
+    public static string Door()
+    {
+        var cgroup = File.ReadLines("/proc/self/cgroup").FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..] ?? "(cgroup v1)";
+        var oom = File.ReadAllText("/proc/self/oom_score_adj").Trim();
+        return $"cgroup {cgroup}, oom_score_adj {oom}";
+    }
+
     /// <summary>/proc/mounts writes space, tab, newline and backslash as octal escapes.</summary>
     private static string Unescape(string field) =>
         field.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)

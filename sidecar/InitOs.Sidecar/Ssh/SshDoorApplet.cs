@@ -3,7 +3,7 @@ using System.Globalization;
 namespace InitOs.Sidecar.Ssh;
 
 /// <summary>
-/// `initos ssh-door --port N [--listen IF,IF…] [--syslog PATH] -- PROGRAM [ARGS]`: the sshd service's process
+/// `initos ssh-door --port N [--listen IF,IF…] [--syslog PATH] [--protect yes] -- PROGRAM [ARGS]`: the sshd service's process
 /// (<see cref="SshDoor"/>); PROGRAM is dropbear in inetd mode. Run by PID 1 or the sidecar, not by people.
 /// </summary>
 public static class SshDoorApplet
@@ -18,11 +18,16 @@ public static class SshDoorApplet
         int port = 0;
         IReadOnlyList<string> listen = [];
         string? syslog = null;
+        bool protect = false;
         for (int i = 0; i + 1 < options.Length; i += 2)
         {
             if (options[i] == "--port" && int.TryParse(options[i + 1], CultureInfo.InvariantCulture, out var p) && p is > 0 and < 65536)
             {
                 port = p;
+            }
+            else if (options[i] == "--protect" && options[i + 1] == "yes")
+            {
+                protect = true;
             }
             else if (options[i] == "--syslog")
             {
@@ -40,8 +45,12 @@ public static class SshDoorApplet
         }
         if (port == 0 || options.Length % 2 != 0 || session.Length == 0)
         {
-            Console.Error.WriteLine("usage: initos ssh-door --port N [--listen IF,IF...] [--syslog PATH] -- PROGRAM [ARGS] (the sshd service runs it)");
+            Console.Error.WriteLine("usage: initos ssh-door --port N [--listen IF,IF...] [--syslog PATH] [--protect yes] -- PROGRAM [ARGS] (the sshd service runs it)");
             return 2;
+        }
+        if (protect)
+        {
+            DoorProtection.Apply(Console.Error.WriteLine);
         }
         if (syslog is not null)
         {
@@ -54,7 +63,7 @@ public static class SshDoorApplet
     /// <summary>The arguments that run <paramref name="session"/> behind the door.</summary>
     public static IReadOnlyList<string> Arguments(int port, IReadOnlyList<string> listen, string? syslog, IReadOnlyList<string> session)
     {
-        var args = new List<string> { Name, "--port", port.ToString(CultureInfo.InvariantCulture) };
+        var args = new List<string> { Name, "--port", port.ToString(CultureInfo.InvariantCulture), "--protect", "yes" };
         if (listen.Count > 0)
         {
             args.AddRange(["--listen", string.Join(',', listen)]);

@@ -17,8 +17,8 @@ public sealed class SidecarConfigTests
         var sshd = Assert.Single(services, s => s.Name == SshSidecar.ServiceName);
         Assert.Equal(RestartPolicy.Always, sshd.Restart);
         // The door listens; each connection is a dropbear in inetd mode.
-        Assert.Equal([SshSidecar.Box, SshDoorApplet.Name, "--port", "2222", "--syslog", "/dev/log", "--"], sshd.Command.Take(7));
-        var session = sshd.Command.Skip(7).ToList();
+        Assert.Equal([SshSidecar.Box, SshDoorApplet.Name, "--port", "2222", "--protect", "yes", "--syslog", "/dev/log", "--"], sshd.Command.Take(9));
+        var session = sshd.Command.Skip(9).ToList();
         Assert.Equal([SshSidecar.Dropbear, "-i"], session.Take(2));
         // -s: no password logins at all; -j -k: no port forwarding; not -c, which would replace each key's forced command.
         Assert.Contains("-s", session);
@@ -33,7 +33,7 @@ public sealed class SidecarConfigTests
     {
         var config = ConfigLoader.Parse("[sidecar]\nssh = true\nlisten = [\"eth0\", \"bond0\"]\n", "initos.toml");
         var sshd = SshSidecar.Service(SettingsBuilder.Build(config, KernelCommandLine.Parse("")).Sidecar, syslog: null);
-        Assert.Equal([SshSidecar.Box, SshDoorApplet.Name, "--port", "22", "--listen", "eth0,bond0", "--"], sshd.Command.Take(7));
+        Assert.Equal([SshSidecar.Box, SshDoorApplet.Name, "--port", "22", "--protect", "yes", "--listen", "eth0,bond0", "--"], sshd.Command.Take(9));
     }
 
     [Theory]
