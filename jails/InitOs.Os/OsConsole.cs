@@ -46,7 +46,7 @@ public sealed class OsConsole
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var (master, slave) = Terminal.OpenPty();
         var console = new OsConsole(master, slave, logPath);
-        new Thread(console.Relay) { IsBackground = true, Name = "os-console" }.Start();
+        new Thread(() => Guarded("os-console", console.Relay)) { IsBackground = true, Name = "os-console" }.Start();
         return console;
     }
 
@@ -65,7 +65,28 @@ public sealed class OsConsole
         {
             // Not a terminal (a console on a pipe, in tests): bytes pass through as they come.
         }
-        new Thread(() => RelayInput(host)) { IsBackground = true, Name = "os-console-input" }.Start();
+        new Thread(() => Guarded("os-console-input", () => RelayInput(host))) { IsBackground = true, Name = "os-console-input" }.Start();
+    }
+
+    /// <summary>
+    /// A thread of PID 1 never ends with an exception (that ends the process, and then the
+    /// kernel): whatever the body meets is logged and the body runs again after a second.
+    /// </summary>
+    private static void Guarded(string name, Action body)
+    {
+        while (true)
+        {
+            try
+            {
+                body();
+                return;
+            }
+            catch (Exception e)
+            {
+                Init.Logging.BootLog.Instance.Error($"{name}: {e.GetType().Name}: {e.Message}; running it again in 1 s");
+                Thread.Sleep(1000);
+            }
+        }
     }
 
     private void RelayInput(int host) =>
@@ -73,16 +94,12 @@ public sealed class OsConsole
 
     private void Relay()
     {
-        using var log = new FileStream(LogPath, FileMode.Create, FileAccess.Write, FileShare.Read);
         int host = Files.Open("/dev/console", OpenFlags.WriteOnly | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
+        using var log = new ConsoleLog(LogPath, LogLimit);
         Pump(_master, 4096, bytes =>
         {
             WriteQuietly(host, bytes);
-            if (log.Length < LogLimit)
-            {
-                log.Write(bytes);
-                log.Flush();
-            }
+            log.Append(bytes);
         }, stopAtEnd: false);
     }
 

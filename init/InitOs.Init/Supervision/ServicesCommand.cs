@@ -16,7 +16,7 @@ public static class ServicesCommand
             Console.Error.WriteLine($"initos services: {StatusFile.DefaultPath} does not exist: PID 1 supervises no services (switch_root mode hands the machine to the OS's init)");
             return 1;
         }
-        Console.WriteLine(json ? File.ReadAllText(StatusFile.DefaultPath) : StatusFile.Table());
+        Console.WriteLine(json ? StatusFile.Read() : StatusFile.Table());
         return 0;
     }
 }

@@ -1,11 +1,13 @@
 using System.Globalization;
 using System.Text.Json;
+using InitOs.Sys;
 
 namespace InitOs.Init.Supervision;
 
 /// <summary>
-/// PID 1 publishes the services' status as JSON in /run/initos/services.json (written to a
-/// temporary file and renamed, so a reader never sees half of it); `initos services` reads it.
+/// PID 1 publishes the services' status as JSON in /run/initos/services.json; `initos services`
+/// and the admin door read it. Written as a <see cref="ReservedFile"/>: a reader never sees half
+/// of it, and it stays true when /run is full (its space was taken at the first write).
 /// </summary>
 public static class StatusFile
 {
@@ -14,9 +16,8 @@ public static class StatusFile
     public static void Write(IEnumerable<ServiceStatus> services, long orphansReaped, string path = DefaultPath)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temporary = path + ".tmp";
-        using (var stream = File.Create(temporary))
-        using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
             json.WriteNumber("orphans_reaped", orphansReaped);
@@ -35,13 +36,16 @@ public static class StatusFile
             json.WriteEndArray();
             json.WriteEndObject();
         }
-        File.Move(temporary, path, overwrite: true);
+        ReservedFile.Replace(path, buffer.WrittenSpan);
     }
+
+    /// <summary>The JSON as published (without the reserve's padding).</summary>
+    public static string Read(string path = DefaultPath) => ReservedFile.ReadText(path);
 
     /// <summary>A table for people: one line per service.</summary>
     public static string Table(string path = DefaultPath)
     {
-        using var document = JsonDocument.Parse(File.ReadAllText(path));
+        using var document = JsonDocument.Parse(Read(path));
         var lines = new List<string> { string.Create(CultureInfo.InvariantCulture, $"{"SERVICE",-16} {"STATE",-10} {"PID",7} {"STARTS",6}  LAST EXIT") };
         foreach (var s in document.RootElement.GetProperty("services").EnumerateArray())
         {

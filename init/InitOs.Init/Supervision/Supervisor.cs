@@ -54,6 +54,8 @@ public sealed class Supervisor
     /// <summary>Runs services until a shutdown is requested, stops them, and returns the request.</summary>
     public ShutdownKind RunUntilShutdown()
     {
+        // Published before anything starts: the status file's space is reserved while /run has room.
+        Publish();
         foreach (var service in _services)
         {
             Start(service);
@@ -61,14 +63,22 @@ public sealed class Supervisor
         Publish();
         while (_shutdown is null)
         {
-            if (_inbox.TryTake(out var work, TimeUntilNextStart()))
+            try
             {
-                work();
+                if (_inbox.TryTake(out var work, TimeUntilNextStart()))
+                {
+                    work();
+                }
+                StartDue();
+                if (_reaper.OrphansReaped != _publishedOrphans)
+                {
+                    Publish();
+                }
             }
-            StartDue();
-            if (_reaper.OrphansReaped != _publishedOrphans)
+            catch (Exception e) when (e is not OutOfMemoryException)
             {
-                Publish();
+                // Supervision is PID 1's main loop: whatever one step meets, the loop goes on.
+                _log.Error($"supervisor: {e.GetType().Name}: {e.Message}");
             }
         }
         StopAll();
@@ -119,10 +129,10 @@ public sealed class Supervisor
             service.Status.Pid = pid;
             service.Status.StartedAtUptime = BootLog.Uptime;
         }
-        catch (Exception e) when (e is SysException || (config.Start is not null && e is not OutOfMemoryException))
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // A custom start (a jail) says what failed in its message; it is retried like a crash.
-            var why = e is SysException ? e.Message : $"{e.GetType().Name}: {e.Message} (at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()})";
+            // A start that fails (no console to open, a jail that cannot be made) is retried like a crash.
+            var why = e is SysException or IOException ? e.Message : $"{e.GetType().Name}: {e.Message} (at {e.StackTrace?.Split('\n').FirstOrDefault()?.Trim()})";
             _log.Error($"service {config.Name}: {why}");
             service.Status.LastExit = "start failed: " + why;
             Schedule(service, "start failed");

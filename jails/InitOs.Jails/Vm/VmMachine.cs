@@ -62,7 +62,10 @@ public sealed class VmMachine : IDisposable
                     Thread.Sleep(300);
                     return Processes.IsAlive(Pid);
                 }
-                Record(line);
+                if (QmpEvents.EndOf(line) is { } end)
+                {
+                    Ended(end);
+                }
             }
             return false;
         }
@@ -168,38 +171,10 @@ public sealed class VmMachine : IDisposable
         }
     }
 
-    private void ReadEvents()
-    {
-        try
-        {
-            while (_events.ReadLine() is { } line)
-            {
-                Record(line);
-            }
-        }
-        catch (IOException)
-        {
-            // QEMU closed the socket: it is ending.
-        }
-    }
+    private void ReadEvents() => QmpEvents.Pump(_events, Ended);
 
-    /// <summary>{"event": "SHUTDOWN", "data": {"guest": true, "reason": "guest-reset"}}.</summary>
-    private void Record(string line)
+    private void Ended(VmEnd end)
     {
-        using var json = JsonDocument.Parse(line);
-        if (!json.RootElement.TryGetProperty("event", out var name) || name.GetString() != "SHUTDOWN")
-        {
-            return;
-        }
-        var data = json.RootElement.TryGetProperty("data", out var d) ? d : default;
-        var reason = data.ValueKind == JsonValueKind.Object && data.TryGetProperty("reason", out var r) ? r.GetString() : null;
-        var end = reason switch
-        {
-            "guest-reset" => VmEnd.GuestReboot,
-            "guest-shutdown" => VmEnd.GuestPowerOff,
-            "guest-panic" => VmEnd.GuestPanic,
-            _ => VmEnd.Host,
-        };
         lock (_gate)
         {
             if (_end == VmEnd.Unknown)

@@ -125,7 +125,7 @@ public static class AdminApplet
         {
             return null;
         }
-        using var document = JsonDocument.Parse(File.ReadAllText(StatusFile.DefaultPath));
+        using var document = JsonDocument.Parse(StatusFile.Read());
         foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
         {
             if (service.GetProperty("name").GetString() == name)
@@ -155,7 +155,7 @@ public static class AdminApplet
         var uptime = double.Parse(File.ReadAllText("/proc/uptime").Split(' ')[0], CultureInfo.InvariantCulture);
         var kernel = File.ReadAllText("/proc/sys/kernel/osrelease").Trim();
         var boot = File.Exists(Init.Boot.BootRecord.Path) ? File.ReadAllText(Init.Boot.BootRecord.Path) : null;
-        var services = File.Exists(StatusFile.DefaultPath) ? File.ReadAllText(StatusFile.DefaultPath) : null;
+        var services = File.Exists(StatusFile.DefaultPath) ? StatusFile.Read() : null;
         var mounts = MachineFacts.Mounts();
         var disks = MachineFacts.Disks();
         var jails = MachineFacts.Jails();
