@@ -111,4 +111,78 @@ public sealed class JailDebugTests
             JailCli.Run("delete", "--force", id);
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="watcher"/> as a jail's program (`jail run`, in the background) and, while it
+    /// watches, an admin's `jail debug ID sleep 1`; returns what the watcher printed.
+    /// </summary>
+    private static JailCli.Result WatchADebugSession(TestBundle bundle, string[] watcher)
+    {
+        bundle.WithArgs(["/bin/jail-escape", .. watcher]);
+        var id = JailCli.NewId("watched");
+        var run = Task.Run(() => JailCli.Run("run", "--bundle", bundle.Save(), id));
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (JailState.Load(id)?.Status != JailStatus.Running)
+        {
+            Assert.True(DateTime.UtcNow < deadline && !run.IsCompleted, $"jail {id} did not start: {(run.IsCompleted ? run.Result.ToString() : "")}");
+            Thread.Sleep(50);
+        }
+        Thread.Sleep(500);
+        var debug = JailCli.Admin($"jail debug {id} sleep 1");
+        Assert.True(debug.Code == 0, debug.ToString());
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "the watcher did not end");
+        return run.Result;
+    }
+
+    [Fact]
+    public void A_privileged_jail_holding_the_debug_shells_binary_cannot_reopen_it_for_writing_and_the_hosts_busybox_is_unchanged()
+    {
+        var before = System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(JailDebugToolbox));
+        var backup = Path.Combine(Path.GetTempPath(), $"initos-busybox-backup-{Guid.NewGuid():N}");
+        File.Copy(JailDebugToolbox, backup);
+        try
+        {
+            using var bundle = new TestBundle();
+            bundle.WithCapabilities(AllCapabilitiesOfThisHost());
+            bundle.Process["noNewPrivileges"] = false;
+            var result = WatchADebugSession(bundle, ["exe-watch", "4"]);
+
+            // The debug shell's binary is the sealed toolbox: EROFS. (Before its exec the joiner runs the
+            // InitOS binary, which is busy for as long as PID 1, or here `jail run`, runs it: ETXTBSY.)
+            Assert.Matches(@"TOOK [1-9]", result.Out);
+            Assert.Contains("BLOCKED: reopen a joining process's binary for writing: Read-only file system", result.Out, StringComparison.Ordinal);
+            Assert.DoesNotContain("ESCAPED", result.Out, StringComparison.Ordinal);
+            Assert.Equal(before, System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(JailDebugToolbox)));
+        }
+        finally
+        {
+            if (!System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(JailDebugToolbox)).SequenceEqual(before))
+            {
+                File.Copy(backup, JailDebugToolbox, overwrite: true); // the attack worked: put the host's busybox back
+            }
+            File.Delete(backup);
+        }
+    }
+
+    [Fact]
+    public void An_unprivileged_jail_seizing_every_new_process_never_catches_the_joiner_while_it_runs_initos()
+    {
+        using var bundle = new TestBundle();
+        bundle.Config["linux"]!["namespaces"]!.AsArray().Add(JsonNode.Parse("""{ "type": "user" }"""));
+        bundle.WithCapabilities("CAP_SYS_PTRACE");
+        var result = WatchADebugSession(bundle, ["ptrace-watch", "4"]);
+
+        Assert.Matches(@"TRIED [1-9]", result.Out);
+        Assert.Contains("BLOCKED: no process was seized while it ran InitOS", result.Out, StringComparison.Ordinal);
+        Assert.DoesNotContain("ESCAPED", result.Out, StringComparison.Ordinal);
+    }
+
+    private const string JailDebugToolbox = "/bin/busybox";
+
+    private static string[] AllCapabilitiesOfThisHost()
+    {
+        var line = File.ReadAllLines("/proc/self/status").First(l => l.StartsWith("CapEff:", StringComparison.Ordinal));
+        var mask = ulong.Parse(line["CapEff:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        return Enumerable.Range(0, 41).Where(bit => (mask & (1UL << bit)) != 0).Select(bit => InitOs.Jails.Planning.Capabilities.NameOf(bit)).ToArray();
+    }
 }

@@ -81,6 +81,27 @@ public sealed class BootLog
         }
     }
 
+    // Characters per kmsg record: at most 3 UTF-8 bytes each, so a record stays under the kernel's ~1 KiB.
+    private const int KmsgPiece = 300;
+
+    private bool WriteKmsg(LogLevel level, string line)
+    {
+        bool written = true;
+        int at = 0;
+        do
+        {
+            int length = Math.Min(KmsgPiece, line.Length - at);
+            if (length > 1 && at + length < line.Length && char.IsHighSurrogate(line[at + length - 1]))
+            {
+                length--; // a pair stays whole
+            }
+            written &= Files.WriteAll(_kmsg, Encoding.UTF8.GetBytes($"<{(int)level}>initos: {(at > 0 ? "… " : "")}{line.Substring(at, length)}\n"));
+            at += length;
+        }
+        while (at < line.Length);
+        return written;
+    }
+
     public void Info(string message) => Write(LogLevel.Info, message);
 
     public void Warn(string message) => Write(LogLevel.Warning, "warning: " + message);
@@ -92,9 +113,11 @@ public sealed class BootLog
         foreach (var line in message.Split('\n'))
         {
             bool kernelEchoes = _kmsg >= 0 && _consoleLevel > (int)level;
-            if (_kmsg >= 0)
+            // The kernel takes a record of at most ~1 KiB (longer writes fail with EINVAL): a long line goes
+            // in pieces, and a record the kernel refused is written to the console here, not lost.
+            if (_kmsg >= 0 && !WriteKmsg(level, line))
             {
-                Files.WriteAll(_kmsg, Encoding.UTF8.GetBytes($"<{(int)level}>initos: {line}\n"));
+                kernelEchoes = false;
             }
             if (!kernelEchoes)
             {

@@ -7,9 +7,9 @@ namespace InitOs.Sidecar.Admin;
 /// <summary>
 /// `initos admin jail debug NAME [WORD…]`: an ephemeral debug container. A shell (or the words,
 /// run by it) joins every namespace and the cgroup of the running jail, as root of the jail with
-/// all its capabilities and no seccomp filter, but the shell itself is the toolbox's — the
-/// initramfs's static busybox, opened on the host and exec'd by fd — so it works whatever the
-/// jailed OS has (or lacks). Nothing is left behind: it ends with the command.
+/// the jail's capabilities (its bounding set) and no seccomp filter, but the shell itself is the toolbox's — the
+/// initramfs's static busybox, from a sealed read-only copy, exec'd by fd — so it works whatever
+/// the jailed OS has (or lacks). Nothing is left behind: it ends with the command.
 /// </summary>
 internal static class JailDebug
 {
@@ -21,7 +21,18 @@ internal static class JailDebug
         (Namespaces.Network, "net"), (Namespaces.Cgroup, "cgroup"), (Namespaces.Pid, "pid"),
     ];
 
-    private static readonly ulong AllCapabilities = (1UL << (Capabilities.Last + 1)) - 1;
+    /// <summary>
+    /// The jail's own capabilities: its process's bounding set (/proc/PID/status CapBnd). Not
+    /// every capability there is: a privileged jail's bounding set is what its host allowed, and
+    /// asking for more fails at capset.
+    /// </summary>
+    private static ulong CapabilitiesOf(int pid)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("CapBnd:", StringComparison.Ordinal));
+        return line is not null && ulong.TryParse(line["CapBnd:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out var mask)
+            ? mask
+            : 0;
+    }
 
     public static int Run(string id, IReadOnlyList<string> words)
     {
@@ -47,14 +58,17 @@ internal static class JailDebug
             Console.Error.WriteLine($"initos admin: {refusal}");
             return 2;
         }
-        int toolbox = Files.Open(Toolbox, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
+        // A sealed copy (read-only bind mount), as jail-init runs from: a process in the jail that
+        // holds /proc/PID/exe of the debug shell cannot reopen the host's busybox for writing (CVE-2019-5736).
+        int toolbox = SealedBinary.ReadOnlyCopy(Toolbox, JailLauncher.SealedCopies);
+        ulong jailCapabilities = CapabilitiesOf(state.Pid);
         try
         {
             var process = new ProcessPlan
             {
                 Args = words.Count == 0 ? ["sh"] : ["sh", "-c", string.Join(' ', words)],
                 Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", $"TERM={Environment.GetEnvironmentVariable("TERM") ?? "dumb"}", "PS1=debug:" + id + "# "],
-                Capabilities = new CapabilitySets(AllCapabilities, AllCapabilities, AllCapabilities, 0, 0),
+                Capabilities = new CapabilitySets(jailCapabilities, jailCapabilities, jailCapabilities, 0, 0),
                 Seccomp = [],
             };
             int pid = JailProgram.Enter(state.Pid, state.Cgroup, DifferentNamespaces(state.Pid), process, toolbox, target);

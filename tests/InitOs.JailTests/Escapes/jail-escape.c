@@ -6,6 +6,8 @@
  *
  * usage: jail-escape chroot MARKER | fd MARKER | exe | kill PID | raw-socket | mknod | module
  *        | kernel-surface   (one line per call, each BLOCKED with the errno the filter gives)
+ *        | exe-watch SECONDS   (an O_PATH fd on every new process's exe, reopened for writing at the end)
+ *        | ptrace-watch SECONDS   (PTRACE_SEIZE on every new process while it may still be host root)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,6 +22,9 @@
 #include <sys/sysmacros.h>
 #include <netinet/in.h>
 #include <sys/wait.h>
+#include <sys/ptrace.h>
+#include <dirent.h>
+#include <time.h>
 #include <linux/bpf.h>
 #include <linux/keyctl.h>
 #include <linux/perf_event.h>
@@ -157,6 +162,136 @@ static int kernel_surface(void)
     return failures ? 1 : 0;
 }
 
+/* The pids in /proc now, other than this process and the jail's init; returns how many. */
+static int pids_now(int *pids, int max)
+{
+    DIR *proc = opendir("/proc");
+    int n = 0;
+    struct dirent *e;
+    while (proc && (e = readdir(proc)) && n < max) {
+        int pid = atoi(e->d_name);
+        if (pid > 1 && pid != getpid())
+            pids[n++] = pid;
+    }
+    if (proc)
+        closedir(proc);
+    return n;
+}
+
+static int seen_before(const int *seen, int count, int pid)
+{
+    for (int i = 0; i < count; i++)
+        if (seen[i] == pid)
+            return 1;
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* runc CVE-2019-5736's way in: hold an O_PATH fd on a joining process's binary while it runs,
+ * then, once nothing executes it, reopen it for writing through /proc/self/fd. The jail's own
+ * binaries (its busybox, this program) are left alone: writing those escapes nothing. */
+static int exe_watch(const char *seconds)
+{
+    struct stat own_busybox, own_exe;
+    stat("/bin/busybox", &own_busybox);
+    stat("/proc/self/exe", &own_exe);
+    /* A process is taken again when its binary changes (an exec): (pid, inode) pairs. */
+    static long seen[4096][2];
+    static int fds[4096];
+    int nseen = 0, nfds = 0;
+    double end = now() + atof(seconds);
+    while (now() < end && nseen < 4000) {
+        int pids[256];
+        int n = pids_now(pids, 256);
+        for (int i = 0; i < n && nseen < 4000; i++) {
+            char path[64];
+            snprintf(path, sizeof path, "/proc/%d/exe", pids[i]);
+            int fd = open(path, O_PATH);
+            struct stat st;
+            if (fd < 0 || fstat(fd, &st) != 0) {
+                if (fd >= 0)
+                    close(fd);
+                continue;
+            }
+            int known = (st.st_dev == own_busybox.st_dev && st.st_ino == own_busybox.st_ino) || (st.st_dev == own_exe.st_dev && st.st_ino == own_exe.st_ino);
+            for (int k = 0; k < nseen && !known; k++)
+                known = seen[k][0] == pids[i] && seen[k][1] == (long)st.st_ino;
+            if (known) {
+                close(fd);
+                continue;
+            }
+            seen[nseen][0] = pids[i];
+            seen[nseen++][1] = (long)st.st_ino;
+            fds[nfds++] = fd;
+        }
+        usleep(1000);
+    }
+    printf("TOOK %d\n", nfds);
+    sleep(1); /* the joining process has ended: its binary is no longer busy */
+    int failures = 0;
+    for (int i = 0; i < nfds; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fds[i]);
+        int w = open(path, O_WRONLY);
+        if (w >= 0) {
+            ssize_t written = write(w, "X", 1);
+            printf("ESCAPED: reopened a joining process's binary for writing (%zd byte written)\n", written);
+            close(w);
+            failures++;
+        } else {
+            blocked("reopen a joining process's binary for writing");
+        }
+    }
+    return failures ? 1 : 0;
+}
+
+/* CVE-2016-9962's way in: seize each new process; one still running InitOS's code (before it
+ * execs the toolbox as the jail's root) must never be caught. */
+static int ptrace_watch(const char *seconds)
+{
+    static int seen[4096];
+    int nseen = 0, tried = 0, failures = 0;
+    double end = now() + atof(seconds);
+    while (now() < end && nseen < 4000) {
+        int pids[256];
+        int n = pids_now(pids, 256);
+        for (int i = 0; i < n; i++) {
+            if (seen_before(seen, nseen, pids[i]))
+                continue;
+            seen[nseen++] = pids[i];
+            tried++;
+            if (ptrace(PTRACE_SEIZE, pids[i], 0, 0) != 0)
+                continue;
+            char path[64], cmdline[256] = {0};
+            snprintf(path, sizeof path, "/proc/%d/cmdline", pids[i]);
+            int fd = open(path, O_RDONLY);
+            ssize_t got = fd >= 0 ? read(fd, cmdline, sizeof cmdline - 1) : -1;
+            if (fd >= 0)
+                close(fd);
+            for (ssize_t k = 0; k < got; k++)
+                if (!cmdline[k])
+                    cmdline[k] = ' ';
+            if (strstr(cmdline, "initos")) {
+                printf("ESCAPED: seized pid %d while it ran InitOS (%s)\n", pids[i], cmdline);
+                failures++;
+            }
+            ptrace(PTRACE_DETACH, pids[i], 0, 0);
+        }
+    }
+    printf("TRIED %d\n", tried);
+    if (!failures) {
+        errno = EPERM;
+        blocked("no process was seized while it ran InitOS");
+    }
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -171,5 +306,7 @@ int main(int argc, char **argv)
     if (!strcmp(what, "mknod")) return mknod_escape();
     if (!strcmp(what, "module")) return module_escape();
     if (!strcmp(what, "kernel-surface")) return kernel_surface();
+    if (!strcmp(what, "exe-watch")) return exe_watch(arg);
+    if (!strcmp(what, "ptrace-watch")) return ptrace_watch(arg);
     return 2;
 }
