@@ -15,13 +15,13 @@ public static class SystemdShutdown
     public static int Run(ShutdownKind kind, string proc = "/proc")
     {
         var verb = kind == ShutdownKind.Reboot ? "reboot" : kind == ShutdownKind.Halt ? "halt" : "power off";
+        if (!ShutdownSignals.Pid1IsSystemd(proc))
+        {
+            return AskPid1Shortly(kind, verb);
+        }
         if (!ShutdownSignals.AskPid1(kind))
         {
             return 1;
-        }
-        if (!ShutdownSignals.Pid1IsSystemd(proc))
-        {
-            return 0;
         }
         var signal = Sys.Signal.Name(ShutdownSignals.SignalFor(kind, systemd: true));
         Console.WriteLine($"asked systemd (PID 1) to {verb} ({signal})");
@@ -33,6 +33,20 @@ public static class SystemdShutdown
         }
         Console.Error.WriteLine($"initos admin: systemd (PID 1) did not start to {verb} within {Wait.TotalSeconds:F0} s of {signal}; the machine is still up");
         return 1;
+    }
+
+    /// <summary>
+    /// InitOS's PID 1 (or busybox init) is asked a second from now, by the box's own applet in a
+    /// session of its own: PID 1 stops services at once, and this session's answer must reach
+    /// the admin first.
+    /// </summary>
+    private static int AskPid1Shortly(ShutdownKind kind, string verb)
+    {
+        var applet = kind == ShutdownKind.Reboot ? "reboot" : kind == ShutdownKind.Halt ? "halt" : "poweroff";
+        var box = Environment.ProcessPath ?? "/bin/initos";
+        Sys.Processes.Spawn(box, [applet, "-d", "1"], ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"], "/dev/null", newSession: true);
+        Console.WriteLine($"PID 1 will {verb} in 1 s");
+        return 0;
     }
 
     private static bool GoesDown(string proc, TimeSpan wait)

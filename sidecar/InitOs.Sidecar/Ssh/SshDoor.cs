@@ -7,7 +7,8 @@ namespace InitOs.Sidecar.Ssh;
 /// The admin door's listener: takes ssh connections on the admin interfaces only
 /// (<see cref="InterfaceListener"/>, so from the jails' bridge the port is closed), bounds how
 /// many sessions run at once and from one address, and hands each connection to dropbear in
-/// inetd mode (-i) on its stdin and stdout. Interfaces are looked for again every second, so
+/// inetd mode (-i) on its stdin and stdout, in a session of its own: stopping or restarting the
+/// door (its service) leaves running sessions alone, as sshd does. Interfaces are looked for again every second, so
 /// a card whose driver comes late, or a renamed one, is listened on when it appears.
 /// </summary>
 public sealed class SshDoor(int port, IReadOnlyList<string> named, IReadOnlyList<string> session, Action<string> log)
@@ -86,7 +87,7 @@ public sealed class SshDoor(int port, IReadOnlyList<string> named, IReadOnlyList
                 LogRefusal($"ssh-door: refused {connection.Peer}: {_sessions.Count} sessions, {fromPeer} from it (at most {MaxSessions}, {MaxSessionsPerPeer} per address)");
                 return;
             }
-            var started = Processes.SpawnExact(session[0], session, Environ(), new SpawnOptions { StdioFd = connection.Fd, Flags = SpawnFlags.KeepStderr });
+            var started = Processes.SpawnExact(session[0], session, Environ(), new SpawnOptions { StdioFd = connection.Fd, Flags = SpawnFlags.KeepStderr | SpawnFlags.NewSession });
             if (started.ExecError != Errno.None)
             {
                 log($"ssh-door: {session[0]}: {started.ExecError}");
