@@ -29,9 +29,10 @@ internal static class BuildCommands
         var noShell = Cli.Option<bool>("--no-shell", "leave busybox (the emergency shell) out");
         var addExec = Cli.Option<string[]>("--add-exec", "IMAGE_PATH=FILE: add a program and the libraries it needs (repeatable)");
         var addTree = Cli.Option<string[]>("--add-tree", "IMAGE_PATH=DIR: add a directory tree as it is (repeatable)");
+        var vmKitQemu = Cli.Option<string>("--vm-kit-qemu", "the QEMU of the VM kit mode vm may run (its files' digests are packed; \"none\": mode vm refuses to start)", () => InitOs.ImageBuild.Data.VmKit.DefaultQemu);
         var command = new Command("initramfs", "build the initramfs: the InitOS binary, its libraries, kernel modules, config, emergency shell")
         {
-            output, box, kernel, config, compression, level, noShell, addExec, addTree,
+            output, box, kernel, config, compression, level, noShell, addExec, addTree, vmKitQemu,
         };
         command.SetAction(r =>
         {
@@ -45,6 +46,7 @@ internal static class BuildCommands
                 Busybox = r.GetValue(noShell) ? null : "/bin/busybox",
                 ExtraExecutables = Pairs("--add-exec", r.GetValue(addExec)),
                 ExtraTrees = Pairs("--add-tree", r.GetValue(addTree)),
+                VmKitQemu = r.GetValue(vmKitQemu) is "none" ? null : r.GetValue(vmKitQemu),
                 Mtime = ExternalTool.SourceDateEpoch(),
             };
             var path = r.GetValue(output)!;
@@ -53,6 +55,7 @@ internal static class BuildCommands
             Console.WriteLine($"initramfs {report.Output}: {report.Bytes} bytes ({report.Bytes / 1024.0 / 1024.0:F2} MiB), {report.Entries} entries, box {new FileInfo(spec.BoxBinary).Length} bytes");
             Console.WriteLine($"  libraries: {string.Join(' ', report.Libraries)}");
             Console.WriteLine($"  modules ({report.Modules.Count}): {string.Join(' ', report.Modules)}");
+            Console.WriteLine($"  {report.VmKit}");
             return 0;
         });
         return command;

@@ -38,8 +38,13 @@ internal static class DataCommand
             }
             var path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            long bytes = DataVolume.Create(spec, path);
+            var report = DataVolume.Create(spec, path);
+            long bytes = report.Bytes;
             Console.WriteLine($"data volume {path}: {spec.FsType}, LABEL={spec.Label}, {spec.SizeMiB} MiB, {bytes >> 20} MiB of files{(spec.VmKit is null ? "" : ", VM kit in vm/")}{(spec.Images.Count == 0 ? "" : ", images: " + string.Join(' ', spec.Images.Keys))}");
+            foreach (var (name, digest) in report.ImageDigests)
+            {
+                Console.WriteLine($"  images/{name}: os.image_digest = \"{digest}\"");
+            }
             return 0;
         });
         return command;

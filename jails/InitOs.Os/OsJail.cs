@@ -4,6 +4,7 @@ using InitOs.Init.Config;
 using InitOs.Init.Logging;
 using InitOs.Init.Machine;
 using InitOs.Init.Supervision;
+using InitOs.Init.Trust;
 using InitOs.Jails.Network;
 using InitOs.Jails.Oci;
 using InitOs.Jails.Planning;
@@ -72,6 +73,7 @@ public sealed class OsJail
             {
                 throw new BootException($"os.image: {image} is not a directory on the data volume {data.Device} (images there: {OsEnds.Listing(Path.GetDirectoryName(image)!, directoriesOnly: true)})");
             }
+            VerifyImage(context, settings, image, name);
         }
         else
         {
@@ -95,6 +97,34 @@ public sealed class OsJail
         };
         context.Log.Info($"os: image {image}, init {settings.Init}, hostname {_options.Hostname}, {(_options.Unprivileged ? "unprivileged (own user namespace)" : "privileged")}, stop signal {Signal.Name(_config.StopSignal.Value)}");
         context.Log.Info($"os: bounded by {_options.Limits.Describe()}");
+    }
+
+    /// <summary>
+    /// The image is on the unsigned data volume. A privileged OS is host root in all but name,
+    /// so it runs only when the tree matches the manifest whose digest the signed config pins;
+    /// an unprivileged one is checked when a digest is given.
+    /// </summary>
+    private static void VerifyImage(BootContext context, BootSettings settings, string image, string name)
+    {
+        if (settings.Os.ImageDigest is not { } digest)
+        {
+            if (settings.Mode == BootMode.Privileged)
+            {
+                throw new BootException($"os.image = \"{name}\" runs privileged, as host root in all but name, so its content must be pinned: set os.image_digest to the digest `initos build data --image {name}=DIR` printed");
+            }
+            context.Log.Warn($"os: the image {image} is not checked (no os.image_digest); it runs in its own user namespace");
+            return;
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            int entries = TreeManifest.Verify(image, image + ".manifest", digest);
+            context.Log.Info($"os: image {image} matches its manifest ({digest[..19]}…): {entries} entries in {clock.Elapsed.TotalSeconds:F1} s");
+        }
+        catch (UntrustedFileException e)
+        {
+            throw new BootException("os.image: " + e.Message);
+        }
     }
 
     /// <summary>systemd powers off on SIGRTMIN+3 in a container; busybox init (and sysvinit's compatible ones) on SIGUSR2.</summary>

@@ -13,7 +13,8 @@ namespace InitOs.Os;
 /// <summary>
 /// Mode vm: the real OS boots in QEMU, and the host's hardware stays with InitOS. At boot the
 /// "vm" phase finds the VM kit on the data volume (QEMU, its libraries and firmware, the guest's
-/// kernel and initramfs) and the OS's disk (an image under images/, or the root device itself),
+/// kernel and initramfs), runs only a verified copy of its host files (<see cref="VmKitCopy"/>),
+/// and finds the OS's disk (an image under images/, or the root device itself),
 /// and opens the OS's console. PID 1 then supervises QEMU as the service "os": each start puts
 /// a TAP on the host bridge and boots the disk (its writes dropped at the end unless
 /// [os] keep_upper); QMP says how the guest ended, and [os] what the host does then.
@@ -87,6 +88,9 @@ public sealed class OsVm
             var seen = Directory.Exists(kit) ? string.Join(", ", Directory.EnumerateFileSystemEntries(kit).Select(Path.GetFileName).Order(StringComparer.Ordinal)) : "no such directory";
             throw new BootException($"the VM kit {kit} lacks {string.Join(", ", missing)} (it has: {(seen.Length == 0 ? "nothing" : seen)}); stage it with `initos build data --vm-kit`");
         }
+        var copy = VmKitCopy.Make(kit, VmKitLayout.DigestFile, VmKitCopy.RunDirectory);
+        context.Log.Info($"os: VM kit verified against {VmKitLayout.DigestFile}: {copy.Files} files, {copy.Bytes >> 20} MiB copied to {VmKitCopy.RunDirectory}");
+        var verified = VmKitCopy.RunDirectory;
         var scratch = Path.Combine(kit, VmKitLayout.Scratch);
         if (Directory.Exists(scratch))
         {
@@ -95,10 +99,10 @@ public sealed class OsVm
         Directory.CreateDirectory(scratch);
         _spec = new VmSpec
         {
-            Qemu = Path.Combine(kit, VmKitLayout.Qemu),
-            LibraryDirectory = Path.Combine(kit, VmKitLayout.Libraries),
-            FirmwareDirectory = Path.Combine(kit, VmKitLayout.Firmware),
-            ModuleDirectory = Path.Combine(kit, VmKitLayout.Modules),
+            Qemu = Path.Combine(verified, VmKitLayout.Qemu),
+            LibraryDirectory = Path.Combine(verified, VmKitLayout.Libraries),
+            FirmwareDirectory = Path.Combine(verified, VmKitLayout.Firmware),
+            ModuleDirectory = Path.Combine(verified, VmKitLayout.Modules),
             TemporaryDirectory = scratch,
             Kernel = Path.Combine(kit, VmKitLayout.Kernel),
             Initrd = Path.Combine(kit, VmKitLayout.Initrd),

@@ -35,7 +35,7 @@ public sealed class SidecarFleetBootTests : IDisposable
         int firstPort = SidecarSshBootTests.FreePort();
         using (var first = Boot("first-boot", initramfs, append, firstPort, data))
         {
-            first.Expect(@"data: /dev/vda on /run/initos/data \(ext4, rw\)");
+            first.Expect(@"data: /dev/vda on /run/initos/data \(ext4, rw, noexec\)");
             first.Expect("service sshd: started");
             var status = AdminSessions.RunWhenUp(client, new AdminTarget("127.0.0.1", firstPort), "status");
             Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");

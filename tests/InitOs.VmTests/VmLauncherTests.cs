@@ -2,6 +2,7 @@ using InitOs.ImageBuild.Data;
 using InitOs.ImageBuild.Rootfs;
 using InitOs.Init.Config;
 using InitOs.Jails.Vm;
+using InitOs.Os;
 using InitOs.Sys;
 using InitOs.TestKit;
 
@@ -69,9 +70,10 @@ public sealed class VmLauncherTests
     }
 
     /// <summary>
-    /// Mode vm's host side without nesting: QEMU runs from a kit staged by `initos build data
-    /// --vm-kit` (its own loader, libraries, TCG module and firmware, not the host's), and with
-    /// snapshot on the guest's writes never reach its disk image.
+    /// Mode vm's host side without nesting: QEMU runs from the verified copy (as mode vm makes it
+    /// at boot, against the digests an initramfs build packs) of a kit staged by `initos build
+    /// data --vm-kit`: its own loader, libraries, TCG module and firmware, not the host's. With
+    /// snapshot on, the guest's writes never reach its disk image.
     /// </summary>
     [Fact]
     public void A_staged_kit_runs_qemu_under_its_own_loader_and_drops_the_guests_writes()
@@ -89,10 +91,16 @@ public sealed class VmLauncherTests
         ]);
         var before = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(disk)));
         using var kitDirectory = new TempDirectory("initos-vm-kit-");
-        VmKit.Stage(new VmKit.Spec(_images.Kernel, _images.Initramfs), kitDirectory.Path);
-        string In(string relative) => Path.Combine(kitDirectory.Path, relative);
+        var kit = Path.Combine(kitDirectory.Path, "kit");
+        VmKit.Stage(new VmKit.Spec(_images.Kernel, _images.Initramfs), kit);
+        var digests = Path.Combine(kitDirectory.Path, "vm-kit.sha256");
+        File.WriteAllText(digests, VmKit.Digests(VmKit.DefaultQemu).Format());
+        var verified = Path.Combine(kitDirectory.Path, "verified");
+        var copy = VmKitCopy.Make(kit, digests, verified);
+        Assert.True(copy.Files >= 10, $"{copy.Files} files");
+        string In(string relative) => Path.Combine(verified, relative);
         // The Debian kernel has CONFIG_PVH: the kit holds it uncompressed, for QEMU's PVH boot.
-        Assert.Equal("7F454C46", Convert.ToHexString(File.ReadAllBytes(In(VmKitLayout.Kernel)).AsSpan(0, 4)));
+        Assert.Equal("7F454C46", Convert.ToHexString(File.ReadAllBytes(Path.Combine(kit, VmKitLayout.Kernel)).AsSpan(0, 4)));
         var serial = _images.Scratch("vm-kit.serial");
         var spec = new VmSpec
         {
@@ -101,8 +109,8 @@ public sealed class VmLauncherTests
             FirmwareDirectory = In(VmKitLayout.Firmware),
             ModuleDirectory = In(VmKitLayout.Modules),
             TemporaryDirectory = kitDirectory.Path,
-            Kernel = In(VmKitLayout.Kernel),
-            Initrd = In(VmKitLayout.Initrd),
+            Kernel = Path.Combine(kit, VmKitLayout.Kernel),
+            Initrd = Path.Combine(kit, VmKitLayout.Initrd),
             Disk = disk,
             Snapshot = true,
             Append = "console=ttyS0 panic=-1 quiet root=LABEL=initos-root",
@@ -118,6 +126,33 @@ public sealed class VmLauncherTests
         Assert.Equal(In(Path.Combine(VmKitLayout.Libraries, QemuBinary.Loader)), exe);
         Assert.Contains("KIT-GUEST-WROTE", log, StringComparison.Ordinal);
         Assert.Equal(before, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(disk))));
+    }
+
+    /// <summary>
+    /// A kit on the data volume whose loader was replaced (here by a program that would run as
+    /// host root) is refused by the check mode vm runs at boot, naming the file; nothing of the
+    /// copy is left for QEMU to run.
+    /// </summary>
+    [Fact]
+    public void A_kit_whose_loader_was_replaced_is_refused_naming_the_file()
+    {
+        using var kitDirectory = new TempDirectory("initos-vm-kit-");
+        var kit = Path.Combine(kitDirectory.Path, "kit");
+        VmKit.Stage(new VmKit.Spec(_images.Kernel, _images.Initramfs), kit);
+        var digests = Path.Combine(kitDirectory.Path, "vm-kit.sha256");
+        File.WriteAllText(digests, VmKit.Digests(VmKit.DefaultQemu).Format());
+        var loader = Path.Combine(kit, VmKitLayout.Libraries, QemuBinary.Loader);
+        File.Copy("/bin/busybox", loader, overwrite: true);
+        var verified = Path.Combine(kitDirectory.Path, "verified");
+
+        var e = Assert.Throws<InitOs.Init.Boot.BootException>(() => VmKitCopy.Make(kit, digests, verified));
+
+        Assert.StartsWith($"the VM kit: {loader}: its SHA-256 is ", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"that the signed {digests} holds for qemu/lib/{QemuBinary.Loader}: refused", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(verified));
+
+        File.Delete(digests);
+        Assert.Contains("this initramfs has none", Assert.Throws<InitOs.Init.Boot.BootException>(() => VmKitCopy.Make(kit, digests, verified)).Message, StringComparison.Ordinal);
     }
 
     private static ChildExit WaitForExit(int pid, TimeSpan limit, string serial)

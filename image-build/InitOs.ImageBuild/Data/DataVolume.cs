@@ -1,11 +1,12 @@
 using InitOs.ImageBuild.Rootfs;
+using InitOs.Init.Trust;
 using InitOs.Tools;
 
 namespace InitOs.ImageBuild.Data;
 
 /// <summary>
 /// A data volume image ([data] device): images/ for the OS (directories for the jail modes,
-/// disk image files for mode vm), the VM kit, and an empty state/. Btrfs by default, because
+/// disk image files for mode vm, each directory with its manifest), the VM kit, and an empty state/. Btrfs by default, because
 /// the jail modes take their upper layers from a btrfs pool on it; ext4 works for the rest.
 /// </summary>
 public static class DataVolume
@@ -23,8 +24,11 @@ public static class DataVolume
         public IReadOnlyDictionary<string, string> Images { get; init; } = new Dictionary<string, string>();
     }
 
-    /// <summary>Writes the volume to <paramref name="output"/> (whole: a failure leaves no half-written image); returns its files' total size.</summary>
-    public static long Create(Spec spec, string output)
+    /// <summary>What was written: the files' total size, and for each directory image the digest of its manifest ([os] image_digest).</summary>
+    public sealed record Report(long Bytes, IReadOnlyDictionary<string, string> ImageDigests);
+
+    /// <summary>Writes the volume to <paramref name="output"/> (whole: a failure leaves no half-written image).</summary>
+    public static Report Create(Spec spec, string output)
     {
         var staging = Directory.CreateTempSubdirectory("initos-data-").FullName;
         try
@@ -34,9 +38,13 @@ public static class DataVolume
             {
                 Data.VmKit.Stage(kit, Path.Combine(staging, spec.KitDirectory));
             }
+            var digests = new SortedDictionary<string, string>(StringComparer.Ordinal);
             foreach (var (name, source) in spec.Images)
             {
-                StageImage(name, source, Path.Combine(staging, "images"));
+                if (StageImage(name, source, Path.Combine(staging, "images")) is { } digest)
+                {
+                    digests[name] = digest;
+                }
             }
             long bytes = Directory.EnumerateFiles(staging, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
             if (bytes + (32L << 20) > (long)spec.SizeMiB << 20)
@@ -44,7 +52,7 @@ public static class DataVolume
                 throw new ArgumentException($"data volume: {bytes >> 20} MiB of files do not fit in --size {spec.SizeMiB} MiB (give at least {(bytes >> 20) + 64})");
             }
             MakeFilesystem(spec, staging, output);
-            return bytes;
+            return new Report(bytes, digests);
         }
         finally
         {
@@ -52,7 +60,8 @@ public static class DataVolume
         }
     }
 
-    private static void StageImage(string name, string source, string images)
+    /// <summary>Copies one image; for a directory, writes images/NAME.manifest and returns its digest.</summary>
+    private static string? StageImage(string name, string source, string images)
     {
         if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal) || name is "." or "..")
         {
@@ -63,15 +72,17 @@ public static class DataVolume
         if (File.Exists(source))
         {
             File.Copy(source, target);
+            return null;
         }
-        else if (Directory.Exists(source))
-        {
-            ExternalTool.Run("cp", ["-a", source + "/.", target + "/"]);
-        }
-        else
+        if (!Directory.Exists(source))
         {
             throw new FileNotFoundException($"--image {name}={source}: no such file or directory");
         }
+        ExternalTool.Run("cp", ["-a", source + "/.", target + "/"]);
+        // Of the copy, as the volume will hold it (cp -a keeps owners and modes; mkfs keeps them too).
+        var manifest = TreeManifest.Of(target);
+        File.WriteAllText(target + ".manifest", manifest);
+        return TreeManifest.Digest(manifest);
     }
 
     private static void MakeFilesystem(Spec spec, string staging, string output)

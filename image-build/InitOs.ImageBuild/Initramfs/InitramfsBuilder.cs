@@ -31,10 +31,11 @@ public static class InitramfsBuilder
             AddShell(archive, spec.Busybox);
             AddSidecar(archive, config);
             AddRecoveryPassword(archive, config);
+            var vmKit = AddVmKitDigests(archive, spec.VmKitQemu);
             AddExtraExecutables(archive, spec.ExtraExecutables);
             AddExtraTrees(archive, spec.ExtraTrees);
             WriteAtomically(archive, spec, output);
-            return new InitramfsReport(output, new FileInfo(output).Length, archive.Paths.Count, modules, libraries);
+            return new InitramfsReport(output, new FileInfo(output).Length, archive.Paths.Count, modules, libraries, vmKit);
         }
         finally
         {
@@ -126,6 +127,18 @@ public static class InitramfsBuilder
         {
             AddExecutable(archive, target, source);
         }
+    }
+
+    /// <summary>The digests mode vm checks its kit against; says what it packed, for the report.</summary>
+    private static string AddVmKitDigests(CpioArchive archive, string? qemu)
+    {
+        if (qemu is null || !File.Exists(qemu))
+        {
+            return $"no VM kit digests ({qemu ?? "none asked for"} absent): mode vm will refuse to start";
+        }
+        var digests = Data.VmKit.Digests(qemu);
+        archive.AddFile(VmKitLayout.DigestFile.TrimStart('/'), System.Text.Encoding.UTF8.GetBytes(digests.Format()), Permissions.Octal0644);
+        return $"VM kit digests of {qemu}: {digests.Entries.Count} files";
     }
 
     private static void AddExtraExecutables(CpioArchive archive, IReadOnlyDictionary<string, string> extra)

@@ -19,10 +19,15 @@ public sealed record InitramfsSpec
     public IReadOnlyDictionary<string, string> ExtraExecutables { get; init; } = new Dictionary<string, string>();
     /// <summary>Directory trees to copy in, image path → host directory (an OCI bundle for jails, say).</summary>
     public IReadOnlyDictionary<string, string> ExtraTrees { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// The QEMU whose VM kit (`initos build data --vm-kit`) mode vm may run: its files' digests
+    /// go into the initramfs. Null, or no such file on this machine: none, and mode vm refuses to start.
+    /// </summary>
+    public string? VmKitQemu { get; init; } = Data.VmKit.DefaultQemu;
     public Compression Compression { get; init; } = Compression.Zstd;
     public int ZstdLevel { get; init; } = 19;
     public long Mtime { get; init; }
 }
 
 /// <summary>What was built, for the build's report line.</summary>
-public sealed record InitramfsReport(string Output, long Bytes, int Entries, IReadOnlyList<string> Modules, IReadOnlyList<string> Libraries);
+public sealed record InitramfsReport(string Output, long Bytes, int Entries, IReadOnlyList<string> Modules, IReadOnlyList<string> Libraries, string VmKit = "");

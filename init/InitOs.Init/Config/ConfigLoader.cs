@@ -43,6 +43,7 @@ public static class ConfigLoader
         ["data.options"] = (c, e, f) => c with { Data = c.Data with { Options = Str(e, f) } },
         ["data.wait_seconds"] = (c, e, f) => c with { Data = c.Data with { WaitSeconds = Int(e, f, 0, 3600) } },
         ["os.image"] = (c, e, f) => c with { Os = c.Os with { Image = ImageName(e, f) } },
+        ["os.image_digest"] = (c, e, f) => c with { Os = c.Os with { ImageDigest = ImageDigest(e, f), ImageDigestLine = e.Line } },
         ["os.hostname"] = (c, e, f) => c with { Os = c.Os with { Hostname = NonEmpty(e, f) } },
         ["os.keep_upper"] = (c, e, f) => c with { Os = c.Os with { KeepUpper = Bool(e, f) } },
         ["os.on_reboot"] = (c, e, f) => c with { Os = c.Os with { OnReboot = Enum(e, f, ConfigNames.OsExitActions) } },
@@ -98,6 +99,10 @@ public static class ConfigLoader
         if (config.Network.Mode == NetworkMode.Static && config.Network.Address is null)
         {
             throw new ConfigException(file, config.NetworkLine, "network.mode", "mode = \"static\" needs an address like \"192.168.1.10/24\"");
+        }
+        if (config.Os.ImageDigest is not null && config.Os.Image is null)
+        {
+            throw new ConfigException(file, config.Os.ImageDigestLine, "os.image_digest", "pins the manifest of os.image, and no os.image is set (the root device is not checked this way)");
         }
         return config;
     }
@@ -246,6 +251,16 @@ public static class ConfigLoader
         return value.Contains('/', StringComparison.Ordinal) || value is "." or ".."
             ? throw Bad(e, file, $"\"{value}\" must be a name under the data volume's images/, without '/'")
             : value;
+    }
+
+    /// <summary>"sha256:" and 64 lowercase hex digits, as `initos build data --image` prints it.</summary>
+    private static string ImageDigest(TomlEntry e, string file)
+    {
+        var value = Str(e, file);
+        var hex = value.StartsWith("sha256:", StringComparison.Ordinal) ? value[7..] : "";
+        return hex.Length == 64 && hex.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f')
+            ? value
+            : throw Bad(e, file, $"\"{value}\" is not \"sha256:\" and 64 lowercase hex digits (`initos build data --image NAME=DIR` prints it)");
     }
 
     /// <summary>A path inside the data volume: relative, and never out of it.</summary>

@@ -85,6 +85,12 @@ public sealed record OsConfig
 {
     /// <summary>A directory under the data volume's images/ used as the read-only lower layer; null: the root device.</summary>
     public string? Image { get; init; }
+    /// <summary>
+    /// "sha256:HEX" of images/IMAGE.manifest (written by `initos build data`): the image is
+    /// checked against it before the OS starts. Required in privileged mode, which is host root.
+    /// </summary>
+    public string? ImageDigest { get; init; }
+    public int ImageDigestLine { get; init; }
     /// <summary>Null: the image's /etc/hostname, else "initos".</summary>
     public string? Hostname { get; init; }
     /// <summary>Keep the upper layer across the OS's reboots (it is still new at every host boot).</summary>

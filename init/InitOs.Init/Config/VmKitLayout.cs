@@ -15,6 +15,17 @@ public static class VmKitLayout
     public const string Kernel = "kernel";
     public const string Initrd = "initrd.img";
 
+    /// <summary>
+    /// In the signed initramfs: the SHA-256 of every kit file that runs on the host or as the
+    /// guest's firmware (sha256sum format, paths relative to the kit). Mode vm runs only a
+    /// verified copy of those files.
+    /// </summary>
+    public const string DigestFile = "/etc/initos/vm-kit.sha256";
+
+    /// <summary>QEMU and the loader are executed; the rest are only read.</summary>
+    public static bool IsExecutable(string relative) =>
+        relative == Qemu || Path.GetFileName(relative).StartsWith("ld-linux", StringComparison.Ordinal);
+
     /// <summary>What the guest's disk writes go to while it runs (QEMU's snapshot file): on disk, not in RAM.</summary>
     public const string Scratch = "scratch";
 

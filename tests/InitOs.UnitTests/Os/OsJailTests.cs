@@ -54,6 +54,8 @@ public sealed class OsJailTests
     [InlineData("stop_signal = \"SIGFOO\"", "os.stop_signal: \"SIGFOO\" is not a signal")]
     [InlineData("image = \"../etc\"", "os.image: \"../etc\" must be a name under the data volume's images/")]
     [InlineData("network = \"wifi\"", "os.network: \"wifi\" is not one of bridge, none, host")]
+    [InlineData("image_digest = \"sha256:ABC\"", "os.image_digest: \"sha256:ABC\" is not \"sha256:\" and 64 lowercase hex digits")]
+    [InlineData("image_digest = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"", "os.image_digest: pins the manifest of os.image, and no os.image is set")]
     public void A_bad_os_table_names_file_line_and_key(string line, string expected)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse($"[os]\n{line}\n", "initos.toml"));
@@ -63,8 +65,10 @@ public sealed class OsJailTests
     [Fact]
     public void The_os_table_reads_and_signals_parse_by_name_number_or_rtmin()
     {
-        var config = ConfigLoader.Parse("[os]\nimage = \"debian\"\nstop_signal = \"SIGRTMIN+3\"\non_reboot = \"reboot\"\nkeep_upper = true\n", "initos.toml");
+        var digest = "sha256:" + new string('e', 64);
+        var config = ConfigLoader.Parse($"[os]\nimage = \"debian\"\nimage_digest = \"{digest}\"\nstop_signal = \"SIGRTMIN+3\"\non_reboot = \"reboot\"\nkeep_upper = true\n", "initos.toml");
         Assert.Equal("debian", config.Os.Image);
+        Assert.Equal(digest, config.Os.ImageDigest);
         Assert.Equal(37, config.Os.StopSignal);
         Assert.Equal(OsExitAction.Reboot, config.Os.OnReboot);
         Assert.True(config.Os.KeepUpper);
