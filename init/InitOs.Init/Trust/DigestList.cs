@@ -110,7 +110,7 @@ public sealed class DigestList
         if (actual != entry.Sha256)
         {
             File.Delete(partial);
-            throw new UntrustedFileException(source, $"{source}: its SHA-256 is {actual}, not the {entry.Sha256} that the signed {Source} holds for {entry.Path}: refused");
+            throw new UntrustedFileException(source, $"{source}: its SHA-256 is {actual[..16]}…, not the {entry.Sha256[..16]}… that the signed {Source} holds for {entry.Path}: refused");
         }
         File.SetUnixFileMode(partial, executable ? (UnixFileMode)Permissions.Octal0755 : (UnixFileMode)Permissions.Octal0644);
         File.Move(partial, target);
