@@ -26,7 +26,7 @@ export INITOS_BOX := $(abspath $(BOX))
 export INITOS_REAPER_COLLISION := $(abspath $(OUT)/diag/reaper-collision)
 export INITOS_KERNEL_DIR := $(abspath $(KERNEL_DIR))
 
-.PHONY: install uninstall data-volume slow-test check-mode help prereqs kernel box diag cli images demo-initramfs signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
+.PHONY: install uninstall data-volume slow-test check-mode help prereqs kernel box diag firmware cli images demo-initramfs signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
 
 help:
 	@echo "make demo   install prerequisites, build, sign, boot the UKI under OVMF with Secure Boot into the default OS,"
@@ -52,6 +52,12 @@ box: prereqs
 	@echo "box: $(BOX) $$(stat -c %s $(BOX)) bytes"
 
 # Test-only NativeAOT programs (never in InitOS's initramfs): the two-reaper collision.
+# CPU microcode and Realtek NIC firmware from Debian's non-free-firmware, downloaded and
+# unpacked into the cache (the machine's apt sources untouched): the hardware tests pack them.
+firmware: prereqs
+	@scripts/fetch-firmware.sh $(CACHE)
+	@mkdir -p $(OUT) && ln -sfn ../$(CACHE)/firmware/lib/firmware $(OUT)/firmware
+
 diag: prereqs
 	$(DOTNET) publish tests/InitOs.ReaperCollision -c Release $(DOTNET_FLAGS) -o $(OUT)/diag
 
@@ -108,13 +114,13 @@ unit-test: kernel
 	$(DOTNET) test tests/InitOs.UnitTests -c Release $(DOTNET_FLAGS) --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/unit-test.log
 	@scripts/test-summary.sh $(OUT)/unit-test.log
 
-vm-test: kernel box diag
+vm-test: kernel box diag firmware
 	$(DOTNET) test tests/InitOs.VmTests -c Release $(DOTNET_FLAGS) --filter "Category!=Slow" --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/vm-test.log
 	@scripts/test-summary.sh $(OUT)/vm-test.log
 
 # The suite, then a check that it left nothing behind (scripts/leftovers.sh): a second run in
 # the same clone must start from the same machine as the first.
-test: kernel box diag
+test: kernel box diag firmware
 	@mkdir -p $(OUT)
 	@scripts/leftovers.sh snapshot $(OUT)/leftovers.before
 	$(DOTNET) test InitOs.sln -c Release $(DOTNET_FLAGS) --filter "Category!=Slow" --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/test.log; \
@@ -123,7 +129,7 @@ test: kernel box diag
 
 # Opt-in: the nested end-to-end boot of mode vm (QEMU under InitOS under QEMU, TCG inside TCG;
 # its time is in docs/os-jail.md). `make test` covers the VM launcher on this machine directly.
-slow-test: kernel box diag
+slow-test: kernel box diag firmware
 	@mkdir -p $(OUT)
 	$(DOTNET) test tests/InitOs.VmTests -c Release $(DOTNET_FLAGS) --filter "Category=Slow" --logger "console;verbosity=normal" 2>&1 | tee $(OUT)/slow-test.log; \
 	  status=$${PIPESTATUS[0]}; scripts/test-summary.sh $(OUT)/slow-test.log; exit $$status

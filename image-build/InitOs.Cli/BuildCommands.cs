@@ -3,6 +3,8 @@ using InitOs.ImageBuild.Cpio;
 using InitOs.ImageBuild.Initramfs;
 using InitOs.ImageBuild.Rootfs;
 using InitOs.Tools;
+using InitOs.Init.Config;
+using InitOs.Init.Modules;
 
 namespace InitOs.Cli;
 
@@ -30,9 +32,12 @@ internal static class BuildCommands
         var addExec = Cli.Option<string[]>("--add-exec", "IMAGE_PATH=FILE: add a program and the libraries it needs (repeatable)");
         var addTree = Cli.Option<string[]>("--add-tree", "IMAGE_PATH=DIR: add a directory tree as it is (repeatable)");
         var vmKitQemu = Cli.Option<string>("--vm-kit-qemu", "the QEMU of the VM kit mode vm may run (its files' digests are packed; \"none\": mode vm refuses to start)", () => InitOs.ImageBuild.Data.VmKit.DefaultQemu);
-        var command = new Command("initramfs", "build the initramfs: the InitOS binary, its libraries, kernel modules, config, emergency shell")
+        var profile = Cli.Option<string?>("--profile", "generic (every storage, USB, keyboard and Ethernet driver), host (this machine's, or --hardware's) or explicit (modules.include only); default: the config's [modules] profile");
+        var hardware = Cli.Option<string?>("--hardware", "with profile host: the target's inventory, as `initos admin hardware --json` prints it");
+        var firmware = Cli.Option<string>("--firmware-dir", "where firmware and CPU microcode are found", () => "/lib/firmware");
+        var command = new Command("initramfs", "build the initramfs: the InitOS binary, its libraries, kernel modules, firmware, microcode, config, emergency shell")
         {
-            output, box, kernel, config, compression, level, noShell, addExec, addTree, vmKitQemu,
+            output, box, kernel, config, compression, level, noShell, addExec, addTree, vmKitQemu, profile, hardware, firmware,
         };
         command.SetAction(r =>
         {
@@ -47,6 +52,9 @@ internal static class BuildCommands
                 ExtraExecutables = Pairs("--add-exec", r.GetValue(addExec)),
                 ExtraTrees = Pairs("--add-tree", r.GetValue(addTree)),
                 VmKitQemu = r.GetValue(vmKitQemu) is "none" ? null : r.GetValue(vmKitQemu),
+                Profile = r.GetValue(profile) is { } name ? ParseProfile(name, r.GetValue(hardware)) : (r.GetValue(hardware) is null ? null : ModuleProfile.Host),
+                Hardware = r.GetValue(hardware) is { } inventory ? HardwareInventory.Parse(File.ReadAllText(inventory), inventory) : null,
+                FirmwareDirectory = r.GetValue(firmware)!,
                 Mtime = ExternalTool.SourceDateEpoch(),
             };
             var path = r.GetValue(output)!;
@@ -55,6 +63,10 @@ internal static class BuildCommands
             Console.WriteLine($"initramfs {report.Output}: {report.Bytes} bytes ({report.Bytes / 1024.0 / 1024.0:F2} MiB), {report.Entries} entries, box {new FileInfo(spec.BoxBinary).Length} bytes");
             Console.WriteLine($"  libraries: {string.Join(' ', report.Libraries)}");
             Console.WriteLine($"  modules ({report.Modules.Count}): {string.Join(' ', report.Modules)}");
+            Console.WriteLine($"  profile {report.Profile}: firmware {report.Firmware.Count} files packed, {report.FirmwareMissing} declared but not in {spec.FirmwareDirectory}");
+            Console.WriteLine(report.Microcode.Count == 0
+                ? $"  microcode: none under {spec.FirmwareDirectory} (intel-microcode, amd64-microcode)"
+                : $"  microcode (early cpio): {string.Join(", ", report.Microcode.Select(m => $"{m.Path} {m.Files} files {m.Content.Length} bytes"))}");
             Console.WriteLine($"  {report.VmKit}");
             return 0;
         });
@@ -75,6 +87,12 @@ internal static class BuildCommands
             pairs[value[..equals].Trim('/')] = value[(equals + 1)..];
         }
         return pairs;
+    }
+
+    private static ModuleProfile ParseProfile(string name, string? hardware)
+    {
+        var profile = ConfigNames.ModuleProfiles.TryGetValue(name, out var p) ? p : throw new ArgumentException($"--profile {name}: expected {string.Join(", ", ConfigNames.ModuleProfiles.Keys)}");
+        return hardware is not null && profile != ModuleProfile.Host ? throw new ArgumentException($"--hardware goes with --profile host, not {name}") : profile;
     }
 
     private static Command Rootfs()

@@ -28,8 +28,13 @@ public sealed class BootImages : IDisposable
 
     public string Scratch(string name) => _dir.File(name);
 
-    /// <summary>An initramfs with another config; <paramref name="allowInvalid"/> packs a broken one on purpose.</summary>
-    public string BuildInitramfs(string name, string? configFile, bool allowInvalid = false, IReadOnlyDictionary<string, string>? extraExecutables = null, IReadOnlyDictionary<string, string>? extraTrees = null)
+    /// <summary>
+    /// An initramfs with another config; <paramref name="allowInvalid"/> packs a broken one on purpose.
+    /// The boot tests run QEMU's virtio machine, so the modules are the config's own (profile
+    /// explicit: small images, fast builds and boots) unless <paramref name="configProfile"/>
+    /// lets the config's [modules] profile decide, as the hardware tests do.
+    /// </summary>
+    public string BuildInitramfs(string name, string? configFile, bool allowInvalid = false, IReadOnlyDictionary<string, string>? extraExecutables = null, IReadOnlyDictionary<string, string>? extraTrees = null, bool configProfile = false, string firmwareDirectory = "/lib/firmware")
     {
         var output = _dir.File(name);
         InitramfsBuilder.Build(new InitramfsSpec
@@ -40,6 +45,8 @@ public sealed class BootImages : IDisposable
             AllowInvalidConfig = allowInvalid,
             ExtraExecutables = extraExecutables ?? new Dictionary<string, string>(),
             ExtraTrees = extraTrees ?? new Dictionary<string, string>(),
+            Profile = configProfile ? null : InitOs.Init.Config.ModuleProfile.Explicit,
+            FirmwareDirectory = firmwareDirectory,
             Compression = Compression.Zstd,
             ZstdLevel = 3,
         }, output);
@@ -50,7 +57,7 @@ public sealed class BootImages : IDisposable
     /// An initramfs packing <paramref name="toml"/> as its config (written beside it as NAME.toml);
     /// built once per content: the same name and config again reuse the image.
     /// </summary>
-    public string InitramfsWith(string name, string toml, IReadOnlyDictionary<string, string>? extraTrees = null)
+    public string InitramfsWith(string name, string toml, IReadOnlyDictionary<string, string>? extraTrees = null, bool configProfile = false, string firmwareDirectory = "/lib/firmware")
     {
         var config = _dir.File(name + ".toml");
         var image = _dir.File(name + "-initramfs.img");
@@ -59,7 +66,7 @@ public sealed class BootImages : IDisposable
             return image;
         }
         File.WriteAllText(config, toml);
-        return BuildInitramfs(name + "-initramfs.img", config, extraTrees: extraTrees);
+        return BuildInitramfs(name + "-initramfs.img", config, extraTrees: extraTrees, configProfile: configProfile, firmwareDirectory: firmwareDirectory);
     }
 
     /// <summary>A private copy of the default root filesystem, for boots that write to it.</summary>

@@ -12,6 +12,9 @@ public static class RepoPaths
 
     public static string KernelDirectory => Environment.GetEnvironmentVariable("INITOS_KERNEL_DIR") ?? Path.Combine(Root, ".cache/kernel");
 
+    /// <summary>Debian's CPU microcode and Realtek firmware, unpacked (make firmware): a build machine's /lib/firmware with them installed.</summary>
+    public static string FirmwareDirectory => Environment.GetEnvironmentVariable("INITOS_FIRMWARE_DIR") ?? Path.Combine(Root, ".cache/firmware/lib/firmware");
+
     public static string DefaultConfig => Path.Combine(Root, "image-build/defaults/initos.toml");
 
     /// <summary>Logs of failed boots land here (git-ignored).</summary>

@@ -15,6 +15,7 @@ public sealed class InitramfsBuildTests
         BoxBinary = RepoPaths.Require(RepoPaths.Box, "make box"),
         KernelDirectory = RepoPaths.Require(RepoPaths.KernelDirectory, "make kernel"),
         ConfigFile = RepoPaths.DefaultConfig,
+        Profile = InitOs.Init.Config.ModuleProfile.Explicit, // the generic profile's build is HardwareProfileTests'
         Compression = compression,
         ZstdLevel = 3,
     };

@@ -9,8 +9,9 @@ namespace InitOs.ImageBuild.Initramfs;
 
 /// <summary>
 /// Lays out the initramfs: the box binary as /init, the libraries its ELF header
-/// asks for, the configured modules with their dependency closure and a trimmed
-/// module index, the config, busybox for the emergency shell, and /dev/console.
+/// asks for, the modules of the profile and the config with their dependency closure, a
+/// trimmed module index and the firmware they declare, the config, busybox for the emergency
+/// shell, and /dev/console; CPU microcode, when installed, in an early cpio in front.
 /// </summary>
 public static class InitramfsBuilder
 {
@@ -27,15 +28,24 @@ public static class InitramfsBuilder
             var config = AddConfig(archive, spec);
             // The build's version, as the UKI's .osrel carries it (the upgrade agent compares them).
             archive.AddFile("etc/os-release", System.Text.Encoding.UTF8.GetBytes(InitOs.Init.BuildVersion.OsRelease));
-            var modules = AddModules(archive, spec.KernelDirectory, config, staging);
+            var profile = spec.Profile ?? config.Modules.Profile;
+            var modules = AddModules(archive, spec, config, profile, staging);
+            var firmware = AddFirmware(archive, spec, modules);
+            var microcode = Microcode.Collect(spec.FirmwareDirectory, profile == ModuleProfile.Host ? (spec.Hardware ?? HardwareInventory.Take()).Cpu : null);
             AddShell(archive, spec.Busybox);
             AddSidecar(archive, config);
             AddRecoveryPassword(archive, config);
             var vmKit = AddVmKitDigests(archive, spec.VmKitQemu);
             AddExtraExecutables(archive, spec.ExtraExecutables);
             AddExtraTrees(archive, spec.ExtraTrees);
-            WriteAtomically(archive, spec, output);
-            return new InitramfsReport(output, new FileInfo(output).Length, archive.Paths.Count, modules, libraries, vmKit);
+            WriteAtomically(archive, microcode, spec, output);
+            return new InitramfsReport(output, new FileInfo(output).Length, archive.Paths.Count, modules, libraries, vmKit)
+            {
+                Profile = ConfigNames.Name(profile),
+                Firmware = firmware.Packed,
+                FirmwareMissing = firmware.Missing,
+                Microcode = microcode,
+            };
         }
         finally
         {
@@ -199,12 +209,14 @@ public static class InitramfsBuilder
         return config;
     }
 
-    private static List<string> AddModules(CpioArchive archive, string kernelDirectory, InitosConfig config, string staging)
+    private static List<string> AddModules(CpioArchive archive, InitramfsSpec spec, InitosConfig config, ModuleProfile profile, string staging)
     {
-        var kernel = KernelFolder.Open(kernelDirectory);
+        var kernel = KernelFolder.Open(spec.KernelDirectory);
         kernel.EnsureDepmod();
         var index = ModuleIndex.Load(kernel.ModuleDirectory);
-        var wanted = config.Modules.Load.Concat(config.Modules.Include).Where(m => !index.IsBuiltin(m)).ToList();
+        var wanted = config.Modules.Load.Concat(config.Modules.Include)
+            .Concat(ModuleProfiles.Select(profile, index, kernel.ModuleDirectory, spec.Hardware))
+            .Where(m => !index.IsBuiltin(m)).Distinct(StringComparer.Ordinal).ToList();
         var closure = index.LoadOrder(wanted).Where(m => !index.IsBuiltin(m)).ToList();
         var prefix = $"lib/modules/{kernel.Version}/";
         foreach (var module in closure)
@@ -219,6 +231,28 @@ public static class InitramfsBuilder
             archive.AddFile(prefix + Path.GetFileName(file), File.ReadAllBytes(file), 0x1A4);
         }
         return closure;
+    }
+
+    /// <summary>The firmware files the packed modules declare (modinfo's "firmware") that the build machine has; the kernel loads them from /lib/firmware.</summary>
+    private static (List<string> Packed, int Missing) AddFirmware(CpioArchive archive, InitramfsSpec spec, IReadOnlyList<string> modules)
+    {
+        var kernel = KernelFolder.Open(spec.KernelDirectory);
+        var index = ModuleIndex.Load(kernel.ModuleDirectory);
+        var packed = new List<string>();
+        int missing = 0;
+        var declared = modules.SelectMany(m => ModuleInfo.Values(Path.Combine(kernel.ModuleDirectory, index.PathOf(m)), "firmware")).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
+        foreach (var name in declared)
+        {
+            var source = Path.Combine(spec.FirmwareDirectory, name);
+            if (name.Contains("..", StringComparison.Ordinal) || !File.Exists(source))
+            {
+                missing++;
+                continue;
+            }
+            archive.AddFileFrom("lib/firmware/" + name, source, 0x1A4);
+            packed.Add(name);
+        }
+        return (packed, missing);
     }
 
     private static void AddShell(CpioArchive archive, string? busybox)
@@ -241,11 +275,15 @@ public static class InitramfsBuilder
     }
 
     /// <summary>Write to a temporary file and rename, so a failed build never leaves half an initramfs.</summary>
-    private static void WriteAtomically(CpioArchive archive, InitramfsSpec spec, string output)
+    private static void WriteAtomically(CpioArchive archive, IReadOnlyList<Microcode.Blob> microcode, InitramfsSpec spec, string output)
     {
         var temporary = output + ".tmp";
         using (var stream = File.Create(temporary))
         {
+            if (microcode.Count > 0)
+            {
+                Microcode.WriteEarlyArchive(microcode, stream, spec.Mtime);
+            }
             InitramfsWriter.Write(archive, stream, spec.Compression, spec.Mtime, spec.ZstdLevel);
         }
         AtomicFile.Replace(temporary, output);

@@ -24,10 +24,24 @@ public sealed record InitramfsSpec
     /// go into the initramfs. Null, or no such file on this machine: none, and mode vm refuses to start.
     /// </summary>
     public string? VmKitQemu { get; init; } = Data.VmKit.DefaultQemu;
+    /// <summary>Overrides [modules] profile of the config (the build command line's --profile).</summary>
+    public InitOs.Init.Config.ModuleProfile? Profile { get; init; }
+    /// <summary>Profile host: the target's inventory (`initos admin hardware --json`); null: this machine's.</summary>
+    public InitOs.Init.Modules.HardwareInventory? Hardware { get; init; }
+    /// <summary>Where firmware files and CPU microcode are looked for (Debian's firmware packages install them here).</summary>
+    public string FirmwareDirectory { get; init; } = "/lib/firmware";
     public Compression Compression { get; init; } = Compression.Zstd;
     public int ZstdLevel { get; init; } = 19;
     public long Mtime { get; init; }
 }
 
 /// <summary>What was built, for the build's report line.</summary>
-public sealed record InitramfsReport(string Output, long Bytes, int Entries, IReadOnlyList<string> Modules, IReadOnlyList<string> Libraries, string VmKit = "");
+public sealed record InitramfsReport(string Output, long Bytes, int Entries, IReadOnlyList<string> Modules, IReadOnlyList<string> Libraries, string VmKit = "")
+{
+    public string Profile { get; init; } = "";
+    /// <summary>Firmware files packed (path under lib/firmware), and the declared ones not on the build machine.</summary>
+    public IReadOnlyList<string> Firmware { get; init; } = [];
+    public int FirmwareMissing { get; init; }
+    /// <summary>The early cpio's microcode blobs (path, files, bytes); empty: none installed.</summary>
+    public IReadOnlyList<Microcode.Blob> Microcode { get; init; } = [];
+}

@@ -66,7 +66,8 @@ public static class QemuCommand
             args.AddRange(["-drive", $"file={disk},format=raw,if=virtio"]);
         }
         var forwards = string.Concat(options.HostForwards.Select(f => $",hostfwd=tcp:127.0.0.1:{f.Host}-:{f.Guest}"));
-        args.AddRange(options.Network ? ["-nic", "user,model=virtio-net-pci" + forwards] : ["-nic", "none"]);
+        args.AddRange(options.Network ? ["-nic", $"user,model={options.NicModel}" + forwards] : ["-nic", "none"]);
+        args.AddRange(options.ExtraArguments);
         if (options.NoReboot)
         {
             args.Add("-no-reboot");

@@ -15,6 +15,10 @@ public sealed record QemuOptions
     /// <summary>A swtpm control socket: the guest gets a TPM 2.0 (tpm-tis).</summary>
     public string? TpmSocket { get; init; }
     public IReadOnlyList<string> Disks { get; init; } = [];
+    /// <summary>More QEMU arguments, after the rest: other controllers and the disks behind them (the hardware tests).</summary>
+    public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+    /// <summary>The NIC QEMU's user network is attached to (-nic model=).</summary>
+    public string NicModel { get; init; } = "virtio-net-pci";
     public string Append { get; init; } = "console=ttyS0 panic=-1";
     public int MemoryMiB { get; init; } = 512;
     public int Cpus { get; init; } = 1;

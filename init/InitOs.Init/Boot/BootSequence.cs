@@ -31,7 +31,7 @@ public static class BootSequence
         [
             new("load-index", ModuleTasks.LoadIndex),
             new("load-configured", ModuleTasks.LoadConfigured),
-            new("coldplug", ModuleTasks.RunColdplug),
+            new("coldplug", c => ModuleTasks.RunColdplug(c)),
         ]),
         new("network",
         [

@@ -88,6 +88,15 @@ public static class ConfigNames
         ["tcg"] = "tcg",
     };
 
+    public static readonly IReadOnlyDictionary<string, ModuleProfile> ModuleProfiles = new Dictionary<string, ModuleProfile>
+    {
+        ["generic"] = ModuleProfile.Generic,
+        ["host"] = ModuleProfile.Host,
+        ["explicit"] = ModuleProfile.Explicit,
+    };
+
+    public static string Name(ModuleProfile profile) => ModuleProfiles.First(p => p.Value == profile).Key;
+
     public static string Name(BootMode mode) => Modes.First(p => p.Value == mode).Key;
 
     public static string Name(FailurePolicy policy) => Policies.First(p => p.Value == policy).Key;

@@ -22,6 +22,7 @@ public static class ConfigLoader
         ["root.init"] = (c, e, f) => c with { Root = c.Root with { Init = AbsolutePath(e, f) } },
         ["modules.load"] = (c, e, f) => c with { Modules = c.Modules with { Load = ModuleNames(e, f) } },
         ["modules.include"] = (c, e, f) => c with { Modules = c.Modules with { Include = ModuleNames(e, f) } },
+        ["modules.profile"] = (c, e, f) => c with { Modules = c.Modules with { Profile = Enum(e, f, ConfigNames.ModuleProfiles) } },
         ["modules.coldplug"] = (c, e, f) => c with { Modules = c.Modules with { Coldplug = Bool(e, f) } },
         ["network.mode"] = (c, e, f) => c with { Network = c.Network with { Mode = Enum(e, f, ConfigNames.NetworkModes) }, NetworkLine = e.Line },
         ["network.interface"] = (c, e, f) => c with { Network = c.Network with { Interface = NonEmpty(e, f) } },

@@ -152,8 +152,20 @@ public sealed record DataConfig
     public static string State(string name) => Path.Combine(MountPoint, "state", name);
 }
 
+/// <summary>Which modules the build packs besides modules.load and modules.include.</summary>
+public enum ModuleProfile
+{
+    /// <summary>Every storage, USB, MMC, keyboard and Ethernet driver and the common filesystems, with their firmware: any machine.</summary>
+    Generic,
+    /// <summary>What one machine's hardware asks for (its /sys, or an inventory from `initos admin hardware --json`).</summary>
+    Host,
+    /// <summary>modules.load and modules.include only.</summary>
+    Explicit,
+}
+
 public sealed record ModulesConfig
 {
+    public ModuleProfile Profile { get; init; } = ModuleProfile.Generic;
     /// <summary>Loaded at every boot, in this order, each after its dependencies.</summary>
     public IReadOnlyList<string> Load { get; init; } = [];
     /// <summary>Packed into the initramfs so coldplug can load them when hardware asks for them.</summary>

@@ -6,7 +6,9 @@ namespace InitOs.Init.Modules;
 /// <summary>
 /// Loads the modules the present hardware asks for: every `modalias` under /sys/devices
 /// matched against modules.alias. Loading a bus driver (virtio_pci) creates new devices
-/// (the virtio disk), so it repeats until a round loads nothing new.
+/// (the virtio disk), so it repeats until a round loads nothing new. The drivers one round
+/// finds are loaded in parallel, one per CPU: on a machine with many controllers their
+/// probes (disk spin-up, link training) overlap instead of queueing.
 /// </summary>
 public sealed class Coldplug
 {
@@ -29,12 +31,18 @@ public sealed class Coldplug
         var inserted = new List<string>();
         for (int round = 1; round <= MaxRounds; round++)
         {
-            var fresh = ReadNewAliases(devicesRoot);
-            int before = inserted.Count;
-            foreach (var alias in fresh)
+            var wanted = ReadNewAliases(devicesRoot)
+                .SelectMany(alias => _index.MatchAlias(alias).Select(module => (Alias: alias, Module: module)))
+                .DistinctBy(match => match.Module)
+                .Where(match => !_loader.IsLoaded(match.Module))
+                .ToList();
+            if (wanted.Count == 0)
             {
-                LoadMatches(alias, inserted);
+                break;
             }
+            int before = inserted.Count;
+            var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) };
+            Parallel.ForEach(wanted, options, match => LoadMatch(match.Alias, match.Module, inserted));
             if (inserted.Count == before)
             {
                 break;
@@ -42,6 +50,10 @@ public sealed class Coldplug
         }
         return inserted;
     }
+
+    /// <summary>Every device's modalias under <paramref name="devicesRoot"/>, each once, in name order: what the hardware asks for.</summary>
+    public static IReadOnlyList<string> Modaliases(string devicesRoot = "/sys/devices") =>
+        ModaliasFiles(devicesRoot).Select(TryRead).Where(a => a.Length > 0).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
 
     private List<string> ReadNewAliases(string devicesRoot)
     {
@@ -58,7 +70,8 @@ public sealed class Coldplug
     }
 
     /// <summary>
-    /// Every modalias file under the root, never following symlinks: sysfs is full of links
+    /// Every modalias file under the root, and every uevent file (some buses, MMC's among them,
+    /// give a device's MODALIAS only there), never following symlinks: sysfs is full of links
     /// (subsystem, driver, device …) that point back up the tree and would loop forever.
     /// </summary>
     private static FileSystemEnumerable<string> ModaliasFiles(string root)
@@ -66,36 +79,46 @@ public sealed class Coldplug
         var options = new EnumerationOptions { RecurseSubdirectories = true, IgnoreInaccessible = true, AttributesToSkip = 0 };
         return new FileSystemEnumerable<string>(root, (ref FileSystemEntry e) => e.ToFullPath(), options)
         {
-            ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && e.FileName.SequenceEqual("modalias"),
+            ShouldIncludePredicate = (ref FileSystemEntry e) => !e.IsDirectory && (e.FileName.SequenceEqual("modalias") || e.FileName.SequenceEqual("uevent")),
             ShouldRecursePredicate = (ref FileSystemEntry e) => (e.Attributes & FileAttributes.ReparsePoint) == 0,
         };
     }
 
-    private void LoadMatches(string alias, List<string> inserted)
+    private void LoadMatch(string alias, string module, List<string> inserted)
     {
-        foreach (var module in _index.MatchAlias(alias))
+        try
         {
-            if (_loader.IsLoaded(module))
+            var loaded = _loader.Load(module);
+            lock (inserted)
             {
-                continue;
+                inserted.AddRange(loaded);
             }
-            try
-            {
-                inserted.AddRange(_loader.Load(module));
-            }
-            catch (Exception e) when (e is ModuleException or IOException)
-            {
-                // A driver that matched but refused the device is normal during coldplug.
-                _log.Warn($"coldplug {alias}: {e.Message}");
-            }
+        }
+        catch (Exception e) when (e is ModuleException or IOException)
+        {
+            // A driver that matched but refused the device is normal during coldplug.
+            _log.Warn($"coldplug {alias}: {e.Message}");
         }
     }
 
+    /// <summary>A modalias file's one line, or a uevent file's MODALIAS= line; "" when there is none or it cannot be read.</summary>
     private static string TryRead(string file)
     {
         try
         {
-            return File.ReadAllText(file).Trim();
+            var text = File.ReadAllText(file);
+            if (!file.EndsWith("/uevent", StringComparison.Ordinal))
+            {
+                return text.Trim();
+            }
+            foreach (var line in text.Split('\n'))
+            {
+                if (line.StartsWith("MODALIAS=", StringComparison.Ordinal))
+                {
+                    return line["MODALIAS=".Length..].Trim();
+                }
+            }
+            return "";
         }
         catch (IOException)
         {

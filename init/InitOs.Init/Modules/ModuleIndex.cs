@@ -79,6 +79,9 @@ public sealed class ModuleIndex
 
     public bool IsBuiltin(string name) => _builtin.Contains(NormalizeName(name));
 
+    /// <summary>Every module file the index knows: name → path relative to the module directory ("kernel/drivers/…").</summary>
+    public IEnumerable<KeyValuePair<string, string>> Files => _paths;
+
     public string PathOf(string name) =>
         _paths.TryGetValue(NormalizeName(name), out var path) ? path : throw Unknown(name);
 

@@ -6,6 +6,8 @@ namespace InitOs.Init.Modules;
 /// Loads modules with finit_module, dependencies first. Built-in and already-loaded
 /// modules count as loaded; the kernel's own request_module cannot help in an
 /// initramfs without modprobe, so everything the boot needs goes through here.
+/// Safe to call from several threads (coldplug loads independent drivers at once): the
+/// kernel makes a second load of a module that is still coming wait, then say EEXIST.
 /// </summary>
 public sealed class ModuleLoader
 {
@@ -13,6 +15,7 @@ public sealed class ModuleLoader
     private readonly string _moduleDir;
     private readonly HashSet<string> _loaded;
     private readonly HashSet<string> _failedSoft = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
 
     public ModuleLoader(ModuleIndex index, string moduleDir, IEnumerable<string> alreadyLoaded)
     {
@@ -21,19 +24,34 @@ public sealed class ModuleLoader
         _loaded = new HashSet<string>(alreadyLoaded.Select(ModuleIndex.NormalizeName));
     }
 
-    public IReadOnlyCollection<string> Loaded => _loaded;
+    public IReadOnlyCollection<string> Loaded
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _loaded];
+            }
+        }
+    }
 
     /// <summary>Names of the modules in /proc/modules (loaded before PID 1 or by an earlier phase).</summary>
     public static IEnumerable<string> ReadProcModules(string path = "/proc/modules") =>
         File.Exists(path) ? File.ReadLines(path).Select(l => l.Split(' ')[0]) : [];
 
-    public bool IsLoaded(string name) => _loaded.Contains(ModuleIndex.NormalizeName(name));
+    public bool IsLoaded(string name)
+    {
+        lock (_lock)
+        {
+            return _loaded.Contains(ModuleIndex.NormalizeName(name));
+        }
+    }
 
     /// <summary>Loads a module and what it depends on; returns the modules actually inserted.</summary>
     public IReadOnlyList<string> Load(string name)
     {
         var module = ModuleIndex.NormalizeName(name);
-        if (_index.IsBuiltin(module) || _loaded.Contains(module))
+        if (_index.IsBuiltin(module) || IsLoaded(module))
         {
             return [];
         }
@@ -45,7 +63,7 @@ public sealed class ModuleLoader
         var inserted = new List<string>();
         foreach (var dependency in _index.LoadOrder(module))
         {
-            if (_loaded.Contains(dependency) || _index.IsBuiltin(dependency))
+            if (IsLoaded(dependency) || _index.IsBuiltin(dependency))
             {
                 continue;
             }
@@ -57,14 +75,26 @@ public sealed class ModuleLoader
             catch (ModuleException) when (!hard.Contains(dependency))
             {
                 // A soft dependency is one of several providers (crc32c_intel needs SSE4.2, crc32c_generic does not).
-                _failedSoft.Add(dependency);
+                lock (_lock)
+                {
+                    _failedSoft.Add(dependency);
+                }
             }
         }
         return inserted;
     }
 
     /// <summary>Soft dependencies that would not load; the hard ones would have failed the load.</summary>
-    public IReadOnlyCollection<string> FailedSoftDependencies => _failedSoft;
+    public IReadOnlyCollection<string> FailedSoftDependencies
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _failedSoft];
+            }
+        }
+    }
 
     private void Insert(string module)
     {
@@ -74,6 +104,9 @@ public sealed class ModuleLoader
         {
             throw new ModuleException($"finit_module({path}) for {module}: {SysException.Describe(errno)}");
         }
-        _loaded.Add(module);
+        lock (_lock)
+        {
+            _loaded.Add(module);
+        }
     }
 }

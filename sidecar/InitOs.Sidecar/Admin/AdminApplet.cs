@@ -16,6 +16,7 @@ public static class AdminApplet
           status [--json]     hostname, uptime, kernel, mode, boot phase timings, disks, mounts, jails, services
           services [--json]   the services PID 1 supervises
           logs [--follow]     the kernel's ring buffer, InitOS's own log lines included
+          hardware --json     this machine's devices (modaliases), modules and filesystems: for `initos build initramfs --profile host --hardware FILE`
           services restart NAME   (operator) stop a service (SIGTERM); PID 1 starts it again
           services kill NAME      (operator) kill a service (SIGKILL), as a crash would; PID 1 restarts it after its backoff
           reboot              (operator) reboot the machine
@@ -66,6 +67,7 @@ public static class AdminApplet
             ["services", "restart", var name] => Bounce(name, Sys.Signal.Term, "restarted"),
             ["services", "kill", var name] => Bounce(name, Sys.Signal.Kill, "killed and restarted"),
             ["services", .. var rest] => ServicesCommand.Run(rest),
+            ["hardware", "--json"] => Hardware(),
             ["logs"] => KernelLog.Print(follow: false),
             ["logs", "--follow"] => KernelLog.Print(follow: true),
             ["jail", "debug", var name, .. var rest] => JailDebug.Run(name, rest),
@@ -85,7 +87,14 @@ public static class AdminApplet
         }
     }
 
-    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs" or "jail";
+    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs" or "jail" or "hardware";
+
+    /// <summary>This machine's inventory, for `initos build initramfs --profile host --hardware FILE` on a workstation.</summary>
+    private static int Hardware()
+    {
+        Console.Write(Init.Modules.HardwareInventory.Take().ToJson());
+        return 0;
+    }
 
     /// <summary>
     /// A signal to the service's process; PID 1's supervisor starts it again (after the backoff

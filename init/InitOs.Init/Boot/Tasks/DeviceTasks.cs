@@ -60,7 +60,7 @@ public static class DeviceTasks
             if (clock.Elapsed - lastColdplug >= ColdplugInterval)
             {
                 lastColdplug = clock.Elapsed;
-                ModuleTasks.RunColdplug(context);
+                ModuleTasks.RunColdplug(context, again: true);
             }
             Thread.Sleep(PollInterval);
         }

@@ -32,13 +32,18 @@ public static class ModuleTasks
         context.Log.Info($"loaded {inserted.Count} configured modules: {string.Join(" ", inserted)}");
     }
 
-    public static void RunColdplug(BootContext context)
+    /// <summary>Loads what the hardware asks for; <paramref name="again"/> (a rerun while waiting for a device) logs only when it loaded something.</summary>
+    public static void RunColdplug(BootContext context, bool again = false)
     {
         if (!context.RequireSettings().Coldplug || context.ModuleIndex is null || context.Modules is null)
         {
             return;
         }
         var inserted = new Coldplug(context.ModuleIndex, context.Modules, context.Log).Run();
+        if (again && inserted.Count == 0)
+        {
+            return;
+        }
         context.Log.Info($"coldplug loaded {inserted.Count} modules: {string.Join(" ", inserted)}");
     }
 }

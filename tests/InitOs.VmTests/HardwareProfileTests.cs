@@ -1,0 +1,135 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using InitOs.ImageBuild.Initramfs;
+using InitOs.ImageBuild.Qemu;
+using InitOs.TestKit;
+
+namespace InitOs.VmTests;
+
+/// <summary>
+/// The generic module profile, as a physical machine gets it: one initramfs (every storage,
+/// USB, MMC, keyboard and Ethernet driver by kernel directory, the firmware they declare, CPU
+/// microcode in an early cpio; Debian's firmware packages from `make firmware`), shared by a
+/// boot per disk controller QEMU emulates: the root is found behind each and the OS comes up.
+/// </summary>
+[Collection(BootCollection.Name)]
+public sealed class HardwareProfileTests
+{
+    private const string Config = """
+        mode = "switch_root"
+        on_failure = "poweroff"
+
+        [root]
+        device = "LABEL=initos-root"
+        wait_seconds = 60
+
+        [modules]
+        profile = "generic"
+        load = []
+        coldplug = true
+        """;
+
+    private readonly BootImages _images;
+
+    public HardwareProfileTests(BootImages images) => _images = images;
+
+    private string Generic() =>
+        _images.InitramfsWith("generic", Config + "\n", configProfile: true, firmwareDirectory: RepoPaths.Require(RepoPaths.FirmwareDirectory, "make firmware"));
+
+    [Fact]
+    public void The_generic_profile_packs_each_boot_path_by_kernel_directory_with_firmware_and_microcode_in_front()
+    {
+        var config = _images.Scratch("generic-report.toml");
+        File.WriteAllText(config, Config + "\n");
+        var report = InitramfsBuilder.Build(new InitramfsSpec
+        {
+            BoxBinary = RepoPaths.Box,
+            KernelDirectory = RepoPaths.KernelDirectory,
+            ConfigFile = config,
+            FirmwareDirectory = RepoPaths.FirmwareDirectory,
+            Compression = ImageBuild.Cpio.Compression.Zstd,
+            ZstdLevel = 3,
+        }, _images.Scratch("generic-report.img"));
+
+        Assert.Equal("generic", report.Profile);
+        foreach (var module in new[] { "ahci", "ata_piix", "nvme", "megaraid_sas", "mpt3sas", "virtio_scsi", "xhci_pci", "ehci_pci", "usb_storage", "uas", "sdhci_pci", "mmc_block", "usbhid", "hid_generic", "e1000e", "igb", "ixgbe", "r8169", "8139cp", "ext4", "btrfs", "xfs", "vfat", "nls_cp437", "dm_mod", "raid1" })
+        {
+            Assert.Contains(module, report.Modules);
+        }
+        foreach (var module in new[] { "snd_hda_intel", "i915", "amdgpu", "iwlwifi", "bluetooth" })
+        {
+            Assert.DoesNotContain(module, report.Modules);
+        }
+        Assert.Contains(report.Firmware, f => f.StartsWith("rtl_nic/rtl8168", StringComparison.Ordinal));
+        Assert.True(report.FirmwareMissing > 0, "most declared firmware is in packages this machine does not have");
+
+        var image = File.ReadAllBytes(report.Output);
+        var early = ReadNewc(image, out int end);
+        Assert.Equal(["kernel", "kernel/x86", "kernel/x86/microcode", Microcode.AmdPath, Microcode.IntelPath], early.Keys);
+        var intel = Directory.GetFiles(Path.Combine(RepoPaths.FirmwareDirectory, "intel-ucode"));
+        var first = intel.Where(f => Path.GetFileName(f).Length == 8).Order(StringComparer.Ordinal).First();
+        Assert.Equal(File.ReadAllBytes(first), early[Microcode.IntelPath].AsSpan(0, (int)new FileInfo(first).Length).ToArray());
+        Assert.Equal(report.Microcode.Single(m => m.Path == Microcode.IntelPath).Content, early[Microcode.IntelPath]);
+        // The compressed archive starts at the next 512-byte boundary, after zeros.
+        int compressed = (end + 511) / 512 * 512;
+        Assert.All(image.AsSpan(end, compressed - end).ToArray(), b => Assert.Equal(0, b));
+        Assert.Equal(0xFD2FB528u, BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(compressed)));
+    }
+
+    public static TheoryData<string, string[]> Controllers => new()
+    {
+        { "nvme", ["-device", "nvme,drive=root,serial=initos"] },
+        { "sata-ahci", ["-device", "ahci,id=ahci", "-device", "ide-hd,drive=root,bus=ahci.0"] },
+        { "usb-storage-xhci", ["-device", "qemu-xhci,id=xhci", "-device", "usb-storage,drive=root,bus=xhci.0"] },
+        { "virtio-scsi", ["-device", "virtio-scsi-pci,id=scsi", "-device", "scsi-hd,drive=root,bus=scsi.0"] },
+        { "megaraid-sas", ["-device", "megasas-gen2,id=raid", "-device", "scsi-hd,drive=root,bus=raid.0"] },
+        { "legacy-ide", ["-device", "ide-hd,drive=root,bus=ide.0"] },
+        { "sd-card", ["-device", "sdhci-pci", "-device", "sd-card,drive=root"] },
+    };
+
+    /// <summary>The root disk behind one controller: coldplug loads its driver from the generic set, and the OS comes up.</summary>
+    [Theory]
+    [MemberData(nameof(Controllers))]
+    public void The_root_is_found_behind(string controller, string[] device)
+    {
+        var disk = _images.CopyOfRootfs($"hardware-{controller}.img");
+        if (controller == "sd-card")
+        {
+            // An SD card's size is a power of two.
+            using var file = new FileStream(disk, FileMode.Open, FileAccess.Write);
+            file.SetLength(32L << 20);
+        }
+        using var vm = new VmBoot($"{nameof(HardwareProfileTests)}-{controller}", new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = Generic(),
+            Append = "console=ttyS0 panic=-1 quiet",
+            ExtraArguments = ["-drive", $"file={disk},format=raw,if=none,id=root", .. device],
+            MemoryMiB = 768,
+        });
+        vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=ext4", TimeSpan.FromSeconds(180));
+    }
+
+    /// <summary>The newc entries of the uncompressed archive at the start of <paramref name="image"/>, up to its trailer; <paramref name="end"/> is where it ends.</summary>
+    private static Dictionary<string, byte[]> ReadNewc(byte[] image, out int end)
+    {
+        var entries = new Dictionary<string, byte[]>(StringComparer.Ordinal);
+        int at = 0;
+        while (true)
+        {
+            Assert.Equal("070701", Encoding.ASCII.GetString(image, at, 6));
+            int Field(int index) => int.Parse(Encoding.ASCII.GetString(image, at + 6 + index * 8, 8), NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+            int size = Field(6), nameSize = Field(11);
+            var name = Encoding.ASCII.GetString(image, at + 110, nameSize - 1);
+            int data = (at + 110 + nameSize + 3) & ~3;
+            at = (data + size + 3) & ~3;
+            if (name == "TRAILER!!!")
+            {
+                end = at;
+                return entries;
+            }
+            entries[name] = image.AsSpan(data, size).ToArray();
+        }
+    }
+}
