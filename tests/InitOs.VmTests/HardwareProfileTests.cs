@@ -108,7 +108,52 @@ public sealed class HardwareProfileTests
             ExtraArguments = ["-drive", $"file={disk},format=raw,if=none,id=root", .. device],
             MemoryMiB = 768,
         });
+        // The early cpio's microcode reached the kernel before it unpacked the rest; PID 1 frees its copy.
+        vm.Expect(@"firmware: CPU microcode was offered to the kernel early; its \d+ KiB copy in the initramfs freed");
         vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=ext4", TimeSpan.FromSeconds(180));
+    }
+
+    /// <summary>
+    /// The admin door through a physical NIC's driver from the generic set: DHCP on it, then an
+    /// admin's ssh `status` (Intel 82574L: e1000e; Realtek RTL8139: 8139cp).
+    /// </summary>
+    [Theory]
+    [InlineData("e1000e", "e1000e")]
+    [InlineData("rtl8139", "8139cp")]
+    public void The_admin_door_answers_through(string nic, string driver)
+    {
+        var key = _images.Scratch("hardware-admin");
+        if (!File.Exists(key))
+        {
+            SidecarSshBootTests.NewKey(key);
+        }
+        var initramfs = _images.InitramfsWith("generic-door", $$"""
+            mode = "initramfs"
+            on_failure = "poweroff"
+
+            [modules]
+            profile = "generic"
+            load = []
+            coldplug = true
+
+            """ + GuestConfig.DhcpAndSidecar(key + ".pub"), configProfile: true, firmwareDirectory: RepoPaths.FirmwareDirectory);
+        int port = SidecarSshBootTests.FreePort();
+        using var keys = new TempDirectory("initos-hardware-keys-");
+        using var vm = new VmBoot($"{nameof(HardwareProfileTests)}-{nic}", new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = initramfs,
+            Append = "console=ttyS0 panic=-1 quiet",
+            Network = true,
+            NicModel = nic,
+            HostForwards = [(port, 22)],
+            MemoryMiB = 768,
+        });
+        vm.Expect($@"coldplug loaded \d+ modules: .*\b{driver}\b");
+        var client = new InitOs.Admin.AdminClient(key, new InitOs.Admin.KnownHosts(keys.File("known_hosts")), TimeSpan.FromSeconds(60));
+        var status = AdminSessions.RunWhenUp(client, new InitOs.Admin.AdminTarget("127.0.0.1", port), "status");
+        Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
+        Assert.Contains("mode:     initramfs", status.Output, StringComparison.Ordinal);
     }
 
     /// <summary>The newc entries of the uncompressed archive at the start of <paramref name="image"/>, up to its trailer; <paramref name="end"/> is where it ends.</summary>

@@ -22,6 +22,7 @@ public static class BootSequence
             new("attach-console", _ => EarlyMounts.AttachConsole(system)),
             new("open-kmsg", c => c.Log.AttachKmsg()),
             new("report-firmware", c => FirmwareTasks.Report(c, system)),
+            new("free-microcode", c => FirmwareTasks.FreeMicrocode(c)),
         ]),
         new("settings",
         [

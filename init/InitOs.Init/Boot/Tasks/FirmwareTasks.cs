@@ -14,6 +14,22 @@ public static class FirmwareTasks
     public const string SecurityFs = "/sys/kernel/security";
     public const string Pcr11Path = "/sys/class/tpm/tpm0/pcr-sha256/11";
 
+    /// <summary>
+    /// The early cpio's CPU microcode was read by the kernel before PID 1 ran; unpacked into
+    /// the initramfs it only holds RAM (all of Intel's is about 20 MiB), so it goes.
+    /// </summary>
+    public static void FreeMicrocode(BootContext context, string root = "/")
+    {
+        var microcode = Path.Combine(root, "kernel/x86/microcode");
+        if (!File.Exists(Path.Combine(root, "etc/initrd-release")) || !Directory.Exists(microcode))
+        {
+            return;
+        }
+        long bytes = Directory.EnumerateFiles(microcode).Sum(f => new FileInfo(f).Length);
+        Directory.Delete(Path.Combine(root, "kernel"), recursive: true);
+        context.Log.Info($"firmware: CPU microcode was offered to the kernel early; its {bytes >> 10} KiB copy in the initramfs freed");
+    }
+
     public static void Report(BootContext context, ISystem system)
     {
         context.Log.Info($"firmware: {Describe(system)}");
