@@ -136,6 +136,7 @@ slow-test: kernel box diag firmware
 
 bench: images
 	scripts/bench.sh
+	scripts/bench-profiles.sh
 	scripts/bench-pid1.sh
 	scripts/bench-jails.sh
 	scripts/bench-jails-vm.sh

@@ -114,6 +114,38 @@ public sealed class HardwareProfileTests
     }
 
     /// <summary>
+    /// An initramfs without the controller's driver (profile explicit): the error names the
+    /// device's modalias and the driver left out, the modules loaded, and how to get a shell.
+    /// </summary>
+    [Fact]
+    public void A_root_behind_a_controller_whose_driver_was_left_out_names_the_driver()
+    {
+        var disk = _images.CopyOfRootfs("hardware-missing-driver.img");
+        var initramfs = _images.InitramfsWith("explicit-short-wait", """
+            mode = "switch_root"
+            on_failure = "poweroff"
+
+            [root]
+            device = "LABEL=initos-root"
+            wait_seconds = 3
+
+            [modules]
+            profile = "explicit"
+            load = []
+            coldplug = true
+            """ + "\n");
+        using var vm = new VmBoot($"{nameof(HardwareProfileTests)}-missing-driver", new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = initramfs,
+            Append = "console=ttyS0 panic=-1 quiet",
+            ExtraArguments = ["-drive", $"file={disk},format=raw,if=none,id=root", "-device", "megasas-gen2,id=raid", "-device", "scsi-hd,drive=root,bus=raid.0"],
+        });
+        vm.Expect(@"root device LABEL=initos-root not found after 3 s; block devices seen: none; no driver in this initramfs for [^;]*megaraid_sas \(pci:v00001000d0000007[89]…\)");
+        vm.ExpectExit();
+    }
+
+    /// <summary>
     /// The admin door through a physical NIC's driver from the generic set: DHCP on it, then an
     /// admin's ssh `status` (Intel 82574L: e1000e; Realtek RTL8139: 8139cp).
     /// </summary>

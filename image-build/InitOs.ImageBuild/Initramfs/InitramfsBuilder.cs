@@ -230,6 +230,8 @@ public static class InitramfsBuilder
         {
             archive.AddFile(prefix + Path.GetFileName(file), File.ReadAllBytes(file), 0x1A4);
         }
+        var unpacked = ModuleProfiles.UnpackedAliases(index, closure.ToHashSet(StringComparer.Ordinal));
+        archive.AddFile(prefix + ModuleIndex.UnpackedAliasFile, System.Text.Encoding.UTF8.GetBytes(unpacked), 0x1A4);
         return closure;
     }
 

@@ -29,12 +29,13 @@ public static class ModuleProfiles
     /// <summary>
     /// Left out of generic, each a class a modules.dep line shows: storage reached over a network
     /// or fabric, and the targets that serve it (Fibre Channel, iSCSI, RDMA, NVMe over fabrics,
-    /// SCSI and NVMe targets, Ceph, DRBD, the cluster lock manager), and parallel SCSI (SPI), gone from
-    /// machines that boot UEFI. A module that needs one of these is left out with it. A machine
+    /// SCSI and NVMe targets, Ceph, DRBD, the cluster lock manager), and parallel SCSI (SPI) and the
+    /// floppy drive (slow to probe, and a hang where a controller half answers), gone from machines
+    /// that boot UEFI. A module that needs one of these is left out with it. A machine
     /// that boots from a SAN is a known machine: profile host, or modules.include.
     /// </summary>
-    public static readonly IReadOnlyList<string> FabricModules =
-        ["scsi_transport_fc", "scsi_transport_iscsi", "libfc", "libiscsi", "ib_core", "rdma_cm", "iw_cm", "nvme_fabrics", "target_core_mod", "nvmet", "libceph", "dlm", "drbd", "scsi_transport_spi"];
+    public static readonly IReadOnlyList<string> LeftOutModules =
+        ["floppy", "scsi_transport_fc", "scsi_transport_iscsi", "libfc", "libiscsi", "ib_core", "rdma_cm", "iw_cm", "nvme_fabrics", "target_core_mod", "nvmet", "libceph", "dlm", "drbd", "scsi_transport_spi"];
 
     /// <summary>
     /// Ethernet drivers bigger than this are the 25-100 GbE data-plane adapters (mlx5, ice, i40e,
@@ -61,7 +62,7 @@ public static class ModuleProfiles
     private static IEnumerable<string> Generic(ModuleIndex index, string moduleDirectory)
     {
         var candidates = InGenericDirectories(index).ToList();
-        var leftOut = FabricModules
+        var leftOut = LeftOutModules
             .Concat(candidates.Where(f => f.Value.StartsWith("kernel/drivers/net/ethernet/", StringComparison.Ordinal) && new FileInfo(Path.Combine(moduleDirectory, f.Value)).Length > LargestEthernetDriver).Select(f => f.Key))
             .ToHashSet(StringComparer.Ordinal);
         return candidates
@@ -70,6 +71,16 @@ public static class ModuleProfiles
             // A module that needs a left-out one would bring it back as a dependency: it stays out too.
             .Where(m => !leftOut.Contains(m) && !index.LoadOrder(m, includeSoft: false).Any(leftOut.Contains))
             .Order(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// The modules.alias lines of the boot-path drivers (the generic directories) that are not
+    /// packed: PID 1 names them when a root is not found and a device there has no driver.
+    /// </summary>
+    public static string UnpackedAliases(ModuleIndex index, IReadOnlyCollection<string> packed)
+    {
+        var unpacked = InGenericDirectories(index).Select(f => f.Key).Where(m => !packed.Contains(m)).ToHashSet(StringComparer.Ordinal);
+        return string.Concat(index.Aliases.Where(a => unpacked.Contains(a.Module)).Select(a => $"alias {a.Pattern} {a.Module}\n"));
     }
 
     private static IEnumerable<KeyValuePair<string, string>> InGenericDirectories(ModuleIndex index) =>

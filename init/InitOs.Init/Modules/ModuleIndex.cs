@@ -60,6 +60,26 @@ public sealed class ModuleIndex
         return index;
     }
 
+    /// <summary>
+    /// Only modules.alias-format lines (no dependencies): the drivers a build left out
+    /// (<see cref="UnpackedAliasFile"/>), to name them when a device has no driver.
+    /// </summary>
+    public static ModuleIndex AliasesOnly(string aliasFile)
+    {
+        var index = new ModuleIndex();
+        foreach (var line in File.ReadLines(aliasFile))
+        {
+            index.AddAliasLine(line);
+        }
+        return index;
+    }
+
+    /// <summary>Beside modules.alias in the initramfs: the aliases of the boot-path drivers the build did not pack.</summary>
+    public const string UnpackedAliasFile = "modules.alias.unpacked";
+
+    /// <summary>Every modules.alias entry, as (pattern, module).</summary>
+    public IEnumerable<(string Pattern, string Module)> Aliases => _aliases;
+
     /// <summary>"virtio-blk" → "virtio_blk"; "kernel/drivers/block/virtio_blk.ko" → "virtio_blk".</summary>
     public static string NormalizeName(string name)
     {

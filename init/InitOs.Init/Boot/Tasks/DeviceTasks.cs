@@ -54,7 +54,7 @@ public static class DeviceTasks
             }
             if (clock.Elapsed >= wait)
             {
-                throw new BootException(NotFound(role, spec, wait, devices));
+                throw new BootException(NotFound(role, spec, wait, devices) + MissingDrivers.Describe(context));
             }
             // Hardware that appears late (USB, slow controllers) may need its driver: coldplug again now and then.
             if (clock.Elapsed - lastColdplug >= ColdplugInterval)
