@@ -139,6 +139,33 @@ public sealed class SignedBootTests
         vm.Expect("INITOS-OS-UP");
     }
 
+    /// <summary>
+    /// The disk image `initos build disk` writes, as a USB stick on xHCI (written with dd, it is
+    /// byte for byte this): OVMF with Secure Boot boots the signed UKI from it, and InitOS's
+    /// generic profile finds the root on the same stick (xhci_pci, usb_storage, sd_mod).
+    /// </summary>
+    [Fact]
+    public void A_usb_stick_with_the_built_disk_boots_under_secure_boot_and_finds_its_own_root()
+    {
+        var generic = _images.InitramfsWith("generic-usb-stick", File.ReadAllText(RepoPaths.DefaultConfig), configProfile: true);
+        var uki = _images.Scratch("usb-stick.efi");
+        UkiBuilder.Build(Spec with { Initrd = generic }, uki, Snakeoil);
+        var stick = _images.Scratch("usb-stick.img");
+        BootDisk.Write(new BootDisk.Layout(uki, _images.Rootfs, null, false, null, null, 64L << 20), stick);
+        using var vars = VarsCopy.Of(UefiFirmware.SnakeoilVars);
+        using var vm = new VmBoot(nameof(A_usb_stick_with_the_built_disk_boots_under_secure_boot_and_finds_its_own_root), new QemuOptions
+        {
+            Uefi = new UefiFirmware(UefiFirmware.SecureBootCode, vars.Path, SecureBoot: true),
+            ExtraArguments = ["-drive", $"file={stick},format=raw,if=none,id=stick", "-device", "qemu-xhci,id=xhci", "-device", "usb-storage,drive=stick,bus=xhci.0,bootindex=0"],
+            MemoryMiB = 768,
+        });
+
+        vm.Expect(@"firmware: UEFI, secure boot on", FirmwareTimeout);
+        vm.Expect(@"coldplug loaded \d+ modules: .*\bxhci_pci\b");
+        vm.Expect(@"root=LABEL=initos-root is /dev/sd[a-z]2 ", TimeSpan.FromSeconds(120));
+        vm.Expect("INITOS-OS-UP");
+    }
+
     public static TheoryData<string> Refusals => ["unsigned", "initrd-byte-flipped", "cmdline-changed", "other-key"];
 
     [Theory]
