@@ -18,6 +18,7 @@ internal static class BuildCommands
         DataCommand.Create(),
         UkiCommand.Create(),
         DiskCommand.Create(),
+        NetbootCommand.Create(),
     };
 
     private static Command Initramfs()

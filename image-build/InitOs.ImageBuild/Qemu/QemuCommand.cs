@@ -66,7 +66,14 @@ public static class QemuCommand
             args.AddRange(["-drive", $"file={disk},format=raw,if=virtio"]);
         }
         var forwards = string.Concat(options.HostForwards.Select(f => $",hostfwd=tcp:127.0.0.1:{f.Host}-:{f.Guest}"));
-        args.AddRange(options.Network ? ["-nic", $"user,model={options.NicModel}" + forwards] : ["-nic", "none"]);
+        if (options.Tftp is { } tftp)
+        {
+            args.AddRange(["-netdev", $"user,id=net0,tftp={tftp.Directory},bootfile={tftp.BootFile}" + forwards, "-device", $"{options.NicModel},netdev=net0,romfile="]);
+        }
+        else
+        {
+            args.AddRange(options.Network ? ["-nic", $"user,model={options.NicModel}" + forwards] : ["-nic", "none"]);
+        }
         args.AddRange(options.ExtraArguments);
         if (options.NoReboot)
         {

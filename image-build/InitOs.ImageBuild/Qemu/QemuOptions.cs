@@ -17,6 +17,11 @@ public sealed record QemuOptions
     public IReadOnlyList<string> Disks { get; init; } = [];
     /// <summary>More QEMU arguments, after the rest: other controllers and the disks behind them (the hardware tests).</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+    /// <summary>
+    /// A network boot: QEMU's user network serves this directory by TFTP and names the boot
+    /// file in its DHCP answers; the NIC has no option ROM, so the firmware's own UEFI PXE boots.
+    /// </summary>
+    public (string Directory, string BootFile)? Tftp { get; init; }
     /// <summary>The NIC QEMU's user network is attached to (-nic model=).</summary>
     public string NicModel { get; init; } = "virtio-net-pci";
     public string Append { get; init; } = "console=ttyS0 panic=-1";
