@@ -39,8 +39,14 @@ public sealed class Sha256
     /// <summary>The digest of a whole file, read in 1 MiB pieces.</summary>
     public static byte[] HashFile(string path)
     {
-        var sha = new Sha256();
         using var stream = File.OpenRead(path);
+        return HashStream(stream);
+    }
+
+    /// <summary>The digest of what is left in a stream, read in 1 MiB pieces.</summary>
+    public static byte[] HashStream(Stream stream)
+    {
+        var sha = new Sha256();
         var buffer = new byte[1 << 20];
         int n;
         while ((n = stream.Read(buffer)) > 0)

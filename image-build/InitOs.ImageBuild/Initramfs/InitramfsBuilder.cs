@@ -29,8 +29,11 @@ public static class InitramfsBuilder
             // The build's version, as the UKI's .osrel carries it (the upgrade agent compares them).
             archive.AddFile("etc/os-release", System.Text.Encoding.UTF8.GetBytes(InitOs.Init.BuildVersion.OsRelease));
             var profile = spec.Profile ?? config.Modules.Profile;
-            var modules = AddModules(archive, spec, config, profile, staging);
-            var firmware = AddFirmware(archive, spec, modules);
+            var kernel = KernelFolder.Open(spec.KernelDirectory);
+            kernel.EnsureDepmod();
+            var index = ModuleIndex.Load(kernel.ModuleDirectory);
+            var modules = AddModules(archive, spec, kernel, index, config, profile, staging);
+            var firmware = AddFirmware(archive, spec, kernel, index, modules);
             var microcode = Microcode.Collect(spec.FirmwareDirectory, profile == ModuleProfile.Host ? (spec.Hardware ?? HardwareInventory.Take()).Cpu : null);
             AddShell(archive, spec.Busybox);
             AddSidecar(archive, config);
@@ -209,11 +212,8 @@ public static class InitramfsBuilder
         return config;
     }
 
-    private static List<string> AddModules(CpioArchive archive, InitramfsSpec spec, InitosConfig config, ModuleProfile profile, string staging)
+    private static List<string> AddModules(CpioArchive archive, InitramfsSpec spec, KernelFolder kernel, ModuleIndex index, InitosConfig config, ModuleProfile profile, string staging)
     {
-        var kernel = KernelFolder.Open(spec.KernelDirectory);
-        kernel.EnsureDepmod();
-        var index = ModuleIndex.Load(kernel.ModuleDirectory);
         var wanted = config.Modules.Load.Concat(config.Modules.Include)
             .Concat(ModuleProfiles.Select(profile, index, kernel.ModuleDirectory, spec.Hardware))
             .Where(m => !index.IsBuiltin(m)).Distinct(StringComparer.Ordinal).ToList();
@@ -236,10 +236,8 @@ public static class InitramfsBuilder
     }
 
     /// <summary>The firmware files the packed modules declare (modinfo's "firmware") that the build machine has; the kernel loads them from /lib/firmware.</summary>
-    private static (List<string> Packed, int Missing) AddFirmware(CpioArchive archive, InitramfsSpec spec, IReadOnlyList<string> modules)
+    private static (List<string> Packed, int Missing) AddFirmware(CpioArchive archive, InitramfsSpec spec, KernelFolder kernel, ModuleIndex index, IReadOnlyList<string> modules)
     {
-        var kernel = KernelFolder.Open(spec.KernelDirectory);
-        var index = ModuleIndex.Load(kernel.ModuleDirectory);
         var packed = new List<string>();
         int missing = 0;
         var declared = modules.SelectMany(m => ModuleInfo.Values(Path.Combine(kernel.ModuleDirectory, index.PathOf(m)), "firmware")).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);

@@ -177,14 +177,7 @@ public static class TreeManifest
     private static string FileDigest(string path)
     {
         using var stream = Files.OpenRegularFile(path);
-        var sha = new Sha256();
-        var buffer = new byte[1 << 20];
-        int n;
-        while ((n = stream.Read(buffer)) > 0)
-        {
-            sha.Append(buffer.AsSpan(0, n));
-        }
-        return DigestList.Hex(sha.Finish());
+        return DigestList.Hex(Sha256.HashStream(stream));
     }
 
     /// <summary>Spaces, '%' and control characters as %XX (UTF-8 bytes), so fields split on spaces and a line is one entry.</summary>
