@@ -11,7 +11,7 @@ INITOS     := $(CLI_DIR)/initos
 # make demo MODE=privileged|unprivileged: the OS in a jail instead of switch_root; MODE=vm: in QEMU
 # (from a VM kit on a data volume, out/data.img; TCG inside TCG here, so it takes minutes).
 MODE       ?= switch_root
-UKI_CMDLINE := console=ttyS0 panic=-1 quiet root=LABEL=initos-root initos.mode=$(MODE)$(if $(filter vm,$(MODE)), initos.data=LABEL=initos-data)
+UKI_CMDLINE := panic=-1 quiet root=LABEL=initos-root initos.mode=$(MODE)$(if $(filter vm,$(MODE)), initos.data=LABEL=initos-data)
 DEMO_DISKS := --disk $(OUT)/disk.img$(if $(filter vm,$(MODE)), --disk $(OUT)/data.img --memory 1536)
 DEMO_TIMEOUT := $(if $(filter vm,$(MODE)),2400,240)
 DEMO_PORT  ?= 2222

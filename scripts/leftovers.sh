@@ -4,18 +4,21 @@
 # anything is: processes of the tools tests start (QEMU, swtpm, dropbear, jails), mounts, loop
 # devices, network links and namespaces, cgroups, files under /run, /etc and /tmp/initos-*.
 # Something that was already there before the run is not the run's doing and is not listed.
+# Nor is the state host tools keep by design the first time they run on a machine: blkid's
+# cache (/run/blkid), libmount's utab (/run/mount) and iproute2's /run/netns mount point (a
+# namespace left under it is still listed).
 set -euo pipefail
 
 state() {
   # One line per thing, prefixed by its kind, sorted, so two states compare with comm.
   {
     ps -eo pid=,args= | awk '$2 ~ /(qemu-system|swtpm|dropbear|initos|jail-init|runc|crun|bwrap|tini)/ && $0 !~ /leftovers\.sh|dotnet/ { print "process " $0 }'
-    awk '{ print "mount " $5 " (" $9 ")" }' /proc/self/mountinfo
+    awk '$5 != "/run/netns" { print "mount " $5 " (" $9 ")" }' /proc/self/mountinfo
     losetup -a -n -O NAME,BACK-FILE 2>/dev/null | sed 's/^/loop /'
     ip -o link show 2>/dev/null | awk -F': ' '{ sub(/@.*/, "", $2); print "link " $2 }'
     ip netns list 2>/dev/null | awk '{ print "netns " $1 }'
     find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d -name '*initos*' 2>/dev/null | sed 's/^/cgroup /'
-    find /run /etc -xdev -mindepth 1 -maxdepth 3 2>/dev/null | grep -v '^/run/user/\|^/run/systemd/\|^/run/log/\|^/run/postgresql' | sed 's/^/file /'
+    find /run /etc -xdev -mindepth 1 -maxdepth 3 2>/dev/null | grep -v '^/run/user/\|^/run/systemd/\|^/run/log/\|^/run/postgresql\|^/run/blkid\|^/run/mount\|^/run/netns$' | sed 's/^/file /'
     find /tmp -mindepth 1 -maxdepth 1 -name 'initos-*' 2>/dev/null | sed 's/^/file /'
   } | LC_ALL=C sort -u
 }

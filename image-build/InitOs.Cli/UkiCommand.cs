@@ -17,7 +17,8 @@ internal static class UkiCommand
         var output = Cli.Option<string>("--output", "where to write the UKI", () => "out/initos.efi");
         var kernelDir = Cli.Option<string>("--kernel-dir", "unpacked Debian kernel; its boot/vmlinuz-* goes in .linux", () => Cli.DefaultKernelDirectory);
         var initrd = Cli.Option<string>("--initrd", "the initramfs (.initrd)", () => "out/initramfs.img");
-        var cmdline = Cli.Option<string>("--cmdline", "the kernel command line (.cmdline); under Secure Boot it cannot be changed at boot", () => "console=ttyS0 quiet");
+        var cmdline = Cli.Option<string>("--cmdline", "the kernel command line (.cmdline); under Secure Boot it cannot be changed at boot", () => "quiet");
+        var consoles = Cli.Option<string>("--consoles", "consoles put in front of --cmdline as console=X, the last being /dev/console (none when --cmdline names its own)", () => KernelConsoles.Default);
         var osRelease = Cli.Option<string?>("--os-release", "an os-release file for .osrel (default: InitOS's own)");
         var stub = Cli.Option<string>("--stub", "the unsigned systemd stub", () => UkiSpec.DefaultStub);
         var keys = Cli.Option<string?>("--keys", "a key set (initos keys generate|snakeoil) whose db key signs the UKI");
@@ -28,7 +29,7 @@ internal static class UkiCommand
         var pcrSignature = Cli.Option<string?>("--pcrsig", "a JSON PCR signature for .pcrsig (not measured)");
         var command = new Command("uki", "write a Unified Kernel Image (systemd stub + kernel + initramfs + cmdline), sign it, predict PCR 11")
         {
-            output, kernelDir, initrd, cmdline, osRelease, stub, keys, unsigned, splash, dtb, pcrPublicKey, pcrSignature,
+            output, kernelDir, initrd, cmdline, consoles, osRelease, stub, keys, unsigned, splash, dtb, pcrPublicKey, pcrSignature,
         };
         command.SetAction(r =>
         {
@@ -42,7 +43,7 @@ internal static class UkiCommand
                 Stub = r.GetValue(stub)!,
                 Kernel = KernelFolder.Open(r.GetValue(kernelDir)!).Vmlinuz,
                 Initrd = r.GetValue(initrd)!,
-                Cmdline = r.GetValue(cmdline)!,
+                Cmdline = KernelConsoles.Compose(r.GetValue(consoles)!, r.GetValue(cmdline)!),
                 OsRelease = r.GetValue(osRelease) is { } file ? File.ReadAllText(file) : DefaultOsRelease,
                 Splash = r.GetValue(splash),
                 Devicetree = r.GetValue(dtb),
@@ -55,6 +56,7 @@ internal static class UkiCommand
             var built = UkiBuilder.Build(spec, path, keyDirectory is null ? null : KeySet.Open(keyDirectory));
             Console.WriteLine($"uki {path}: {new FileInfo(path).Length} bytes, {(built.SignedWith is null ? "unsigned" : $"signed with {built.SignedWith}")}");
             Console.WriteLine($"  sections: {string.Join(' ', built.Sections)}");
+            Console.WriteLine($"  cmdline: {spec.Cmdline}");
             Console.WriteLine($"  PCR 11 (sha256) after the stub's measurements: {built.Pcr11}");
             return 0;
         });

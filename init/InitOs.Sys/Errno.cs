@@ -34,6 +34,7 @@ public enum Errno
     ELOOP = 40,
     EAFNOSUPPORT = 97,
     EADDRINUSE = 98,
+    ENOBUFS = 105,
     ENOKEY = 126,
     EKEYREJECTED = 129,
 }

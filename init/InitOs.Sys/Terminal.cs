@@ -84,4 +84,71 @@ public static class Terminal
     }
 
     internal static int Ioctl(int fd, ulong request, nint argument) => Libc.Ioctl(fd, request, argument);
+
+    private const ulong TcFlush = 0x540B, TcSbrk = 0x5409;
+
+    /// <summary>tcdrain: waits until what was written to the terminal has gone out of the port (false when fd is no terminal).</summary>
+    public static bool Drain(int fd) => Libc.Ioctl(fd, TcSbrk, 1) == 0;
+
+    /// <summary>Drops what was typed and not yet read (TCIFLUSH): only what comes after a prompt counts.</summary>
+    public static void DropTypedAhead(int fd) => _ = Libc.Ioctl(fd, TcFlush, 0);
+
+    /// <summary>
+    /// Waits until Enter is pressed on one of <paramref name="terminals"/> (opened non-blocking) and
+    /// gives its index; -1 when every one of them hung up. In canonical mode the kernel reports a
+    /// terminal readable only once a whole line is there; in raw mode the bytes are searched for
+    /// the end of a line. What was read is consumed.
+    /// </summary>
+    public static unsafe int WaitForEnter(IReadOnlyList<int> terminals)
+    {
+        const short pollIn = 1, pollErr = 8, pollHup = 16, pollInvalid = 32;
+        var polls = new Libc.PollFd[terminals.Count];
+        for (int i = 0; i < polls.Length; i++)
+        {
+            polls[i] = new Libc.PollFd { Fd = terminals[i], Events = pollIn };
+        }
+        var buffer = new byte[256];
+        while (polls.Any(p => p.Fd >= 0))
+        {
+            int ready;
+            fixed (Libc.PollFd* p = polls)
+            {
+                ready = Libc.Poll(p, (nuint)polls.Length, -1);
+            }
+            if (ready < 0)
+            {
+                if ((Errno)System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != Errno.EINTR)
+                {
+                    throw SysException.FromLastError("poll on the consoles");
+                }
+                continue;
+            }
+            for (int i = 0; i < polls.Length; i++)
+            {
+                var events = polls[i].ReturnedEvents;
+                if ((events & pollIn) != 0 && LineEnded(polls[i].Fd, buffer))
+                {
+                    return i;
+                }
+                if ((events & (pollErr | pollHup | pollInvalid)) != 0)
+                {
+                    polls[i].Fd = -1; // poll ignores a negative fd: a dead line stops waking us
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static bool LineEnded(int fd, byte[] buffer)
+    {
+        try
+        {
+            int n = Files.Read(fd, buffer);
+            return buffer.AsSpan(0, Math.Max(n, 0)).IndexOfAny((byte)'\n', (byte)'\r') >= 0;
+        }
+        catch (SysException)
+        {
+            return false; // EAGAIN: another reader took it
+        }
+    }
 }

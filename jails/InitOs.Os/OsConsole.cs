@@ -5,19 +5,23 @@ namespace InitOs.Os;
 /// <summary>
 /// The jailed OS's console: a pseudo-terminal whose slave is the jail's /dev/console and its
 /// init's stdio. A thread of PID 1 copies what the OS writes to the host console and to a log
-/// file under /run (its first megabyte of each boot, so a chatty OS cannot fill /run). PID 1
+/// file under /run (its first megabyte of each boot, so a chatty OS cannot fill /run). The host
+/// console is every console the kernel writes to (a monitor and a serial line alike). PID 1
 /// keeps the slave open too, so the OS's restarts never hang the terminal up. With
-/// <see cref="RelayInput"/>, what is typed on the host console goes to the OS (the host console
-/// then passes bytes raw: the OS's terminal echoes and edits lines).
+/// <see cref="RelayInput"/>, what is typed on any host console goes to the OS (the host consoles
+/// then pass bytes raw: the OS's terminal echoes and edits lines).
 /// </summary>
 public sealed class OsConsole
 {
     private const long LogLimit = 1 << 20;
     private readonly int _master;
 
-    private OsConsole(int master, string slavePath, string logPath)
+    private readonly IReadOnlyList<Init.Logging.ConsoleDevice> _hosts;
+
+    private OsConsole(int master, string slavePath, string logPath, IReadOnlyList<Init.Logging.ConsoleDevice> hosts)
     {
         _master = master;
+        _hosts = hosts;
         SlavePath = slavePath;
         LogPath = logPath;
         // Held for the life of PID 1 and never read: the master then never sees a hang-up.
@@ -36,8 +40,9 @@ public sealed class OsConsole
         {
             console.RelayInput();
         }
-        context.Log.Info($"os: console {console.SlavePath}, relayed to /dev/console and {console.LogPath}; "
-            + (interactive is null ? "input from /dev/console" : $"no input from /dev/console (service {interactive.Name} reads it)"));
+        var hosts = console._hosts.Count == 0 ? "/dev/console" : string.Join(", ", console._hosts);
+        context.Log.Info($"os: console {console.SlavePath}, relayed to {hosts} and {console.LogPath}; "
+            + (interactive is null ? $"input from {hosts}" : $"no input from {hosts} (service {interactive.Name} reads the console)"));
         return console;
     }
 
@@ -45,7 +50,7 @@ public sealed class OsConsole
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var (master, slave) = Terminal.OpenPty();
-        var console = new OsConsole(master, slave, logPath);
+        var console = new OsConsole(master, slave, logPath, Init.Logging.ActiveConsoles.Read());
         new Thread(() => Guarded("os-console", console.Relay)) { IsBackground = true, Name = "os-console" }.Start();
         return console;
     }
@@ -56,16 +61,45 @@ public sealed class OsConsole
     /// </summary>
     public void RelayInput()
     {
-        int host = Files.Open("/dev/console", OpenFlags.ReadOnly | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
-        try
+        var terminals = _hosts.Count == 0 ? ["/dev/console"] : _hosts.Select(h => h.TerminalPath).ToArray();
+        foreach (var terminal in terminals)
         {
-            Terminal.MakeInputRaw(host);
+            new Thread(() => Guarded("os-console-input", () => RelayInput(terminal))) { IsBackground = true, Name = "os-console-input" }.Start();
         }
-        catch (SysException)
+    }
+
+    /// <summary>
+    /// One host console's input, raw, to the OS. A terminal that was hung up (its file then reads
+    /// as ended) is opened afresh; a console that is no terminal (a pipe, in tests) ends for good.
+    /// </summary>
+    private void RelayInput(string terminal)
+    {
+        while (true)
         {
-            // Not a terminal (a console on a pipe, in tests): bytes pass through as they come.
+            int host = Files.Open(terminal, OpenFlags.ReadOnly | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
+            bool isTerminal = true;
+            try
+            {
+                Terminal.MakeInputRaw(host);
+            }
+            catch (SysException)
+            {
+                isTerminal = false; // bytes pass through as they come
+            }
+            try
+            {
+                Pump(host, 1024, bytes => WriteQuietly(_master, bytes), stopAtEnd: true);
+            }
+            finally
+            {
+                Files.Close(host);
+            }
+            if (!isTerminal)
+            {
+                return;
+            }
+            Thread.Sleep(1000);
         }
-        new Thread(() => Guarded("os-console-input", () => RelayInput(host))) { IsBackground = true, Name = "os-console-input" }.Start();
     }
 
     /// <summary>
@@ -89,16 +123,17 @@ public sealed class OsConsole
         }
     }
 
-    private void RelayInput(int host) =>
-        Pump(host, 1024, bytes => WriteQuietly(_master, bytes), stopAtEnd: true);
-
     private void Relay()
     {
-        int host = Files.Open("/dev/console", OpenFlags.WriteOnly | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
+        var paths = _hosts.Count == 0 ? ["/dev/console"] : _hosts.Select(h => h.DevicePath).ToArray();
+        var hosts = paths.Select(OpenForWriting).OfType<Init.Logging.ConsoleWriter>().ToArray();
         using var log = new ConsoleLog(LogPath, LogLimit);
         Pump(_master, 4096, bytes =>
         {
-            WriteQuietly(host, bytes);
+            foreach (var host in hosts)
+            {
+                host.Write(bytes); // a console that went away only loses the copy there
+            }
             log.Append(bytes);
         }, stopAtEnd: false);
     }
@@ -134,6 +169,20 @@ public sealed class OsConsole
                 continue;
             }
             onBytes(buffer.AsSpan(0, n));
+        }
+    }
+
+    /// <summary>A host console that cannot be opened is left out (named in the log); the others and the log file still get the output.</summary>
+    private static Init.Logging.ConsoleWriter? OpenForWriting(string path)
+    {
+        try
+        {
+            return Init.Logging.ConsoleWriter.Open(path);
+        }
+        catch (SysException e)
+        {
+            Init.Logging.BootLog.Instance.Warn($"os: console {path}: {e.Message}; the OS's output does not go there");
+            return null;
         }
     }
 

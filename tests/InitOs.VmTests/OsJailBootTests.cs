@@ -39,9 +39,11 @@ public sealed class OsJailBootTests : IDisposable
     [Fact]
     public void Privileged_the_os_is_pid_1_on_an_overlay_its_reboot_restarts_it_and_its_poweroff_ends_the_host()
     {
-        var (vm, client, target) = Boot("privileged");
+        using var scratch = new TempDirectory("initos-os-screen-");
+        var (vm, client, target) = Boot("privileged", scratch.File("qmp.sock"));
         using (vm)
         {
+            using var qmp = QmpClient.Connect(scratch.File("qmp.sock"), TimeSpan.FromSeconds(30));
             vm.Expect(@"os: upper layers from the pool /run/initos/data/pool \(2 slots of 64 MiB");
             vm.Expect(@"INITOS-OS-UP uptime=[\d.]+ pid=1 hostname=initos-default rootfs=overlay");
             vm.Expect("LIFECYCLE start=1 container=initos");
@@ -62,11 +64,15 @@ public sealed class OsJailBootTests : IDisposable
             Assert.True(look.Succeeded, $"{look.ExitCode}: {look.Output} {look.Error}");
             Assert.StartsWith("/bin/busybox", look.Output.Replace('\0', ' '), StringComparison.Ordinal);
 
-            // What is typed on the host's console reaches the OS's shell (busybox init's askfirst), which answers there.
+            // This machine has a screen with a USB keyboard and a serial line. What is typed on the screen's
+            // keyboard reaches the OS's shell (busybox init's askfirst), which answers on both consoles;
+            // the serial line's input reaches it too (below).
             vm.ExpectPrompt("Please press Enter to activate this console");
-            vm.Session.Send("\n");
-            vm.Session.Send("echo TYPED-$((6 * 7)) pid=$$ in $(hostname)\n");
-            vm.Expect(@"TYPED-42 pid=\d+ in initos-default");
+            VgaScreen.WaitFor(qmp, scratch.Path, "Please press Enter to activate this console");
+            qmp.TypeText("screen", "\n");
+            qmp.TypeText("screen", "echo typed-$((6*7)) in $(hostname)\n");
+            vm.Expect(@"^typed-42 in initos-default\s*$");
+            VgaScreen.WaitFor(qmp, scratch.Path, "\ntyped-42 in initos-default\n");
 
             // The admin door is closed to the OS on the jails' bridge, at the gateway and at the host's own address,
             // though the host answers there (ping) and admins get in through eth0.
@@ -135,7 +141,8 @@ public sealed class OsJailBootTests : IDisposable
         vm.Session.Send(": > /run/stop\n");
     }
 
-    private (VmBoot Vm, AdminClient Client, AdminTarget Target) Boot(string mode)
+    /// <param name="qmpSocket">Given: the machine has a VGA screen with a USB keyboard beside its serial line (consoles tty0 and ttyS0), and QMP there.</param>
+    private (VmBoot Vm, AdminClient Client, AdminTarget Target) Boot(string mode, string? qmpSocket = null)
     {
         // Beside the initramfs that carries it: both are shared by the tests of this class.
         var key = _images.Scratch("os-jail-admin");
@@ -173,7 +180,7 @@ public sealed class OsJailBootTests : IDisposable
             run_size_mib = 16
 
             """ + GuestConfig.DhcpAndSidecar(key + ".pub"),
-            modules: "load = [\"virtio_blk\", \"ext4\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"btrfs\", \"overlay\", \"bridge\", \"veth\"]",
+            modules: "load = [\"virtio_blk\", \"ext4\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"btrfs\", \"overlay\", \"bridge\", \"veth\", \"xhci_pci\", \"usbhid\", \"hid_generic\"]",
             mode: "privileged"));
         int port = SidecarSshBootTests.FreePort();
         var vm = new VmBoot($"{nameof(OsJailBootTests)}-{mode}", new QemuOptions
@@ -181,7 +188,8 @@ public sealed class OsJailBootTests : IDisposable
             Kernel = _images.Kernel,
             Initrd = initramfs,
             Disks = [rootfs, data],
-            Append = $"console=ttyS0 panic=-1 quiet initos.mode={mode}",
+            Append = $"{(qmpSocket is null ? "" : "console=tty0 ")}console=ttyS0,115200 panic=-1 quiet initos.mode={mode}",
+            ExtraArguments = qmpSocket is null ? [] : ["-vga", "none", "-device", "VGA,id=screen", "-device", "qemu-xhci,id=xhci", "-device", "usb-kbd,bus=xhci.0,display=screen", "-qmp", $"unix:{qmpSocket},server=on,wait=off"],
             Network = true,
             HostForwards = [(port, 22)],
             MemoryMiB = 768,

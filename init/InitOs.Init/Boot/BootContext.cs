@@ -30,6 +30,8 @@ public sealed class BootContext
     public BootSettings? Settings { get; set; }
     public ModuleIndex? ModuleIndex { get; set; }
     public ModuleLoader? Modules { get; set; }
+    /// <summary>The loader for devices that appear later (started with coldplug; stopped at switch_root).</summary>
+    public Hotplug? Hotplug { get; set; }
     public BlockDevice? RootDevice { get; set; }
     public string? RootFsType { get; set; }
     public BlockDevice? DataDevice { get; set; }

@@ -21,6 +21,7 @@ public static class BootSequence
             new("mount-api-filesystems", _ => EarlyMounts.MountAll(system)),
             new("attach-console", _ => EarlyMounts.AttachConsole(system)),
             new("open-kmsg", c => c.Log.AttachKmsg()),
+            new("open-consoles", c => c.Log.AttachConsoles(Logging.ActiveConsoles.Read(), lastOnStdout: true)),
             new("report-firmware", c => FirmwareTasks.Report(c, system)),
             new("free-microcode", c => FirmwareTasks.FreeMicrocode(c)),
         ]),
@@ -32,6 +33,7 @@ public static class BootSequence
         [
             new("load-index", ModuleTasks.LoadIndex),
             new("load-configured", ModuleTasks.LoadConfigured),
+            new("watch-hotplug", ModuleTasks.StartHotplug),
             new("coldplug", c => ModuleTasks.RunColdplug(c)),
         ]),
         new("network",
@@ -69,6 +71,7 @@ public static class BootSequence
                     throw new BootException("this build has no sidecar, and [sidecar] ssh is on");
                 }
             }),
+            new("stop-hotplug", c => c.Hotplug?.Stop()),
             new("move-api-mounts", c => SwitchRootTasks.MoveApiMounts(c, system)),
             new("free-initramfs", c => SwitchRootTasks.FreeInitramfs(c, system)),
             new("prepare-handoff", c => SwitchRootTasks.PrepareHandoff(c, system)),

@@ -14,8 +14,9 @@ public enum LogLevel
 
 /// <summary>
 /// PID 1's log: every line goes to /dev/kmsg (so it lands in dmesg and survives
-/// switch_root) and to the console on fd 1. When the kernel already echoes a kmsg
-/// line to the console (console_loglevel above its priority) the direct console
+/// switch_root) and to every console the kernel writes to (a monitor and a serial line
+/// alike; fd 1, /dev/console, is only the last of them). When the kernel already echoes a
+/// kmsg line to the consoles (console_loglevel above its priority) the direct console
 /// write is skipped, so no line shows twice.
 /// </summary>
 public sealed class BootLog
@@ -24,6 +25,7 @@ public sealed class BootLog
     private int _kmsg = -1;
     private int _consoleLevel;
     private string? _savedDevKmsgPolicy;
+    private ConsoleWriter[] _consoles = [ConsoleWriter.Existing("/dev/console", 1)];
 
     public static BootLog Instance { get; } = new();
 
@@ -44,6 +46,54 @@ public sealed class BootLog
         {
             Write(LogLevel.Warning, $"no kernel log ({e.Message}); logging to the console only");
         }
+    }
+
+    /// <summary>
+    /// Writes from now on to each of <paramref name="consoles"/> instead of fd 1 alone; a console
+    /// that cannot be opened is named and left out. None usable: fd 1 stays.
+    /// </summary>
+    /// <param name="lastOnStdout">fd 1 is /dev/console, whose terminal is the last console (PID 1's case): it is written there.</param>
+    public void AttachConsoles(IReadOnlyList<ConsoleDevice> consoles, bool lastOnStdout = false)
+    {
+        var opened = new List<ConsoleWriter>();
+        for (int i = 0; i < consoles.Count; i++)
+        {
+            var console = consoles[i];
+            try
+            {
+                // The last is /dev/console's own terminal: fd 1 already, and spared by hang-ups.
+                opened.Add(i == consoles.Count - 1 && lastOnStdout ? ConsoleWriter.Existing("/dev/console", 1) : ConsoleWriter.Open(console.DevicePath));
+            }
+            catch (SysException e)
+            {
+                Warn($"console {console.Name}: {e.Message}; the log does not go there");
+            }
+        }
+        if (opened.Count > 0)
+        {
+            _consoles = [.. opened];
+        }
+        Info(consoles.Count == 0 ? "consoles: the kernel names none; the log goes to /dev/console" : $"consoles: {string.Join(", ", consoles)}");
+    }
+
+    /// <summary>
+    /// Waits (at most <paramref name="limit"/>) until the consoles have sent what was written to
+    /// them: a terminal's output is queued, and a reboot or power-off drops the queue, and with
+    /// it the last lines of a shutdown. Bounded, because a serial line with flow control and no
+    /// one at the other end never drains.
+    /// </summary>
+    public void DrainConsoles(TimeSpan limit)
+    {
+        var consoles = _consoles;
+        var drained = new Thread(() =>
+        {
+            foreach (var console in consoles)
+            {
+                Terminal.Drain(console.Fd);
+            }
+        }) { IsBackground = true, Name = "console-drain" };
+        drained.Start();
+        drained.Join(limit);
     }
 
     /// <summary>
@@ -121,7 +171,11 @@ public sealed class BootLog
             }
             if (!kernelEchoes)
             {
-                Files.WriteAll(1, Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"[{Uptime,9:F3}] initos: {line}\n")));
+                var bytes = Encoding.UTF8.GetBytes(string.Create(CultureInfo.InvariantCulture, $"[{Uptime,9:F3}] initos: {line}\n"));
+                foreach (var console in _consoles)
+                {
+                    console.Write(bytes);
+                }
             }
         }
     }

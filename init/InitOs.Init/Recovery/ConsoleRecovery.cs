@@ -5,7 +5,7 @@ using InitOs.Sys;
 namespace InitOs.Init.Recovery;
 
 /// <summary>
-/// The failure policy on a real machine: an emergency shell on the console, or a
+/// The failure policy on a real machine: an emergency shell on the console a person is at, or a
 /// synced reboot/poweroff. When nothing else is possible it waits forever, reaping —
 /// PID 1 must never exit, because the kernel panics when it does.
 /// </summary>
@@ -17,11 +17,14 @@ public sealed class ConsoleRecovery : IRecovery
     private readonly Supervision.Reaper _reaper;
     private readonly Func<bool> _secureBoot;
     private readonly Func<string?> _passwordHash;
+    private readonly Func<IReadOnlyList<ConsoleDevice>> _consoles;
 
     /// <param name="secureBoot">Whether the machine booted under Secure Boot (asked when a shell is due).</param>
     /// <param name="passwordHash">[recovery] password_hash, once the settings are read (null before, or when unset).</param>
-    public ConsoleRecovery(BootLog log, Supervision.Reaper reaper, Func<bool> secureBoot, Func<string?> passwordHash)
+    /// <param name="consoles">The consoles a person may be at (default: the kernel's active ones).</param>
+    public ConsoleRecovery(BootLog log, Supervision.Reaper reaper, Func<bool> secureBoot, Func<string?> passwordHash, Func<IReadOnlyList<ConsoleDevice>>? consoles = null)
     {
+        _consoles = consoles ?? (() => ActiveConsoles.Read());
         _log = log;
         _reaper = reaper;
         _secureBoot = secureBoot;
@@ -31,14 +34,15 @@ public sealed class ConsoleRecovery : IRecovery
     public void Fail(FailurePolicy policy, string reason)
     {
         _log.Error($"boot failed: {reason}");
-        if (policy == FailurePolicy.Shell && !ShellAllowed("the emergency shell"))
+        string? terminal = null;
+        if (policy == FailurePolicy.Shell && (terminal = ShellTerminal("the emergency shell")) is null)
         {
             policy = FailurePolicy.Reboot;
         }
         switch (policy)
         {
             case FailurePolicy.Shell:
-                if (!RunShell("emergency shell: fix the problem, then exit the shell to retry"))
+                if (!RunShell("emergency shell: fix the problem, then exit the shell to retry", terminal!))
                 {
                     WaitForever("no shell in the initramfs");
                 }
@@ -55,22 +59,24 @@ public sealed class ConsoleRecovery : IRecovery
     public void Break(string reason)
     {
         _log.Info(reason);
-        if (!ShellAllowed("initos.break"))
+        var terminal = ShellTerminal("initos.break");
+        if (terminal is null)
         {
             _log.Warn("initos.break: no shell; the boot goes on");
             return;
         }
-        if (!RunShell("break: exit the shell to continue the boot"))
+        if (!RunShell("break: exit the shell to continue the boot", terminal))
         {
             _log.Warn("no shell in the initramfs; continuing the boot");
         }
     }
 
     /// <summary>
-    /// <see cref="ShellGuard"/>'s rule: open without Secure Boot; under it, only for the
-    /// recovery password (a few tries), and never when there is none. Says why when it refuses.
+    /// The terminal the shell goes to, or null when there is to be none. <see cref="ShellGuard"/>'s
+    /// rule: open without Secure Boot; under it, only for the recovery password (a few tries, on
+    /// the console the person chose), and never when there is none. Says why when it refuses.
     /// </summary>
-    private bool ShellAllowed(string what)
+    private string? ShellTerminal(string what)
     {
         bool secureBoot;
         try
@@ -84,26 +90,38 @@ public sealed class ConsoleRecovery : IRecovery
             secureBoot = true;
         }
         var hash = _passwordHash();
-        switch (ShellGuard.Decide(secureBoot, hash))
+        var access = ShellGuard.Decide(secureBoot, hash);
+        if (access == ShellAccess.Refused)
         {
-            case ShellAccess.Open:
-                return true;
-            case ShellAccess.Refused:
-                _log.Error($"{what} refused: the machine booted under Secure Boot and [recovery] password_hash is not set; following on_failure = \"reboot\" instead");
-                return false;
-            default:
-                return PasswordGiven(what, hash!);
+            _log.Error($"{what} refused: the machine booted under Secure Boot and [recovery] password_hash is not set; following on_failure = \"reboot\" instead");
+            return null;
+        }
+        var terminal = PersonsTerminal(what);
+        return access == ShellAccess.Open || PasswordGiven(what, hash!, terminal) ? terminal : null;
+    }
+
+    /// <summary>The console a person pressed Enter on (when there are several), else /dev/console's own terminal.</summary>
+    private string PersonsTerminal(string what)
+    {
+        try
+        {
+            return ConsoleChoice.Choose(_consoles(), what, _log)?.TerminalPath ?? "/dev/console";
+        }
+        catch (Exception e) when (e is SysException or IOException)
+        {
+            _log.Warn($"cannot wait on the consoles ({e.Message}); {what} goes to /dev/console");
+            return "/dev/console";
         }
     }
 
-    private bool PasswordGiven(string what, string hash)
+    private bool PasswordGiven(string what, string hash, string terminal)
     {
         for (int attempt = 1; attempt <= PasswordTries; attempt++)
         {
             string? answer;
             try
             {
-                answer = ConsoleSecret.Ask("/dev/console", $"Secure Boot is on: give the recovery password for {what} (Control-D to give up): ");
+                answer = ConsoleSecret.Ask(terminal, $"Secure Boot is on: give the recovery password for {what} (Control-D to give up): ");
                 if (answer is not null && CryptPassword.Matches(answer, hash))
                 {
                     _log.Info($"recovery password accepted for {what}");
@@ -127,18 +145,18 @@ public sealed class ConsoleRecovery : IRecovery
         return false;
     }
 
-    /// <summary>Runs a shell on the console and waits for it; false when the initramfs has none.</summary>
-    private bool RunShell(string banner)
+    /// <summary>Runs a shell on <paramref name="terminal"/> and waits for it; false when the initramfs has none.</summary>
+    private bool RunShell(string banner, string terminal)
     {
-        var (path, argv) = FindShell();
+        var (path, argv) = FindShell(terminal);
         if (path is null)
         {
             return false;
         }
-        _log.Info(banner);
+        _log.Info($"{banner} (on {terminal})");
         try
         {
-            var exit = _reaper.Run(() => Processes.Spawn(path, argv, ShellEnvironment, "/dev/console", newSession: true));
+            var exit = _reaper.Run(() => Start(path, argv, terminal));
             _log.Info($"emergency shell ended ({exit})");
             return true;
         }
@@ -149,12 +167,33 @@ public sealed class ConsoleRecovery : IRecovery
         }
     }
 
-    /// <summary>busybox's cttyhack gives the shell a controlling terminal, so Ctrl-C works on the console.</summary>
-    private static (string? Path, string[] Argv) FindShell()
+    /// <summary>
+    /// On a real terminal the shell leads a session whose controlling terminal it is (so Ctrl-C
+    /// works); /dev/console cannot be one, so there busybox's cttyhack finds the tty behind it.
+    /// </summary>
+    private static int Start(string path, string[] argv, string terminal)
+    {
+        if (terminal == "/dev/console")
+        {
+            return Processes.Spawn(path, argv, ShellEnvironment, terminal, newSession: true);
+        }
+        int fd = Files.Open(terminal, OpenFlags.ReadWrite | OpenFlags.CloseOnExec);
+        try
+        {
+            var started = Processes.SpawnExact(path, argv, ShellEnvironment, new SpawnOptions { Flags = SpawnFlags.NewSession | SpawnFlags.Foreground, StdioFd = fd });
+            return started.Pid;
+        }
+        finally
+        {
+            Files.Close(fd);
+        }
+    }
+
+    private static (string? Path, string[] Argv) FindShell(string terminal)
     {
         if (File.Exists("/bin/busybox"))
         {
-            return ("/bin/busybox", ["cttyhack", "/bin/sh"]);
+            return ("/bin/busybox", terminal == "/dev/console" ? ["cttyhack", "/bin/sh"] : ["sh"]);
         }
         return File.Exists("/bin/sh") ? ("/bin/sh", ["/bin/sh"]) : (null, []);
     }
@@ -163,6 +202,7 @@ public sealed class ConsoleRecovery : IRecovery
     {
         _log.Info($"{what} (failure policy)");
         Files.Sync();
+        _log.DrainConsoles(TimeSpan.FromSeconds(2));
         try
         {
             Kernel.Reboot(command);

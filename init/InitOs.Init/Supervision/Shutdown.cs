@@ -29,6 +29,7 @@ public sealed class Shutdown
         Files.Sync();
         _log.Info("shutdown: sync done");
         _log.Info($"shutdown: {kind switch { ShutdownKind.Reboot => "rebooting", ShutdownKind.Halt => "halting", _ => "powering off" }}");
+        _log.DrainConsoles(TimeSpan.FromSeconds(2));
         try
         {
             Kernel.Reboot(ShutdownSignals.Command(kind));

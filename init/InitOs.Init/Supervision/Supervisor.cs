@@ -155,12 +155,7 @@ public sealed class Supervisor
     }
 
     /// <summary>/dev/console cannot be a controlling terminal; the tty behind it (ttyS0, tty1) can.</summary>
-    private static string ConsoleTty()
-    {
-        const string active = "/sys/class/tty/console/active";
-        var last = File.Exists(active) ? File.ReadAllText(active).Split(' ', StringSplitOptions.RemoveEmptyEntries).LastOrDefault()?.Trim() : null;
-        return last is { Length: > 0 } && File.Exists("/dev/" + last) ? "/dev/" + last : "/dev/console";
-    }
+    private static string ConsoleTty() => ActiveConsoles.Preferred()?.TerminalPath ?? "/dev/console";
 
     private void Exited(Service service, ChildExit exit)
     {

@@ -7,7 +7,7 @@ internal static partial class Libc
     internal const int AfInet = 2;
     internal const int SockDgram = 2;
     internal const int SolSocket = 1;
-    internal const int SoReuseAddr = 2, SoBroadcast = 6, SoBindToDevice = 25;
+    internal const int SoReuseAddr = 2, SoBroadcast = 6, SoRcvBuf = 8, SoBindToDevice = 25;
 
     [LibraryImport(Name, EntryPoint = "bind", SetLastError = true)]
     internal static unsafe partial int Bind(int fd, byte* address, uint length);

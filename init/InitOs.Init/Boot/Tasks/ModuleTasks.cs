@@ -32,6 +32,26 @@ public static class ModuleTasks
         context.Log.Info($"loaded {inserted.Count} configured modules: {string.Join(" ", inserted)}");
     }
 
+    /// <summary>
+    /// Listens for devices that appear from now on (before coldplug's scan: nothing falls between
+    /// the two). Without coldplug, or when the kernel refuses the socket, boots go on without it.
+    /// </summary>
+    public static void StartHotplug(BootContext context)
+    {
+        if (!context.RequireSettings().Coldplug || context.ModuleIndex is null || context.Modules is null || context.Hotplug is not null)
+        {
+            return;
+        }
+        try
+        {
+            context.Hotplug = Hotplug.Start(context.ModuleIndex, context.Modules, context.Log);
+        }
+        catch (Sys.SysException e)
+        {
+            context.Log.Warn($"hotplug: {e.Message}; devices that appear after coldplug get no driver loaded");
+        }
+    }
+
     /// <summary>Loads what the hardware asks for; <paramref name="again"/> (a rerun while waiting for a device) logs only when it loaded something.</summary>
     public static void RunColdplug(BootContext context, bool again = false)
     {
