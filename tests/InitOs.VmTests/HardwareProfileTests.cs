@@ -77,6 +77,43 @@ public sealed class HardwareProfileTests
         Assert.Equal(0xFD2FB528u, BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(compressed)));
     }
 
+    /// <summary>
+    /// Profile host from an inventory taken on the target (`initos admin hardware --json`, read back
+    /// as `--hardware FILE` does): that machine's drivers and filesystems, not the generic set.
+    /// </summary>
+    [Fact]
+    public void The_host_profile_packs_what_the_targets_inventory_asks_for_and_nothing_generic()
+    {
+        var target = new InitOs.Init.Modules.HardwareInventory(
+            "6.1.0-57-amd64",
+            // An Intel 82574L NIC and QEMU's NVMe controller, as sysfs names them.
+            ["pci:v00008086d000010D3sv00008086sd00000000bc02sc00i00", "pci:v00001B36d00000010sv00001AF4sd00001100bc01sc08i02"],
+            ["e1000e"],
+            ["ext4", "xfs", "proc", "sysfs"]);
+        var inventory = InitOs.Init.Modules.HardwareInventory.Parse(target.ToJson(), "target.json");
+        var config = _images.Scratch("host-report.toml");
+        File.WriteAllText(config, "[modules]\nprofile = \"host\"\nload = []\ninclude = []\n");
+        var report = InitramfsBuilder.Build(new InitramfsSpec
+        {
+            BoxBinary = RepoPaths.Box,
+            KernelDirectory = RepoPaths.KernelDirectory,
+            ConfigFile = config,
+            Hardware = inventory,
+            Compression = ImageBuild.Cpio.Compression.Zstd,
+            ZstdLevel = 3,
+        }, _images.Scratch("host-report.img"));
+
+        Assert.Equal("host", report.Profile);
+        foreach (var module in new[] { "e1000e", "nvme", "ext4", "xfs" })
+        {
+            Assert.Contains(module, report.Modules);
+        }
+        foreach (var module in new[] { "igb", "r8169", "ahci", "megaraid_sas", "usb_storage", "btrfs", "f2fs" })
+        {
+            Assert.DoesNotContain(module, report.Modules);
+        }
+    }
+
     public static TheoryData<string, string[]> Controllers => new()
     {
         { "nvme", ["-device", "nvme,drive=root,serial=initos"] },
@@ -186,6 +223,13 @@ public sealed class HardwareProfileTests
         var status = AdminSessions.RunWhenUp(client, new InitOs.Admin.AdminTarget("127.0.0.1", port), "status");
         Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
         Assert.Contains("mode:     initramfs", status.Output, StringComparison.Ordinal);
+
+        // The inventory for profile host, taken on this machine through the door: its NIC and driver are in it.
+        var taken = client.Run(new InitOs.Admin.AdminTarget("127.0.0.1", port), "hardware --json");
+        Assert.True(taken.Succeeded, $"{taken.ExitCode}: {taken.Error}");
+        var inventory = InitOs.Init.Modules.HardwareInventory.Parse(taken.Output, "the door's answer");
+        Assert.Contains(driver, inventory.Modules);
+        Assert.Contains(inventory.Modaliases, a => a.StartsWith(nic == "e1000e" ? "pci:v00008086d000010D3" : "pci:v000010ECd00008139", StringComparison.Ordinal));
     }
 
     /// <summary>The newc entries of the uncompressed archive at the start of <paramref name="image"/>, up to its trailer; <paramref name="end"/> is where it ends.</summary>
