@@ -10,7 +10,7 @@ namespace InitOs.Sys;
 /// </summary>
 public static class ConsoleSecret
 {
-    private const ulong TcGets = 0x5401, TcSets = 0x5402, TcFlush = 0x540B;
+    private const ulong TcGets = 0x5401, TcSets = 0x5402;
     private const uint Echo = 0x8, EchoNl = 0x40, Canonical = 0x2;
     private const int MaxLength = 1024;
 
@@ -34,7 +34,7 @@ public static class ConsoleSecret
             {
                 var quiet = saved;
                 quiet.LocalFlags = (quiet.LocalFlags & ~(Echo | EchoNl)) | Canonical;
-                _ = Libc.Ioctl(fd, TcFlush, 0); // TCIFLUSH: nothing typed before the prompt counts
+                Terminal.DropTypedAhead(fd);
                 _ = Libc.Ioctl(fd, TcSets, (nint)(&quiet));
             }
             Files.WriteAll(fd, Encoding.UTF8.GetBytes(prompt));
