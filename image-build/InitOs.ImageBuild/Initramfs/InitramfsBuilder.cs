@@ -52,9 +52,9 @@ public static class InitramfsBuilder
         }
         finally
         {
-            if (Directory.Exists(staging))
+            foreach (var directory in new[] { staging, staging + "-store" }.Where(Directory.Exists))
             {
-                Directory.Delete(staging, true);
+                Directory.Delete(directory, true);
             }
         }
     }
@@ -219,10 +219,16 @@ public static class InitramfsBuilder
             .Where(m => !index.IsBuiltin(m)).Distinct(StringComparer.Ordinal).ToList();
         var closure = index.LoadOrder(wanted).Where(m => !index.IsBuiltin(m)).ToList();
         var prefix = $"lib/modules/{kernel.Version}/";
-        foreach (var module in closure)
+        var stored = ModuleStoreImage.Stored(profile, index, config, closure);
+        foreach (var module in closure.Where(m => !stored.Contains(m)))
         {
             var relative = index.PathOf(module);
             archive.AddFileFrom(prefix + relative, Path.Combine(kernel.ModuleDirectory, relative), 0x1A4);
+        }
+        if (stored.Count > 0)
+        {
+            var image = ModuleStoreImage.Write(kernel.ModuleDirectory, closure.Where(stored.Contains).Select(index.PathOf), staging + "-store", spec.Mtime);
+            archive.AddFileFrom(prefix + ModuleStore.ImageName, image, 0x1A4);
         }
         Directory.CreateDirectory(staging);
         index.WriteSubset(closure, staging);

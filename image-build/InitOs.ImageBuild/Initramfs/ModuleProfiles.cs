@@ -1,3 +1,4 @@
+using InitOs.ImageBuild.Kernel;
 using InitOs.Init.Config;
 using InitOs.Init.Modules;
 
@@ -18,8 +19,9 @@ public static class ModuleProfiles
         "drivers/ata", "drivers/nvme", "drivers/scsi", "drivers/message/fusion", "drivers/virtio", "drivers/block", "drivers/md", "drivers/cdrom",
         // USB host controllers, mass storage and UAS; MMC/SD hosts and cards.
         "drivers/usb/host", "drivers/usb/storage", "drivers/usb/core", "drivers/usb/common", "drivers/mmc",
-        // Keyboards: USB HID and the PS/2 controller.
-        "drivers/hid", "drivers/input/keyboard", "drivers/input/serio",
+        // Keyboards: the HID transports (USB, I2C, Surface's), and the PS/2 controller. The HID core and
+        // hid-generic come from GenericModules; drivers/hid's device-specific drivers do not (see there).
+        "drivers/hid/usbhid", "drivers/hid/i2c-hid", "drivers/hid/surface-hid", "drivers/input/keyboard", "drivers/input/serio",
         // Wired network cards and their PHYs.
         "drivers/net/ethernet", "drivers/net/phy", "drivers/net/mdio", "drivers/net/pcs",
         // Filesystems for a root or data volume, the ESP, install media, and the jail modes' layers.
@@ -27,21 +29,38 @@ public static class ModuleProfiles
     ];
 
     /// <summary>
-    /// Left out of generic, each a class a modules.dep line shows: storage reached over a network
-    /// or fabric, and the targets that serve it (Fibre Channel, iSCSI, RDMA, NVMe over fabrics,
-    /// SCSI and NVMe targets, Ceph, DRBD, the cluster lock manager), and parallel SCSI (SPI) and the
-    /// floppy drive (slow to probe, and a hang where a controller half answers), gone from machines
-    /// that boot UEFI. A module that needs one of these is left out with it. A machine
-    /// that boots from a SAN is a known machine: profile host, or modules.include.
+    /// Taken by name from a directory generic does not take whole: hid-generic drives every
+    /// keyboard that follows the HID specification, which is every keyboard a person types a
+    /// passphrase or a shell command on. The device-specific drivers beside it in drivers/hid
+    /// (special keys, LEDs, force feedback, game controllers, sensors, tablets: 110 modules, about
+    /// 0.8 MiB of a compressed image) add nothing to a boot; the OS loads them.
     /// </summary>
-    public static readonly IReadOnlyList<string> LeftOutModules =
-        ["floppy", "scsi_transport_fc", "scsi_transport_iscsi", "libfc", "libiscsi", "ib_core", "rdma_cm", "iw_cm", "nvme_fabrics", "target_core_mod", "nvmet", "libceph", "dlm", "drbd", "scsi_transport_spi"];
+    public static readonly IReadOnlyList<string> GenericModules = ["hid", "hid_generic"];
 
     /// <summary>
-    /// Ethernet drivers bigger than this are the 25-100 GbE data-plane adapters (mlx5, ice, i40e,
-    /// bnx2x, qed, cxgb4, nfp on Debian 12's kernel: 2.7 MB of a compressed initramfs): the OS
-    /// loads them; an admin door on one needs profile host or modules.include.
+    /// Left out of generic: classes of module under the generic directories that no machine
+    /// boots through. Each is told by a module's name, its dependencies (modules.dep) or its
+    /// description (.modinfo), so a new kernel's new drivers fall into their class with no list
+    /// of drivers to keep. A machine that does boot through one is a known machine: profile
+    /// host, or modules.include.
     /// </summary>
+    public static readonly IReadOnlyList<LeftOutClass> LeftOutClasses =
+    [
+        new("storage reached over a network or fabric, and the targets that serve storage to others",
+            Needs: ["scsi_transport_fc", "scsi_transport_iscsi", "libfc", "libiscsi", "cnic", "ib_core", "rdma_cm", "iw_cm", "nvme_fabrics", "libceph", "dlm", "drbd", "aoe", "nbd", "target_core_mod", "nvmet", "xen_blkback"]),
+        new("hardware gone from machines that boot UEFI: parallel SCSI, the floppy drive (slow to probe, a hang where a controller half answers), 16-bit PC Card slots",
+            Needs: ["scsi_transport_spi", "floppy", "pcmcia_core"]),
+        new("devices the kernel's own tests create (fake and failing disks)",
+            Needs: ["scsi_debug", "null_blk", "faulty", "dm_flakey", "dm_delay", "dm_log_writes", "dm_dust"]),
+        new("SCSI peripherals no root is on (tape, changers, enclosures, the generic SCSI node)",
+            Needs: ["st", "ch", "enclosure", "sg"]),
+        new("SR-IOV virtual functions: a slice of a host's NIC given to a VM, which boots from its virtual disk",
+            DescriptionContains: "Virtual Function"),
+        new("Ethernet drivers over 1 MiB: the 25-100 GbE data-plane adapters (mlx5, ice, i40e, bnx2x, qed, cxgb4, nfp on Debian 12's kernel)",
+            LargerThan: LargestEthernetDriver, Under: "kernel/drivers/net/ethernet/"),
+    ];
+
+    /// <summary>Ethernet drivers bigger than this (uncompressed) are data-plane adapters: the OS loads them.</summary>
     public const long LargestEthernetDriver = 1 << 20;
 
     /// <summary>The code pages FAT, exFAT and ISO 9660 mount with by default; the rest of fs/nls is left out.</summary>
@@ -61,12 +80,15 @@ public static class ModuleProfiles
 
     private static IEnumerable<string> Generic(ModuleIndex index, string moduleDirectory)
     {
-        var candidates = InGenericDirectories(index).ToList();
-        var leftOut = LeftOutModules
-            .Concat(candidates.Where(f => f.Value.StartsWith("kernel/drivers/net/ethernet/", StringComparison.Ordinal) && new FileInfo(Path.Combine(moduleDirectory, f.Value)).Length > LargestEthernetDriver).Select(f => f.Key))
+        var candidates = InGenericDirectories(index)
+            .Where(f => !f.Value.StartsWith("kernel/fs/nls/", StringComparison.Ordinal) || DefaultCodePages.Contains(f.Key))
+            .ToList();
+        var leftOut = candidates
+            .Where(f => LeftOutClasses.Any(c => c.Holds(f.Key, Path.Combine(moduleDirectory, f.Value), f.Value)))
+            .Select(f => f.Key)
+            .Concat(LeftOutClasses.SelectMany(c => c.Needs ?? []).Select(ModuleIndex.NormalizeName))
             .ToHashSet(StringComparer.Ordinal);
         return candidates
-            .Where(f => !f.Value.StartsWith("kernel/fs/nls/", StringComparison.Ordinal) || DefaultCodePages.Contains(f.Key))
             .Select(f => f.Key)
             // A module that needs a left-out one would bring it back as a dependency: it stays out too.
             .Where(m => !leftOut.Contains(m) && !index.LoadOrder(m, includeSoft: false).Any(leftOut.Contains))
@@ -84,7 +106,7 @@ public static class ModuleProfiles
     }
 
     private static IEnumerable<KeyValuePair<string, string>> InGenericDirectories(ModuleIndex index) =>
-        index.Files.Where(f => GenericDirectories.Any(d => f.Value.StartsWith("kernel/" + d + "/", StringComparison.Ordinal)));
+        index.Files.Where(f => GenericModules.Contains(f.Key) || GenericDirectories.Any(d => f.Value.StartsWith("kernel/" + d + "/", StringComparison.Ordinal)));
 
     /// <summary>The generic modules this machine's devices match, its loaded ones, and its mounted filesystems' modules.</summary>
     private static List<string> Host(ModuleIndex index, HardwareInventory inventory)
@@ -104,5 +126,28 @@ public static class ModuleProfiles
             wanted.Add(filesystem);
         }
         return [.. wanted];
+    }
+}
+
+/// <summary>
+/// A class of module generic leaves out, with why: the modules named in <paramref name="Needs"/>
+/// (and, through the dependency check, every module that needs one), those whose .modinfo
+/// description contains <paramref name="DescriptionContains"/>, and those under
+/// <paramref name="Under"/> larger than <paramref name="LargerThan"/> bytes.
+/// </summary>
+public sealed record LeftOutClass(string Why, IReadOnlyList<string>? Needs = null, string? DescriptionContains = null, long LargerThan = 0, string Under = "")
+{
+    /// <summary>Whether the module itself (by name, description or size) is of this class.</summary>
+    public bool Holds(string module, string file, string relativePath)
+    {
+        if (Needs is not null && Needs.Select(ModuleIndex.NormalizeName).Contains(module))
+        {
+            return true;
+        }
+        if (DescriptionContains is not null && ModuleInfo.Values(file, "description").Any(d => d.Contains(DescriptionContains, StringComparison.Ordinal)))
+        {
+            return true;
+        }
+        return LargerThan > 0 && relativePath.StartsWith(Under, StringComparison.Ordinal) && new FileInfo(file).Length > LargerThan;
     }
 }

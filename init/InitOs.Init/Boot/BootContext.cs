@@ -32,6 +32,8 @@ public sealed class BootContext
     public ModuleLoader? Modules { get; set; }
     /// <summary>The loader for devices that appear later (started with coldplug; stopped at switch_root).</summary>
     public Hotplug? Hotplug { get; set; }
+    /// <summary>Coldplug under way on its own thread (waited for by what needs every driver; stopped at switch_root).</summary>
+    public ColdplugRun? Coldplug { get; set; }
     public BlockDevice? RootDevice { get; set; }
     public string? RootFsType { get; set; }
     public BlockDevice? DataDevice { get; set; }

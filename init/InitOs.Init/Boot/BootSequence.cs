@@ -34,14 +34,17 @@ public static class BootSequence
             new("load-index", ModuleTasks.LoadIndex),
             new("load-configured", ModuleTasks.LoadConfigured),
             new("watch-hotplug", ModuleTasks.StartHotplug),
-            new("coldplug", c => ModuleTasks.RunColdplug(c)),
+            new("start-coldplug", ModuleTasks.StartColdplug),
         ]),
         new("network",
         [
+            new("settle-coldplug", ModuleTasks.SettleColdplug),
             new("bring-up-network", NetworkTasks.BringUp),
         ], c => c.RequireSettings().Network.Mode != NetworkMode.Off),
         new("host",
         [
+            // Leaving rootfs moves /sys for a moment: coldplug's scan must be over.
+            new("settle-coldplug", ModuleTasks.SettleColdplug),
             new("leave-rootfs", c => HostRootTasks.LeaveRootfs(c, system)),
             new("mount-cgroup2", c => HostRootTasks.MountCgroup2(c, system)),
             new("share-mounts", c => HostRootTasks.ShareMounts(c, system)),
@@ -63,6 +66,7 @@ public static class BootSequence
         ], c => NeedsRoot(c) && c.RequireSettings().Mode != BootMode.Vm),
         new("switch-root",
         [
+            new("stop-coldplug", ModuleTasks.StopColdplug),
             new("verify-new-root", c => SwitchRootTasks.VerifyNewRoot(c, system)),
             extensions.StartSidecarBeforeHandoff ?? new("start-sidecar", c =>
             {
@@ -72,6 +76,7 @@ public static class BootSequence
                 }
             }),
             new("stop-hotplug", c => c.Hotplug?.Stop()),
+            new("detach-module-store", ModuleTasks.DetachStore),
             new("move-api-mounts", c => SwitchRootTasks.MoveApiMounts(c, system)),
             new("free-initramfs", c => SwitchRootTasks.FreeInitramfs(c, system)),
             new("prepare-handoff", c => SwitchRootTasks.PrepareHandoff(c, system)),

@@ -14,14 +14,14 @@ public sealed record HardwareInventory(string Kernel, IReadOnlyList<string> Moda
     public string Cpu { get; init; } = "";
 
     /// <summary>This machine, as its /sys and /proc see it now.</summary>
-    public static HardwareInventory Take(string sysDevices = "/sys/devices", string procModules = "/proc/modules", string procMounts = "/proc/mounts")
+    public static HardwareInventory Take(string sysRoot = "/sys", string procModules = "/proc/modules", string procMounts = "/proc/mounts")
     {
         var kernel = File.Exists("/proc/sys/kernel/osrelease") ? File.ReadAllText("/proc/sys/kernel/osrelease").Trim() : "";
         var modules = ModuleLoader.ReadProcModules(procModules).Select(ModuleIndex.NormalizeName).Distinct().Order(StringComparer.Ordinal).ToList();
         var filesystems = File.Exists(procMounts)
             ? File.ReadLines(procMounts).Select(l => l.Split(' ')).Where(f => f.Length > 2).Select(f => f[2]).Distinct().Order(StringComparer.Ordinal).ToList()
             : [];
-        return new HardwareInventory(kernel, Coldplug.Modaliases(sysDevices), modules, filesystems) { Cpu = CpuOf("/proc/cpuinfo") };
+        return new HardwareInventory(kernel, Coldplug.Modaliases(sysRoot), modules, filesystems) { Cpu = CpuOf("/proc/cpuinfo") };
     }
 
     /// <summary>The first processor's vendor_id, cpu family, model and stepping from /proc/cpuinfo.</summary>

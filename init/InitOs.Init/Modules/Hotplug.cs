@@ -68,11 +68,15 @@ public sealed class Hotplug
         var inserted = new List<string>();
         foreach (var module in _index.MatchAlias(alias).Where(m => !_loader.IsLoaded(m)))
         {
+            if (_stopped)
+            {
+                break;
+            }
             try
             {
                 inserted.AddRange(_loader.Load(module));
             }
-            catch (Exception e) when (e is ModuleException or IOException)
+            catch (Exception e) when (e is ModuleException or IOException or Sys.SysException)
             {
                 _log.Warn($"hotplug {alias}: {e.Message}");
             }

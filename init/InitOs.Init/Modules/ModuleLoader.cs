@@ -17,12 +17,19 @@ public sealed class ModuleLoader
     private readonly HashSet<string> _failedSoft = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
-    public ModuleLoader(ModuleIndex index, string moduleDir, IEnumerable<string> alreadyLoaded)
+    public ModuleLoader(ModuleIndex index, string moduleDir, IEnumerable<string> alreadyLoaded, ModuleStore? store = null)
     {
         _index = index;
         _moduleDir = moduleDir;
+        Store = store;
         _loaded = new HashSet<string>(alreadyLoaded.Select(ModuleIndex.NormalizeName));
     }
+
+    /// <summary>The generic image's squashfs of modules, when it has one.</summary>
+    public ModuleStore? Store { get; }
+
+    /// <summary>Whether loading the module needs no store mounted (it is outside it, or there is no store).</summary>
+    public bool IsOutsideStore(string name) => Store is null || Store.IsOutside(_index.PathOf(ModuleIndex.NormalizeName(name)));
 
     public IReadOnlyCollection<string> Loaded
     {
@@ -69,8 +76,10 @@ public sealed class ModuleLoader
             }
             try
             {
-                Insert(dependency);
-                inserted.Add(dependency);
+                if (Insert(dependency))
+                {
+                    inserted.Add(dependency);
+                }
             }
             catch (ModuleException) when (!hard.Contains(dependency))
             {
@@ -96,9 +105,11 @@ public sealed class ModuleLoader
         }
     }
 
-    private void Insert(string module)
+    /// <summary>True when this call inserted it; false when another thread's load of it came first (EEXIST, said once that load is done).</summary>
+    private bool Insert(string module)
     {
-        var path = Path.Combine(_moduleDir, _index.PathOf(module));
+        var relative = _index.PathOf(module);
+        var path = Store?.Resolve(relative, this) ?? Path.Combine(_moduleDir, relative);
         var errno = Kernel.LoadModule(path);
         if (errno is not (Errno.None or Errno.EEXIST))
         {
@@ -108,5 +119,6 @@ public sealed class ModuleLoader
         {
             _loaded.Add(module);
         }
+        return errno == Errno.None;
     }
 }

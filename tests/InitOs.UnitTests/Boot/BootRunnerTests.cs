@@ -21,7 +21,7 @@ public sealed class BootRunnerTests
     {
         var phases = BootSequence.SwitchRoot(new RecordingSystem());
         Assert.Equal(["early-mounts", "settings", "modules", "network", "host", "data", "sidecar", "devices", "root", "switch-root", "os", "vm"], BootSequence.PhaseNames(phases));
-        Assert.Equal(["verify-new-root", "start-sidecar", "stop-hotplug", "move-api-mounts", "free-initramfs", "prepare-handoff"], phases.Single(p => p.Name == "switch-root").Tasks.Select(t => t.Name));
+        Assert.Equal(["stop-coldplug", "verify-new-root", "start-sidecar", "stop-hotplug", "detach-module-store", "move-api-mounts", "free-initramfs", "prepare-handoff"], phases.Single(p => p.Name == "switch-root").Tasks.Select(t => t.Name));
     }
 
     [Fact]

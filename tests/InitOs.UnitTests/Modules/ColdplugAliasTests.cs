@@ -5,19 +5,75 @@ namespace InitOs.UnitTests.Modules;
 
 public sealed class ColdplugAliasTests
 {
-    /// <summary>An SD card says what it is only in its uevent (MMC has no modalias file); a PCI device in both.</summary>
+    /// <summary>
+    /// Devices are found through /sys/bus/*/devices/* (links into /sys/devices, as sysfs has
+    /// them); an SD card says what it is only in its uevent (MMC has no modalias file), a PCI
+    /// device in both; a device on no bus, or with no alias, asks for nothing.
+    /// </summary>
     [Fact]
-    public void Aliases_come_from_modalias_files_and_from_uevent_lines_each_once_and_links_are_not_followed()
+    public void Aliases_come_from_each_bus_device_s_modalias_or_uevent_line_each_once_in_order()
     {
         using var sys = new TempDirectory("initos-sysfs-");
-        var pci = Directory.CreateDirectory(Path.Combine(sys.Path, "pci0000:00/0000:00:04.0")).FullName;
+        var pci = Directory.CreateDirectory(Path.Combine(sys.Path, "devices/pci0000:00/0000:00:04.0")).FullName;
         File.WriteAllText(Path.Combine(pci, "modalias"), "pci:v00001B36d00000007sv00001AF4sd00001100bc08sc05i01\n");
         File.WriteAllText(Path.Combine(pci, "uevent"), "DRIVER=sdhci-pci\nPCI_CLASS=80501\nMODALIAS=pci:v00001B36d00000007sv00001AF4sd00001100bc08sc05i01\n");
         var card = Directory.CreateDirectory(Path.Combine(pci, "mmc_host/mmc0/mmc0:4567")).FullName;
         File.WriteAllText(Path.Combine(card, "uevent"), "MMC_TYPE=SD\nMMC_NAME=QEMU!\nMODALIAS=mmc:block\n");
         File.WriteAllText(Path.Combine(pci, "mmc_host/mmc0/uevent"), "DEVTYPE=mmc_host\n");
-        Directory.CreateSymbolicLink(Path.Combine(card, "subsystem"), sys.Path);
+        var loose = Directory.CreateDirectory(Path.Combine(sys.Path, "devices/virtual/misc/thing")).FullName;
+        File.WriteAllText(Path.Combine(loose, "modalias"), "platform:not-on-a-bus\n");
+        var bridge = Directory.CreateDirectory(Path.Combine(sys.Path, "devices/pci0000:00/0000:00:00.0")).FullName;
+        File.WriteAllText(Path.Combine(bridge, "uevent"), "PCI_CLASS=60000\n");
+        Link(sys.Path, "bus/pci/devices/0000:00:04.0", pci);
+        Link(sys.Path, "bus/pci/devices/0000:00:00.0", bridge);
+        Link(sys.Path, "bus/mmc/devices/mmc0:4567", card);
+        Directory.CreateDirectory(Path.Combine(sys.Path, "bus/empty/devices"));
 
         Assert.Equal(["mmc:block", "pci:v00001B36d00000007sv00001AF4sd00001100bc08sc05i01"], Coldplug.Modaliases(sys.Path));
+    }
+
+    private static void Link(string sys, string at, string target)
+    {
+        var link = Path.Combine(sys, at);
+        Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+        Directory.CreateSymbolicLink(link, target);
+    }
+}
+
+public sealed class ColdplugStopTests
+{
+    /// <summary>
+    /// Stopped (at the hand-off to switch_root), coldplug starts no load and names each driver
+    /// it left to the OS; not stopped, it tries each (a file that is no module is refused by the
+    /// kernel and named in a warning, and the boot goes on).
+    /// </summary>
+    [Fact]
+    public void A_stopped_coldplug_loads_nothing_and_names_what_it_left_and_a_running_one_tries_each_driver()
+    {
+        using var sys = new TempDirectory("initos-sysfs-");
+        var device = Directory.CreateDirectory(Path.Combine(sys.Path, "devices/pci0000:00/0000:00:01.1")).FullName;
+        File.WriteAllText(Path.Combine(device, "modalias"), "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80\n");
+        Directory.CreateDirectory(Path.Combine(sys.Path, "bus/pci/devices"));
+        Directory.CreateSymbolicLink(Path.Combine(sys.Path, "bus/pci/devices/0000:00:01.1"), device);
+        using var modules = new TempDirectory("initos-modules-");
+        Directory.CreateDirectory(modules.File("kernel/drivers/ata"));
+        File.WriteAllText(modules.File("kernel/drivers/ata/ata_piix.ko"), "not an ELF file");
+        File.WriteAllText(modules.File("modules.dep"), "kernel/drivers/ata/ata_piix.ko:\n");
+        File.WriteAllText(modules.File("modules.alias"), "alias pci:v00008086d00007010sv*sd*bc*sc*i* ata_piix\n");
+        var index = ModuleIndex.Load(modules.Path);
+        var log = new InitOs.Init.Logging.BootLog();
+
+        var stopped = new Coldplug(index, new ModuleLoader(index, modules.Path, []), log);
+        Assert.Empty(stopped.Run(sys.Path, stopRequested: () => true));
+        Assert.Empty(stopped.Skipped);
+
+        var late = new Coldplug(index, new ModuleLoader(index, modules.Path, []), log);
+        bool stop = false;
+        Assert.Empty(late.Run(sys.Path, rounds: 1, stopRequested: () => { var was = stop; stop = true; return was; }));
+        Assert.Equal(["ata_piix"], late.Skipped);
+
+        var running = new Coldplug(index, new ModuleLoader(index, modules.Path, []), log);
+        Assert.Empty(running.Run(sys.Path));
+        Assert.Empty(running.Skipped);
     }
 }

@@ -60,7 +60,7 @@ public static class DeviceTasks
             if (clock.Elapsed - lastColdplug >= ColdplugInterval)
             {
                 lastColdplug = clock.Elapsed;
-                ModuleTasks.RunColdplug(context, again: true);
+                ModuleTasks.ColdplugAgain(context);
             }
             Thread.Sleep(PollInterval);
         }

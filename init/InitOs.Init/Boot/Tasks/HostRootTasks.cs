@@ -26,6 +26,11 @@ public static class HostRootTasks
         {
             system.Mount(mount, StagingRoot + mount, null, MountFlags.Move, null);
         }
+        if (context.Modules?.Store is { IsMounted: true } store)
+        {
+            // Hotplug loads from it for as long as PID 1 runs the OS.
+            system.Mount(store.MountPoint, StagingRoot + store.MountPoint, null, MountFlags.Move, null);
+        }
         system.ChangeDirectory(StagingRoot);
         system.Mount(".", "/", null, MountFlags.Move, null);
         system.ChangeRoot(".");

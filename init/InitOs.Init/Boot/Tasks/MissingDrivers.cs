@@ -12,10 +12,10 @@ public static class MissingDrivers
     private const int Listed = 5;
 
     /// <summary>What goes after "not found …": the drivers left out first (the kernel log cuts long lines), then the modules loaded and the way to a shell.</summary>
-    public static string Describe(BootContext context, string devicesRoot = "/sys/devices")
+    public static string Describe(BootContext context, string sysRoot = "/sys")
     {
         var text = new System.Text.StringBuilder();
-        var missing = Find(context, devicesRoot);
+        var missing = Find(context, sysRoot);
         if (missing.Count > 0)
         {
             var named = missing.Take(Listed).Select(m => $"{string.Join('/', m.Modules)} ({Shorten(m.Alias)})");
@@ -36,7 +36,7 @@ public static class MissingDrivers
     private static string Shorten(string alias) => alias.StartsWith("pci:", StringComparison.Ordinal) && alias.Length > 22 ? alias[..22] + "…" : alias;
 
     /// <summary>Devices no packed module matches and a left-out one does.</summary>
-    public static IReadOnlyList<(string Alias, IReadOnlyList<string> Modules)> Find(BootContext context, string devicesRoot)
+    public static IReadOnlyList<(string Alias, IReadOnlyList<string> Modules)> Find(BootContext context, string sysRoot)
     {
         var file = Path.Combine(ModuleTasks.ModuleDirectory(), ModuleIndex.UnpackedAliasFile);
         if (context.ModuleIndex is not { } packed || !File.Exists(file))
@@ -44,7 +44,7 @@ public static class MissingDrivers
             return [];
         }
         var unpacked = ModuleIndex.AliasesOnly(file);
-        return Coldplug.Modaliases(devicesRoot)
+        return Coldplug.Modaliases(sysRoot)
             .Where(alias => packed.MatchAlias(alias).Count == 0)
             .Select(alias => (alias, unpacked.MatchAlias(alias)))
             .Where(m => m.Item2.Count > 0)

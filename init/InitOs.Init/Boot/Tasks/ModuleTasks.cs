@@ -17,8 +17,12 @@ public static class ModuleTasks
             return;
         }
         context.ModuleIndex = ModuleIndex.Load(dir);
-        context.Modules = new ModuleLoader(context.ModuleIndex, dir, ModuleLoader.ReadProcModules());
+        var store = new ModuleStore(dir, context.Log);
+        context.Modules = new ModuleLoader(context.ModuleIndex, dir, ModuleLoader.ReadProcModules(), store.Image is null ? null : store);
     }
+
+    /// <summary>Before switch_root: the store's mount (and its loop device) go with the initramfs.</summary>
+    public static void DetachStore(BootContext context) => context.Modules?.Store?.Detach();
 
     public static void LoadConfigured(BootContext context)
     {
@@ -52,18 +56,84 @@ public static class ModuleTasks
         }
     }
 
-    /// <summary>Loads what the hardware asks for; <paramref name="again"/> (a rerun while waiting for a device) logs only when it loaded something.</summary>
-    public static void RunColdplug(BootContext context, bool again = false)
+    /// <summary>
+    /// Loads what the hardware asks for. With the hotplug thread listening, on a thread of its
+    /// own (one scan: hotplug loads for the devices the loads create) while the boot goes on;
+    /// without it, here, in rounds until nothing new loads.
+    /// </summary>
+    public static void StartColdplug(BootContext context)
     {
         if (!context.RequireSettings().Coldplug || context.ModuleIndex is null || context.Modules is null)
         {
             return;
         }
-        var inserted = new Coldplug(context.ModuleIndex, context.Modules, context.Log).Run();
-        if (again && inserted.Count == 0)
+        var coldplug = new Coldplug(context.ModuleIndex, context.Modules, context.Log);
+        if (context.Hotplug is not null)
+        {
+            context.Coldplug = ColdplugRun.Start(coldplug, context.Log, rounds: 1, RootIsHere(context));
+            return;
+        }
+        var inserted = coldplug.Run();
+        context.Log.Info($"coldplug loaded {inserted.Count} modules: {string.Join(" ", inserted)}");
+    }
+
+    /// <summary>
+    /// When the boot's only need of drivers is its root (switch_root with no network, sidecar or
+    /// data volume, which would wait for coldplug), coldplug asks between tiers whether the root
+    /// is there yet; once it is, the rest is left to the real OS's device manager, and the
+    /// hand-off does not wait for a controller the root is not on to finish probing.
+    /// </summary>
+    private static Func<bool>? RootIsHere(BootContext context)
+    {
+        var settings = context.RequireSettings();
+        if (settings.Mode != Config.BootMode.SwitchRoot || settings.Network.Mode != Config.NetworkMode.Off || settings.Sidecar.Ssh || settings.Data is not null || settings.Root is null)
+        {
+            return null;
+        }
+        Devices.RootSpec spec;
+        try
+        {
+            spec = Devices.RootSpec.Parse(settings.Root);
+        }
+        catch (FormatException)
+        {
+            return null; // wait-for-root names the error
+        }
+        return () => spec.Find(new Devices.BlockDeviceScanner().Scan()) is not null;
+    }
+
+    /// <summary>A rerun while waiting for a device, when no run is under way; logs only when it loaded something.</summary>
+    public static void ColdplugAgain(BootContext context)
+    {
+        if (!context.RequireSettings().Coldplug || context.ModuleIndex is null || context.Modules is null || context.Coldplug is { IsDone: false })
         {
             return;
         }
-        context.Log.Info($"coldplug loaded {inserted.Count} modules: {string.Join(" ", inserted)}");
+        var inserted = new Coldplug(context.ModuleIndex, context.Modules, context.Log).Run();
+        if (inserted.Count > 0)
+        {
+            context.Log.Info($"coldplug loaded {inserted.Count} modules: {string.Join(" ", inserted)}");
+        }
+    }
+
+    /// <summary>How long the boot waits for coldplug's loads before it goes on without the rest.</summary>
+    public static readonly TimeSpan SettleTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>Before what needs every driver (the network, PID 1 staying the host): waits for coldplug's loads.</summary>
+    public static void SettleColdplug(BootContext context)
+    {
+        if (context.Coldplug is { } run && !run.Wait(SettleTimeout))
+        {
+            context.Log.Warn($"coldplug: still loading after {SettleTimeout.TotalSeconds:F0} s (a driver's init that does not return); going on without it");
+        }
+    }
+
+    /// <summary>Before switch_root: no new load; those under way finish. The real OS's device manager loads the rest.</summary>
+    public static void StopColdplug(BootContext context)
+    {
+        if (context.Coldplug is { } run && !run.Stop(SettleTimeout))
+        {
+            context.Log.Warn($"coldplug: a load still under way after {SettleTimeout.TotalSeconds:F0} s; handing off all the same");
+        }
     }
 }
