@@ -27,7 +27,10 @@ fi
 
 # BUILD_DIR as the suite expects it: "tini" is the InitOS binary under tini's name (argv[0] dispatch).
 build=$cache/build
-mkdir -p "$build" "$cache/shim"
+mkdir -p "$build" "$cache/shim" "$cache/bin"
+# The helper scripts say "env python": that is Debian's python3 here, never a version manager's
+# shim on the PATH (pyenv's forks helpers, which the suite counts as the init's children).
+ln -sf /usr/bin/python3 "$cache/bin/python"
 ln -sf "$box" "$build/tini"
 gcc -O2 -o "$build/sigconf-test" "$cache/src/test/sigconf/sigconf-test.c"
 
@@ -75,10 +78,10 @@ PY
 status=0
 for force in 0 1; do
   echo "== tini suite, FORCE_SUBREAPER=$force"
-  # Debian's python3 (with python3-psutil and python3-prctl) first: the helper scripts say "env python3".
+  # Debian's python3 (with python3-psutil and python3-prctl) first, as python too (above).
   # Default signal dispositions first: whatever started us (a test host) may ignore RT signals, which the
   # suite cannot even name when it prints the sigconf result.
-  if ! "$build/clean-signals" unshare --pid --fork --mount-proc env PATH="/usr/bin:/bin:$PATH" SOURCE_DIR="$cache/src" BUILD_DIR="$build" FORCE_SUBREAPER=$force \
+  if ! "$build/clean-signals" unshare --pid --fork --mount-proc env PATH="$cache/bin:/usr/bin:/bin:$PATH" SOURCE_DIR="$cache/src" BUILD_DIR="$build" FORCE_SUBREAPER=$force \
       PYTHONPATH="$cache/shim" /usr/bin/python3 "$cache/src/test/run_inner_tests.py"; then
     echo "== tini suite FAILED with FORCE_SUBREAPER=$force"
     status=1

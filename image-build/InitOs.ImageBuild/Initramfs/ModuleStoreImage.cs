@@ -47,6 +47,9 @@ public static class ModuleStoreImage
     private static void Run(string tool, params string[] arguments)
     {
         var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
+        // The times are given on the command line (the build's own mtime); mksquashfs refuses to
+        // run when SOURCE_DATE_EPOCH (which `make` exports for reproducible builds) says it too.
+        start.Environment.Remove("SOURCE_DATE_EPOCH");
         foreach (var argument in arguments)
         {
             start.ArgumentList.Add(argument);
