@@ -65,6 +65,10 @@ internal static class BuildCommands
             Console.WriteLine($"  libraries: {string.Join(' ', report.Libraries)}");
             Console.WriteLine($"  modules ({report.Modules.Count}): {string.Join(' ', report.Modules)}");
             Console.WriteLine($"  profile {report.Profile}: firmware {report.Firmware.Count} files packed, {report.FirmwareMissing} declared but not in {spec.FirmwareDirectory}");
+            if (report.HostLeftOut.Count > 0)
+            {
+                Console.WriteLine($"  profile host: left out of modules.include, no such device in the inventory: {string.Join(' ', report.HostLeftOut)}");
+            }
             Console.WriteLine(report.Microcode.Count == 0
                 ? $"  microcode: none under {spec.FirmwareDirectory} (intel-microcode, amd64-microcode)"
                 : $"  microcode (early cpio): {string.Join(", ", report.Microcode.Select(m => $"{m.Path} {m.Files} files {m.Content.Length} bytes"))}");

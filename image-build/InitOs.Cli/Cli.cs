@@ -48,7 +48,7 @@ internal static class Cli
             // Our handler, not System.CommandLine's: a bad input is one line naming it, not a stack trace.
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException or UnauthorizedAccessException or InitOs.Init.Config.ConfigException
+        catch (Exception e) when (e is IOException or InvalidDataException or FormatException or InvalidOperationException or ArgumentException or UnauthorizedAccessException or InitOs.Init.Config.ConfigException
             or InitOs.Efi.Pe.PeFormatException or InitOs.Efi.Signing.KeyException)
         {
             Console.Error.WriteLine($"initos: {e.Message}");

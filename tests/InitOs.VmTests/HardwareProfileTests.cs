@@ -105,13 +105,14 @@ public sealed class HardwareProfileTests
     {
         var target = new InitOs.Init.Modules.HardwareInventory(
             "6.1.0-57-amd64",
-            // An Intel 82574L NIC and QEMU's NVMe controller, as sysfs names them.
-            ["pci:v00008086d000010D3sv00008086sd00000000bc02sc00i00", "pci:v00001B36d00000010sv00001AF4sd00001100bc01sc08i02"],
+            // An Intel 82574L NIC, QEMU's NVMe controller and a floppy controller, as sysfs names them.
+            ["pci:v00008086d000010D3sv00008086sd00000000bc02sc00i00", "pci:v00001B36d00000010sv00001AF4sd00001100bc01sc08i02", "acpi:PNP0700:"],
             ["e1000e"],
             ["ext4", "xfs", "proc", "sysfs"]);
         var inventory = InitOs.Init.Modules.HardwareInventory.Parse(target.ToJson(), "target.json");
         var config = _images.Scratch("host-report.toml");
-        File.WriteAllText(config, "[modules]\nprofile = \"host\"\nload = []\ninclude = []\n");
+        // include's device drivers come only for the devices the inventory has; its other modules always.
+        File.WriteAllText(config, "[modules]\nprofile = \"host\"\nload = []\ninclude = [\"nvme\", \"ahci\", \"virtio_net\", \"overlay\", \"tun\"]\n");
         var report = InitramfsBuilder.Build(new InitramfsSpec
         {
             BoxBinary = RepoPaths.Box,
@@ -123,14 +124,16 @@ public sealed class HardwareProfileTests
         }, _images.Scratch("host-report.img"));
 
         Assert.Equal("host", report.Profile);
-        foreach (var module in new[] { "e1000e", "nvme", "ext4", "xfs" })
+        foreach (var module in new[] { "e1000e", "nvme", "ext4", "xfs", "overlay", "tun" })
         {
             Assert.Contains(module, report.Modules);
         }
-        foreach (var module in new[] { "igb", "r8169", "ahci", "megaraid_sas", "usb_storage", "btrfs", "f2fs" })
+        // The floppy drive is left out for host too: no UEFI firmware boots from it.
+        foreach (var module in new[] { "igb", "r8169", "ahci", "virtio_net", "megaraid_sas", "usb_storage", "btrfs", "f2fs", "floppy" })
         {
             Assert.DoesNotContain(module, report.Modules);
         }
+        Assert.Equal(["ahci", "virtio_net"], report.HostLeftOut);
     }
 
     public static TheoryData<string, string[]> Controllers => new()

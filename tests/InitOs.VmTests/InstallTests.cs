@@ -34,6 +34,14 @@ public sealed class InstallTests
         var osRelease = Tool.Run("sh", "-c", $"zstd -dc {elsewhere.File("i.img")} | cpio -i --quiet --to-stdout etc/os-release");
         Assert.Contains($"VERSION_ID={BuildVersion.Text}\n", osRelease, StringComparison.Ordinal);
 
+        // Bad input is one line that names it, and nothing is written.
+        File.WriteAllText(elsewhere.File("inventory.json"), "{\"kernel\": \"6.1\"} trailing");
+        var refused = Tool.Exec(initos, ["build", "initramfs", "--profile", "host", "--hardware", "inventory.json", "--output", "host.img"], elsewhere.Path, bare);
+        Assert.Equal(1, refused.Code);
+        Assert.StartsWith("initos: inventory.json: not JSON", refused.Err, StringComparison.Ordinal);
+        Assert.Single(refused.Err.TrimEnd('\n').Split('\n'));
+        Assert.False(File.Exists(elsewhere.File("host.img")), "a refused build wrote its output");
+
         var removed = Make("uninstall");
         Assert.True(removed.Code == 0, removed.ToString());
         Assert.False(File.Exists(initos) || Directory.Exists(Path.Combine(prefix.Path, "lib/initos")), "uninstall left files behind");

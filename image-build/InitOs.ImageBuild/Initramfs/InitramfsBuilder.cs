@@ -32,9 +32,11 @@ public static class InitramfsBuilder
             var kernel = KernelFolder.Open(spec.KernelDirectory);
             kernel.EnsureDepmod();
             var index = ModuleIndex.Load(kernel.ModuleDirectory);
-            var modules = AddModules(archive, spec, kernel, index, config, profile, staging);
+            var hardware = profile == ModuleProfile.Host ? spec.Hardware ?? HardwareInventory.Take() : null;
+            var hostLeftOut = hardware is null ? [] : ModuleProfiles.HostLeavesOut(index, config.Modules.Include, hardware);
+            var modules = AddModules(archive, spec with { Hardware = hardware }, kernel, index, config, profile, hostLeftOut, staging);
             var firmware = AddFirmware(archive, spec, kernel, index, modules);
-            var microcode = Microcode.Collect(spec.FirmwareDirectory, profile == ModuleProfile.Host ? (spec.Hardware ?? HardwareInventory.Take()).Cpu : null);
+            var microcode = Microcode.Collect(spec.FirmwareDirectory, hardware?.Cpu);
             AddShell(archive, spec.Busybox);
             AddSidecar(archive, config);
             AddRecoveryPassword(archive, config);
@@ -47,6 +49,7 @@ public static class InitramfsBuilder
                 Profile = ConfigNames.Name(profile),
                 Firmware = firmware.Packed,
                 FirmwareMissing = firmware.Missing,
+                HostLeftOut = hostLeftOut,
                 Microcode = microcode,
             };
         }
@@ -212,9 +215,10 @@ public static class InitramfsBuilder
         return config;
     }
 
-    private static List<string> AddModules(CpioArchive archive, InitramfsSpec spec, KernelFolder kernel, ModuleIndex index, InitosConfig config, ModuleProfile profile, string staging)
+    private static List<string> AddModules(CpioArchive archive, InitramfsSpec spec, KernelFolder kernel, ModuleIndex index, InitosConfig config, ModuleProfile profile, IReadOnlyList<string> hostLeftOut, string staging)
     {
-        var wanted = config.Modules.Load.Concat(config.Modules.Include)
+        var include = config.Modules.Include.Where(m => !hostLeftOut.Contains(ModuleIndex.NormalizeName(m)));
+        var wanted = config.Modules.Load.Concat(include)
             .Concat(ModuleProfiles.Select(profile, index, kernel.ModuleDirectory, spec.Hardware))
             .Where(m => !index.IsBuiltin(m)).Distinct(StringComparer.Ordinal).ToList();
         var closure = index.LoadOrder(wanted).Where(m => !index.IsBuiltin(m)).ToList();

@@ -42,6 +42,8 @@ public sealed record InitramfsReport(string Output, long Bytes, int Entries, IRe
     /// <summary>Firmware files packed (path under lib/firmware), and the declared ones not on the build machine.</summary>
     public IReadOnlyList<string> Firmware { get; init; } = [];
     public int FirmwareMissing { get; init; }
+    /// <summary>Profile host: the device drivers of modules.include no device of the inventory matches.</summary>
+    public IReadOnlyList<string> HostLeftOut { get; init; } = [];
     /// <summary>The early cpio's microcode blobs (path, files, bytes); empty: none installed.</summary>
     public IReadOnlyList<Microcode.Blob> Microcode { get; init; } = [];
 }

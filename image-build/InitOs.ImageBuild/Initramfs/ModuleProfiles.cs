@@ -48,8 +48,12 @@ public static class ModuleProfiles
     [
         new("storage reached over a network or fabric, and the targets that serve storage to others",
             Needs: ["scsi_transport_fc", "scsi_transport_iscsi", "libfc", "libiscsi", "cnic", "ib_core", "rdma_cm", "iw_cm", "nvme_fabrics", "libceph", "dlm", "drbd", "aoe", "nbd", "target_core_mod", "nvmet", "xen_blkback"]),
-        new("hardware gone from machines that boot UEFI: parallel SCSI, the floppy drive (slow to probe, a hang where a controller half answers), 16-bit PC Card slots",
-            Needs: ["scsi_transport_spi", "floppy", "pcmcia_core"]),
+        new("hardware gone from machines that boot UEFI: parallel SCSI, 16-bit PC Card slots",
+            Needs: ["scsi_transport_spi", "pcmcia_core"]),
+        // Host too: a machine that still has a floppy controller (QEMU pc has one) boots its UKI
+        // from UEFI, which boots no floppy; the OS loads the driver if a person wants the drive.
+        new("the floppy drive: no UEFI firmware boots from it, it is slow to probe, and a controller that half answers hangs the probe",
+            Needs: ["floppy"], ForHostToo: true),
         new("devices the kernel's own tests create (fake and failing disks)",
             Needs: ["scsi_debug", "null_blk", "faulty", "dm_flakey", "dm_delay", "dm_log_writes", "dm_dust"]),
         new("SCSI peripherals no root is on (tape, changers, enclosures, the generic SCSI node)",
@@ -73,7 +77,7 @@ public static class ModuleProfiles
         {
             ModuleProfile.Explicit => [],
             ModuleProfile.Generic => Generic(index, moduleDirectory).ToList(),
-            ModuleProfile.Host => Host(index, inventory ?? HardwareInventory.Take()),
+            ModuleProfile.Host => Host(index, moduleDirectory, inventory ?? HardwareInventory.Take()),
             _ => throw new ArgumentOutOfRangeException(nameof(profile), profile, "unknown profile"),
         };
     }
@@ -95,6 +99,30 @@ public static class ModuleProfiles
             .Order(StringComparer.Ordinal);
     }
 
+    /// <summary>The bus of a device's modalias (before its first ':'): a module with an alias on one of these drives hardware.</summary>
+    public static readonly IReadOnlySet<string> DeviceBuses = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "pci", "usb", "virtio", "acpi", "of", "platform", "scsi", "mmc", "sdio", "hid", "serio", "pnp", "vmbus", "xen",
+        "i2c", "spi", "input", "dmi", "mdio", "pcmcia", "ieee1394", "cpu",
+    };
+
+    /// <summary>
+    /// What profile host leaves out of modules.include: the device drivers in it (modules with a
+    /// device modalias) that no device of the inventory matches and the machine has not loaded,
+    /// like dracut's host-only mode. The rest of include stays whatever the hardware, since the
+    /// config's features need it: filesystems, overlay, loop, bridge, veth, tun.
+    /// </summary>
+    public static IReadOnlyList<string> HostLeavesOut(ModuleIndex index, IEnumerable<string> include, HardwareInventory inventory)
+    {
+        var present = inventory.Modaliases.SelectMany(index.MatchAlias)
+            .Concat(inventory.Modules.Select(ModuleIndex.NormalizeName))
+            .ToHashSet(StringComparer.Ordinal);
+        var drivers = index.Aliases.Where(a => DeviceBuses.Contains(a.Pattern.Split(':')[0])).Select(a => a.Module).ToHashSet(StringComparer.Ordinal);
+        return include.Select(ModuleIndex.NormalizeName)
+            .Where(m => drivers.Contains(m) && !present.Contains(m))
+            .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+    }
+
     /// <summary>
     /// The modules.alias lines of the boot-path drivers (the generic directories) that are not
     /// packed: PID 1 names them when a root is not found and a device there has no driver.
@@ -108,15 +136,19 @@ public static class ModuleProfiles
     private static IEnumerable<KeyValuePair<string, string>> InGenericDirectories(ModuleIndex index) =>
         index.Files.Where(f => GenericModules.Contains(f.Key) || GenericDirectories.Any(d => f.Value.StartsWith("kernel/" + d + "/", StringComparison.Ordinal)));
 
-    /// <summary>The generic modules this machine's devices match, its loaded ones, and its mounted filesystems' modules.</summary>
-    private static List<string> Host(ModuleIndex index, HardwareInventory inventory)
+    /// <summary>
+    /// The generic modules this machine's devices match, its loaded ones, and its mounted
+    /// filesystems' modules; not those of a class left out for host too (the floppy drive).
+    /// </summary>
+    private static List<string> Host(ModuleIndex index, string moduleDirectory, HardwareInventory inventory)
     {
         // What the machine has decides here, so its big NIC or its SAN adapter comes along.
-        var generic = InGenericDirectories(index).Select(f => f.Key).ToHashSet(StringComparer.Ordinal);
+        var generic = InGenericDirectories(index).ToDictionary(f => f.Key, f => f.Value, StringComparer.Ordinal);
         var wanted = new SortedSet<string>(StringComparer.Ordinal);
         foreach (var module in inventory.Modaliases.SelectMany(index.MatchAlias).Concat(inventory.Modules.Select(ModuleIndex.NormalizeName)))
         {
-            if (generic.Contains(module))
+            if (generic.TryGetValue(module, out var relative)
+                && !LeftOutClasses.Any(c => c.ForHostToo && c.Holds(module, Path.Combine(moduleDirectory, relative), relative)))
             {
                 wanted.Add(module);
             }
@@ -133,9 +165,10 @@ public static class ModuleProfiles
 /// A class of module generic leaves out, with why: the modules named in <paramref name="Needs"/>
 /// (and, through the dependency check, every module that needs one), those whose .modinfo
 /// description contains <paramref name="DescriptionContains"/>, and those under
-/// <paramref name="Under"/> larger than <paramref name="LargerThan"/> bytes.
+/// <paramref name="Under"/> larger than <paramref name="LargerThan"/> bytes. Profile host
+/// packs what a machine has, but not a class <paramref name="ForHostToo"/> marks.
 /// </summary>
-public sealed record LeftOutClass(string Why, IReadOnlyList<string>? Needs = null, string? DescriptionContains = null, long LargerThan = 0, string Under = "")
+public sealed record LeftOutClass(string Why, IReadOnlyList<string>? Needs = null, string? DescriptionContains = null, long LargerThan = 0, string Under = "", bool ForHostToo = false)
 {
     /// <summary>Whether the module itself (by name, description or size) is of this class.</summary>
     public bool Holds(string module, string file, string relativePath)
