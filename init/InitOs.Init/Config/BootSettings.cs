@@ -17,6 +17,8 @@ public sealed record BootSettings
     public IReadOnlyList<string> InitArguments { get; init; } = [];
     public IReadOnlyList<string> Consoles { get; init; } = [];
     public IReadOnlyList<string> Modules { get; init; } = [];
+    /// <summary>modules.load and modules.include: coldplug loads the drivers among them before the others it finds.</summary>
+    public IReadOnlyList<string> ColdplugFirst { get; init; } = [];
     public bool Coldplug { get; init; } = true;
     /// <summary>Phase before which an emergency shell runs (initos.break=PHASE).</summary>
     public string? BreakBefore { get; init; }

@@ -45,6 +45,7 @@ public static class SettingsBuilder
             Consoles = cmdline.All("console").ToList(),
             Modules = config.Modules.Load,
             Coldplug = config.Modules.Coldplug,
+            ColdplugFirst = [.. config.Modules.Load, .. config.Modules.Include],
             Services = config.Services,
             Sidecar = sidecar,
             Data = data,

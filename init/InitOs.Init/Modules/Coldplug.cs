@@ -19,11 +19,15 @@ public sealed class Coldplug
     private readonly HashSet<string> _seenAliases = new(StringComparer.Ordinal);
     private readonly List<string> _skipped = [];
 
-    public Coldplug(ModuleIndex index, ModuleLoader loader, BootLog log)
+    private readonly HashSet<string> _first;
+
+    /// <param name="first">The config's modules (load and include): the drivers among them load in the first tier.</param>
+    public Coldplug(ModuleIndex index, ModuleLoader loader, BootLog log, IEnumerable<string>? first = null)
     {
         _index = index;
         _loader = loader;
         _log = log;
+        _first = (first ?? []).Select(ModuleIndex.NormalizeName).ToHashSet(StringComparer.Ordinal);
     }
 
     /// <summary>The drivers a stop kept from loading (left to the real OS's device manager).</summary>
@@ -82,13 +86,18 @@ public sealed class Coldplug
 
     /// <summary>
     /// The order of a round's tiers of loads (each tier's loads at once, a tier after the one
-    /// before it is done). The config's own modules first: the machine is known to boot through
-    /// those, and its root appears sooner without the rest competing for the CPU. Then the store's, for machines the image may meet (each costs a
-    /// mount the first time and an xz block). Last the CPU's accelerated crypto and checksums,
-    /// which run their self-tests as they load and never hold a root.
+    /// before it is done). The drivers the config names first: the machine is known to boot
+    /// through those, and its root appears sooner without the rest competing for the CPU. Then
+    /// the rest outside the store (profile host's drivers for what else the machine has: an IDE
+    /// controller's probe, a CD drive), then the store's, for machines the image may meet (each
+    /// costs a mount the first time and an xz block). Last the CPU's accelerated crypto and
+    /// checksums, which run their self-tests as they load and never hold a root.
     /// </summary>
     private int Priority(string alias, string module) =>
-        alias.StartsWith("cpu:", StringComparison.Ordinal) ? 2 : _loader.IsOutsideStore(module) ? 0 : 1;
+        alias.StartsWith("cpu:", StringComparison.Ordinal) ? 3
+        : _first.Contains(module) ? 0
+        : _loader.IsOutsideStore(module) ? 1
+        : 2;
 
     /// <summary>
     /// Loads a round's drivers on <see cref="Loaders"/> threads of their own. A load mostly waits

@@ -76,4 +76,39 @@ public sealed class ColdplugStopTests
         Assert.Empty(running.Run(sys.Path));
         Assert.Empty(running.Skipped);
     }
+
+    /// <summary>
+    /// The drivers the config names load in the first tier; once the boot has its root, the
+    /// others (profile host's IDE controller of a machine whose root is on virtio) are left to
+    /// the OS. Without a config list, every driver outside the store is one tier.
+    /// </summary>
+    [Fact]
+    public void The_configs_drivers_come_first_and_the_rest_are_left_once_the_root_is_there()
+    {
+        using var sys = new TempDirectory("initos-sysfs-");
+        Directory.CreateDirectory(Path.Combine(sys.Path, "bus/pci/devices"));
+        foreach (var (slot, modalias) in new[] { ("0000:00:01.1", "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80"), ("0000:00:04.0", "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00") })
+        {
+            var device = Directory.CreateDirectory(Path.Combine(sys.Path, "devices/pci0000:00", slot)).FullName;
+            File.WriteAllText(Path.Combine(device, "modalias"), modalias + "\n");
+            Directory.CreateSymbolicLink(Path.Combine(sys.Path, "bus/pci/devices", slot), device);
+        }
+        using var modules = new TempDirectory("initos-modules-");
+        Directory.CreateDirectory(modules.File("kernel/drivers/ata"));
+        Directory.CreateDirectory(modules.File("kernel/drivers/virtio"));
+        File.WriteAllText(modules.File("kernel/drivers/ata/ata_piix.ko"), "not an ELF file");
+        File.WriteAllText(modules.File("kernel/drivers/virtio/virtio_pci.ko"), "not an ELF file");
+        File.WriteAllText(modules.File("modules.dep"), "kernel/drivers/ata/ata_piix.ko:\nkernel/drivers/virtio/virtio_pci.ko:\n");
+        File.WriteAllText(modules.File("modules.alias"), "alias pci:v00008086d00007010sv*sd*bc*sc*i* ata_piix\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\n");
+        var index = ModuleIndex.Load(modules.Path);
+        var log = new InitOs.Init.Logging.BootLog();
+
+        var known = new Coldplug(index, new ModuleLoader(index, modules.Path, []), log, first: ["virtio-pci"]);
+        known.Run(sys.Path, rounds: 1, enough: () => true);
+        Assert.Equal(["ata_piix"], known.Skipped);
+
+        var unknown = new Coldplug(index, new ModuleLoader(index, modules.Path, []), log);
+        unknown.Run(sys.Path, rounds: 1, enough: () => true);
+        Assert.Empty(unknown.Skipped);
+    }
 }

@@ -67,7 +67,7 @@ public static class ModuleTasks
         {
             return;
         }
-        var coldplug = new Coldplug(context.ModuleIndex, context.Modules, context.Log);
+        var coldplug = new Coldplug(context.ModuleIndex, context.Modules, context.Log, context.RequireSettings().ColdplugFirst);
         if (context.Hotplug is not null)
         {
             context.Coldplug = ColdplugRun.Start(coldplug, context.Log, rounds: 1, RootIsHere(context));
@@ -109,7 +109,7 @@ public static class ModuleTasks
         {
             return;
         }
-        var inserted = new Coldplug(context.ModuleIndex, context.Modules, context.Log).Run();
+        var inserted = new Coldplug(context.ModuleIndex, context.Modules, context.Log, context.RequireSettings().ColdplugFirst).Run();
         if (inserted.Count > 0)
         {
             context.Log.Info($"coldplug loaded {inserted.Count} modules: {string.Join(" ", inserted)}");
