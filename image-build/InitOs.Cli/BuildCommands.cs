@@ -19,6 +19,7 @@ internal static class BuildCommands
         UkiCommand.Create(),
         DiskCommand.Create(),
         NetbootCommand.Create(),
+        BundleCommands.Build(),
     };
 
     private static Command Initramfs()

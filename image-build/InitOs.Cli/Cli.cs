@@ -49,7 +49,7 @@ internal static class Cli
             return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is IOException or InvalidDataException or FormatException or InvalidOperationException or ArgumentException or UnauthorizedAccessException or InitOs.Init.Config.ConfigException
-            or InitOs.Efi.Pe.PeFormatException or InitOs.Efi.Signing.KeyException)
+            or InitOs.Efi.Pe.PeFormatException or InitOs.Efi.Signing.KeyException or InitOs.Sidecar.Upgrades.BundleException)
         {
             Console.Error.WriteLine($"initos: {e.Message}");
             return 1;

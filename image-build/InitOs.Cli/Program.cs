@@ -6,6 +6,7 @@ var root = new RootCommand("initos — build and boot InitOS images (workstation
 {
     BuildCommands.Create(),
     RunCommand.Create(),
+    BundleCommands.Create(),
     KeysCommand.Create(),
     KeysCommand.Sign(),
     SshCommands.Ssh(),

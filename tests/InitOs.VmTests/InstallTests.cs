@@ -34,6 +34,22 @@ public sealed class InstallTests
         var osRelease = Tool.Run("sh", "-c", $"zstd -dc {elsewhere.File("i.img")} | cpio -i --quiet --to-stdout etc/os-release");
         Assert.Contains($"VERSION_ID={BuildVersion.Text}\n", osRelease, StringComparison.Ordinal);
 
+        // A signed bundle: built, verified against the key, refused for another machine class, inspected.
+        Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release", "-f", elsewhere.File("release"));
+        File.WriteAllBytes(elsewhere.File("uki.efi"), new byte[4096]);
+        var bundled = Tool.Exec(initos, ["build", "bundle", "--version", "2.0", "--compatible", "lab", "--uki", "uki.efi", "--key", "release", "--output", "b.tar"], elsewhere.Path, bare);
+        Assert.True(bundled.Code == 0, bundled.ToString());
+        Assert.Contains("[upgrade] keys = [\"ssh-ed25519 ", bundled.Out, StringComparison.Ordinal);
+        var verified = Tool.Exec(initos, ["bundle", "verify", "b.tar", "--key", "release.pub", "--compatible", "lab"], elsewhere.Path, bare);
+        Assert.True(verified.Code == 0, verified.ToString());
+        Assert.Contains("bundle b.tar: good: version 2.0 for lab", verified.Out, StringComparison.Ordinal);
+        var refusedBundle = Tool.Exec(initos, ["bundle", "verify", "b.tar", "--key", "release.pub", "--compatible", "other"], elsewhere.Path, bare);
+        Assert.Equal(1, refusedBundle.Code);
+        Assert.Contains("refused: the bundle is for machine class \"lab\", this machine is \"other\"", refusedBundle.Err, StringComparison.Ordinal);
+        var inspected = Tool.Exec(initos, ["bundle", "inspect", "b.tar"], elsewhere.Path, bare);
+        Assert.True(inspected.Code == 0, inspected.ToString());
+        Assert.Contains("uki uki.efi: 4096 bytes", inspected.Out, StringComparison.Ordinal);
+
         // Bad input is one line that names it, and nothing is written.
         File.WriteAllText(elsewhere.File("inventory.json"), "{\"kernel\": \"6.1\"} trailing");
         var refused = Tool.Exec(initos, ["build", "initramfs", "--profile", "host", "--hardware", "inventory.json", "--output", "host.img"], elsewhere.Path, bare);

@@ -64,6 +64,9 @@ public static class ConfigLoader
         ["vm.cpus"] = (c, e, f) => c with { Vm = c.Vm with { Cpus = Int(e, f, 1, 256) } },
         ["vm.accel"] = (c, e, f) => c with { Vm = c.Vm with { Accel = Enum(e, f, ConfigNames.VmAccels) } },
         ["vm.append"] = (c, e, f) => c with { Vm = c.Vm with { Append = Str(e, f) } },
+        ["upgrade.keys"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Keys = BundleKeys(e, f) } },
+        ["upgrade.compatible"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Compatible = MachineClass(e, f) } },
+        ["upgrade.min_version"] = (c, e, f) => c with { Upgrade = c.Upgrade with { MinVersion = Version(e, f) } },
         ["recovery.password_hash"] = (c, e, f) => c with { Recovery = c.Recovery with { PasswordHash = CryptHash(e, f) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
@@ -198,6 +201,27 @@ public static class ConfigLoader
         keys.Select(key => Config.PublicKeys.IsPublicKey(key)
             ? key.Trim()
             : throw Bad(e, file, $"\"{Config.PublicKeys.Shorten(key)}\" is not a public key like \"ssh-ed25519 AAAA… comment\"")).ToList();
+
+    /// <summary>The keys upgrade bundles may be signed with: ssh-ed25519 public key lines (the sidecar verifies Ed25519 only).</summary>
+    private static IReadOnlyList<string> BundleKeys(TomlEntry e, string file) =>
+        PublicKeys(e, file).Select(key => Trust.SshSignature.IsEd25519Key(key)
+            ? key
+            : throw Bad(e, file, $"\"{Config.PublicKeys.Shorten(key)}\" is not an ssh-ed25519 key; bundles are signed with ssh-ed25519 keys")).ToList();
+
+    private static string MachineClass(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        return value.Any(char.IsWhiteSpace) ? throw Bad(e, file, "a machine class name has no spaces") : value;
+    }
+
+    /// <summary>A release version: dot-separated decimal numbers (1.0, 2.10.3).</summary>
+    private static string Version(TomlEntry e, string file)
+    {
+        var value = Str(e, file);
+        return value.Split('.').All(p => p.Length is > 0 and <= 9 && p.All(char.IsAsciiDigit))
+            ? value
+            : throw Bad(e, file, $"\"{value}\" is not a version such as 1.0 or 2.10.3");
+    }
 
     private static IReadOnlyList<string> Strings(TomlEntry e, string file)
     {

@@ -28,9 +28,21 @@ public sealed record InitosConfig
     public int ShutdownGraceSeconds { get; init; } = 5;
     /// <summary>[recovery]: what guards the emergency shell.</summary>
     public RecoveryConfig Recovery { get; init; } = new();
+    public UpgradeConfig Upgrade { get; init; } = new();
 }
 
 /// <summary>[recovery]: the emergency shell's password, asked for when the machine booted under Secure Boot.</summary>
+/// <summary>[upgrade]: which signed bundles this machine accepts.</summary>
+public sealed record UpgradeConfig
+{
+    /// <summary>ssh-ed25519 public keys; a bundle signed by any one is accepted (several, for rotation).</summary>
+    public IReadOnlyList<string> Keys { get; init; } = [];
+    /// <summary>The machine class a bundle must name; null: any.</summary>
+    public string? Compatible { get; init; }
+    /// <summary>The lowest version this image accepts (anti-rollback, with the floor installed bundles raise).</summary>
+    public string? MinVersion { get; init; }
+}
+
 public sealed record RecoveryConfig
 {
     /// <summary>A crypt(3) hash, SHA-512 ("$6$…") or yescrypt ("$y$…"), as mkpasswd or openssl passwd -6 make; null: no shell under Secure Boot.</summary>
