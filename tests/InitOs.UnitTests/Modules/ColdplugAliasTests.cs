@@ -42,6 +42,29 @@ public sealed class ColdplugAliasTests
 
 public sealed class ColdplugStopTests
 {
+    /// <summary>A PCI device of a fake sysfs, and the module (a file that is no module: the kernel refuses it) that its alias names.</summary>
+    private sealed record FakeDevice(string Slot, string Modalias, string Module, string Directory, string AliasPattern);
+
+    private static readonly FakeDevice Ide = new("0000:00:01.1", "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80", "ata_piix", "kernel/drivers/ata", "pci:v00008086d00007010sv*sd*bc*sc*i*");
+    private static readonly FakeDevice Virtio = new("0000:00:04.0", "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00", "virtio_pci", "kernel/drivers/virtio", "pci:v00001AF4d*sv*sd*bc*sc*i*");
+
+    /// <summary>A sysfs with the devices under /sys/bus/pci/devices, and a module tree whose modules.dep and modules.alias name their drivers.</summary>
+    private static ModuleIndex Machine(TempDirectory sys, TempDirectory modules, params FakeDevice[] devices)
+    {
+        System.IO.Directory.CreateDirectory(Path.Combine(sys.Path, "bus/pci/devices"));
+        foreach (var device in devices)
+        {
+            var directory = System.IO.Directory.CreateDirectory(Path.Combine(sys.Path, "devices/pci0000:00", device.Slot)).FullName;
+            File.WriteAllText(Path.Combine(directory, "modalias"), device.Modalias + "\n");
+            System.IO.Directory.CreateSymbolicLink(Path.Combine(sys.Path, "bus/pci/devices", device.Slot), directory);
+            System.IO.Directory.CreateDirectory(modules.File(device.Directory));
+            File.WriteAllText(modules.File($"{device.Directory}/{device.Module}.ko"), "not an ELF file");
+        }
+        File.WriteAllText(modules.File("modules.dep"), string.Concat(devices.Select(d => $"{d.Directory}/{d.Module}.ko:\n")));
+        File.WriteAllText(modules.File("modules.alias"), string.Concat(devices.Select(d => $"alias {d.AliasPattern} {d.Module}\n")));
+        return ModuleIndex.Load(modules.Path);
+    }
+
     /// <summary>
     /// Stopped (at the hand-off to switch_root), coldplug starts no load and names each driver
     /// it left to the OS; not stopped, it tries each (a file that is no module is refused by the
@@ -51,16 +74,8 @@ public sealed class ColdplugStopTests
     public void A_stopped_coldplug_loads_nothing_and_names_what_it_left_and_a_running_one_tries_each_driver()
     {
         using var sys = new TempDirectory("initos-sysfs-");
-        var device = Directory.CreateDirectory(Path.Combine(sys.Path, "devices/pci0000:00/0000:00:01.1")).FullName;
-        File.WriteAllText(Path.Combine(device, "modalias"), "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80\n");
-        Directory.CreateDirectory(Path.Combine(sys.Path, "bus/pci/devices"));
-        Directory.CreateSymbolicLink(Path.Combine(sys.Path, "bus/pci/devices/0000:00:01.1"), device);
         using var modules = new TempDirectory("initos-modules-");
-        Directory.CreateDirectory(modules.File("kernel/drivers/ata"));
-        File.WriteAllText(modules.File("kernel/drivers/ata/ata_piix.ko"), "not an ELF file");
-        File.WriteAllText(modules.File("modules.dep"), "kernel/drivers/ata/ata_piix.ko:\n");
-        File.WriteAllText(modules.File("modules.alias"), "alias pci:v00008086d00007010sv*sd*bc*sc*i* ata_piix\n");
-        var index = ModuleIndex.Load(modules.Path);
+        var index = Machine(sys, modules, Ide);
         var log = new InitOs.Init.Logging.BootLog();
 
         var stopped = new Coldplug(index, new ModuleLoader(index, modules.Path, []), log);
@@ -86,21 +101,8 @@ public sealed class ColdplugStopTests
     public void The_configs_drivers_come_first_and_the_rest_are_left_once_the_root_is_there()
     {
         using var sys = new TempDirectory("initos-sysfs-");
-        Directory.CreateDirectory(Path.Combine(sys.Path, "bus/pci/devices"));
-        foreach (var (slot, modalias) in new[] { ("0000:00:01.1", "pci:v00008086d00007010sv00001AF4sd00001100bc01sc01i80"), ("0000:00:04.0", "pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00") })
-        {
-            var device = Directory.CreateDirectory(Path.Combine(sys.Path, "devices/pci0000:00", slot)).FullName;
-            File.WriteAllText(Path.Combine(device, "modalias"), modalias + "\n");
-            Directory.CreateSymbolicLink(Path.Combine(sys.Path, "bus/pci/devices", slot), device);
-        }
         using var modules = new TempDirectory("initos-modules-");
-        Directory.CreateDirectory(modules.File("kernel/drivers/ata"));
-        Directory.CreateDirectory(modules.File("kernel/drivers/virtio"));
-        File.WriteAllText(modules.File("kernel/drivers/ata/ata_piix.ko"), "not an ELF file");
-        File.WriteAllText(modules.File("kernel/drivers/virtio/virtio_pci.ko"), "not an ELF file");
-        File.WriteAllText(modules.File("modules.dep"), "kernel/drivers/ata/ata_piix.ko:\nkernel/drivers/virtio/virtio_pci.ko:\n");
-        File.WriteAllText(modules.File("modules.alias"), "alias pci:v00008086d00007010sv*sd*bc*sc*i* ata_piix\nalias pci:v00001AF4d*sv*sd*bc*sc*i* virtio_pci\n");
-        var index = ModuleIndex.Load(modules.Path);
+        var index = Machine(sys, modules, Ide, Virtio);
         var log = new InitOs.Init.Logging.BootLog();
 
         var known = new Coldplug(index, new ModuleLoader(index, modules.Path, []), log, first: ["virtio-pci"]);
