@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 
 namespace InitOs.Sidecar.Upgrades;
@@ -268,7 +267,4 @@ public static class BundleDocuments
 
     private static string Text(JsonElement element, string what) =>
         element.ValueKind == JsonValueKind.String ? element.GetString()! : throw new BundleException($"{what} is not a string");
-
-    /// <summary>For messages: a short form of bytes that should have been text.</summary>
-    internal static string Show(byte[] bytes) => Encoding.UTF8.GetString(bytes.AsSpan(0, Math.Min(bytes.Length, 60)));
 }
