@@ -17,6 +17,7 @@ public sealed class ColdplugRun
     private readonly BootLog _log;
     private Thread? _thread;
     private volatile bool _stop;
+    private readonly TaskCompletionSource _firstTierDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private ColdplugRun(Coldplug coldplug, BootLog log)
     {
@@ -26,15 +27,29 @@ public sealed class ColdplugRun
 
     /// <summary>Starts the scan and the loads on a background thread.</summary>
     /// <param name="enough">Asked between tiers (see <see cref="Coldplug.Run"/>).</param>
-    public static ColdplugRun Start(Coldplug coldplug, BootLog log, int rounds, Func<bool>? enough = null)
+    /// <param name="sysRoot">Where sysfs is (a test's fake one).</param>
+    public static ColdplugRun Start(Coldplug coldplug, BootLog log, int rounds, Func<bool>? enough = null, string sysRoot = "/sys")
     {
         var run = new ColdplugRun(coldplug, log);
-        run._thread = new Thread(() => run.Run(rounds, enough)) { IsBackground = true, Name = "coldplug" };
+        // Asked first when the first tier is loaded: the mark the search for the root waits for.
+        Func<bool> between = () =>
+        {
+            run._firstTierDone.TrySetResult();
+            return enough?.Invoke() ?? false;
+        };
+        run._thread = new Thread(() => run.Run(rounds, between, sysRoot)) { IsBackground = true, Name = "coldplug" };
         run._thread.Start();
         return run;
     }
 
     public bool IsDone => _thread is not { IsAlive: true };
+
+    /// <summary>
+    /// Waits until the first tier (the config's drivers) is loaded: a driver's load probes every
+    /// device it drives, so after it no disk of those controllers is still on its way, and a
+    /// second disk with the root's label cannot arrive after the root was taken.
+    /// </summary>
+    public bool WaitFirstTier(TimeSpan timeout) => IsDone || _firstTierDone.Task.Wait(timeout);
 
     /// <summary>Waits until every driver the scan found is loaded; false when <paramref name="timeout"/> passed first.</summary>
     public bool Wait(TimeSpan timeout) => _thread?.Join(timeout) ?? true;
@@ -47,12 +62,12 @@ public sealed class ColdplugRun
     }
 
     /// <summary>A thread of PID 1 must not end with an exception (that ends PID 1): whatever it meets is logged.</summary>
-    private void Run(int rounds, Func<bool>? enough)
+    private void Run(int rounds, Func<bool>? enough, string sysRoot)
     {
         var clock = Stopwatch.StartNew();
         try
         {
-            var inserted = _coldplug.Run(rounds: rounds, stopRequested: () => _stop, enough: enough);
+            var inserted = _coldplug.Run(sysRoot, rounds, () => _stop, enough);
             var skipped = _coldplug.Skipped;
             var left = skipped.Count == 0 ? "" : $"; left to the OS's device manager: {string.Join(" ", skipped)}";
             _log.Info(string.Create(CultureInfo.InvariantCulture, $"coldplug loaded {inserted.Count} modules: {string.Join(" ", inserted)} (in {clock.Elapsed.TotalSeconds:F2} s){left}"));
@@ -60,6 +75,10 @@ public sealed class ColdplugRun
         catch (Exception e)
         {
             _log.Error($"coldplug: {e.GetType().Name}: {e.Message}; the drivers it had not loaded yet are not loaded");
+        }
+        finally
+        {
+            _firstTierDone.TrySetResult(); // a run of one tier is asked nothing between tiers
         }
     }
 }

@@ -113,4 +113,34 @@ public sealed class ColdplugStopTests
         unknown.Run(sys.Path, rounds: 1, enough: () => true);
         Assert.Empty(unknown.Skipped);
     }
+
+    /// <summary>
+    /// The search for the root waits on coldplug's first tier (the config's drivers) before it
+    /// takes a root, so a second disk with the same label on those controllers is seen too: the
+    /// mark comes after that tier's loads, also when the run has no other tier.
+    /// </summary>
+    [Fact]
+    public void The_first_tiers_mark_comes_once_its_loads_are_done_with_or_without_later_tiers()
+    {
+        using var sys = new TempDirectory("initos-sysfs-");
+        using var modules = new TempDirectory("initos-modules-");
+        var index = Machine(sys, modules, Ide, Virtio);
+        var log = new InitOs.Init.Logging.BootLog();
+        using var gate = new ManualResetEventSlim();
+        // Held between the tiers: the IDE driver (not the config's) waits until the test lets it go.
+        var run = ColdplugRun.Start(new Coldplug(index, new ModuleLoader(index, modules.Path, []), log, first: ["virtio_pci"]), log, rounds: 1,
+            enough: () => { gate.Wait(); return false; }, sysRoot: sys.Path);
+        Assert.True(run.WaitFirstTier(TimeSpan.FromSeconds(30)));
+        Assert.False(run.IsDone);
+        gate.Set();
+        Assert.True(run.Wait(TimeSpan.FromSeconds(30)));
+
+        // One tier only: the mark comes when the run ends.
+        using var sysAlone = new TempDirectory("initos-sysfs-");
+        using var modulesAlone = new TempDirectory("initos-modules-");
+        var alone = Machine(sysAlone, modulesAlone, Virtio);
+        var single = ColdplugRun.Start(new Coldplug(alone, new ModuleLoader(alone, modulesAlone.Path, []), log, first: ["virtio_pci"]), log, rounds: 1, sysRoot: sysAlone.Path);
+        Assert.True(single.WaitFirstTier(TimeSpan.FromSeconds(30)));
+        Assert.True(single.Wait(TimeSpan.FromSeconds(1)));
+    }
 }

@@ -47,6 +47,13 @@ public static class DeviceTasks
         {
             var devices = scanner.Scan();
             var found = spec.Find(devices);
+            if (found is not null && context.Coldplug is { } run && !run.IsDone)
+            {
+                // Taken only once the config's drivers have probed all their devices: an impostor
+                // with the same label on the same controllers is then seen (and refused) too.
+                run.WaitFirstTier(FirstTierWait);
+                found = spec.Find(scanner.Scan()) ?? found;
+            }
             if (found is not null)
             {
                 context.Log.Info(string.Create(CultureInfo.InvariantCulture, $"{role}={spec.Text} is {found.DevicePath} {found.Describe()} after {clock.Elapsed.TotalSeconds:F2} s"));
@@ -65,6 +72,9 @@ public static class DeviceTasks
             Thread.Sleep(PollInterval);
         }
     }
+
+    /// <summary>How long a found root waits for coldplug's first tier before it is taken anyway.</summary>
+    private static readonly TimeSpan FirstTierWait = TimeSpan.FromSeconds(10);
 
     public static string NotFound(string role, RootSpec spec, TimeSpan waited, IReadOnlyList<BlockDevice> devices) =>
         string.Create(CultureInfo.InvariantCulture, $"{role} device {spec.Text} not found after {waited.TotalSeconds:F0} s; block devices seen: ") +

@@ -99,7 +99,17 @@ public static class ModuleTasks
         {
             return null; // wait-for-root names the error
         }
-        return () => spec.Find(new Devices.BlockDeviceScanner().Scan()) is not null;
+        return () =>
+        {
+            try
+            {
+                return spec.Find(new Devices.BlockDeviceScanner().Scan()) is not null;
+            }
+            catch (InvalidOperationException)
+            {
+                return false; // two devices match: wait-for-root refuses the boot; the loads go on
+            }
+        };
     }
 
     /// <summary>A rerun while waiting for a device, when no run is under way; logs only when it loaded something.</summary>
