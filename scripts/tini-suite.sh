@@ -75,25 +75,27 @@ class BitMap:
         return [i for i, c in enumerate(reversed(self._bits)) if c == "1"]
 PY
 
+# The suite's process-group test sends SIGUSR1 as soon as stage_1 has two descendants, which can be
+# while the grandchild still has stage_1's SIG_IGN (between its fork and the preexec_fn that resets
+# it); the signal is then lost whatever the init does (upstream tini too), and under load it is.
+# A copy of the suite waits until the grandchild has exec'd sleep instead: the same test, without the race.
+suite=$build/run_inner_tests.py
+sed 's/len(psutil.Process(p.pid).children(recursive=True)) == 2/any(c.name() == "sleep" for c in psutil.Process(p.pid).children(recursive=True))/' \
+    "$cache/src/test/run_inner_tests.py" > "$suite"
+patched=$(grep -c 'c.name() == "sleep"' "$suite" || true)
+[[ $patched == 2 ]] || { echo "tini-suite: expected to fix the process-group wait in 2 places of run_inner_tests.py, found $patched (a new upstream version?)" >&2; exit 1; }
+
 run_suite() {
   # Debian's python3 (with python3-psutil and python3-prctl) first, as python too (above).
   # Default signal dispositions first: whatever started us (a test host) may ignore RT signals, which the
   # suite cannot even name when it prints the sigconf result.
   "$build/clean-signals" unshare --pid --fork --mount-proc env PATH="$cache/bin:/usr/bin:/bin:$PATH" SOURCE_DIR="$cache/src" BUILD_DIR="$build" FORCE_SUBREAPER=$1 \
-      PYTHONPATH="$cache/shim" /usr/bin/python3 "$cache/src/test/run_inner_tests.py"
+      PYTHONPATH="$cache/shim" /usr/bin/python3 "$suite"
 }
 
 status=0
 for force in 0 1; do
   echo "== tini suite, FORCE_SUBREAPER=$force"
-  if run_suite "$force"; then
-    continue
-  fi
-  # One more try, said aloud: the suite's process-group test sends SIGUSR1 as soon as stage_1 has two
-  # descendants, which can be while the grandchild still has stage_1's SIG_IGN (between its fork and
-  # the preexec_fn that resets it); the signal is then lost, whatever the init does (upstream tini too).
-  # A fault of the init fails both tries.
-  echo "== tini suite failed once with FORCE_SUBREAPER=$force; trying once more (the suite's process-group race)"
   if ! run_suite "$force"; then
     echo "== tini suite FAILED with FORCE_SUBREAPER=$force"
     status=1
