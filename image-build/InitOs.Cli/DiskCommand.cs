@@ -32,7 +32,7 @@ internal static class DiskCommand
             var path = r.GetValue(output)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
             BootDisk.Write(layout, path);
-            Console.WriteLine($"disk {path}: {new FileInfo(path).Length >> 20} MiB, ESP{(layout.Rootfs is null ? "" : " + root")}{(layout.Data is null ? "" : " + data")}, {(layout.SystemdBoot ? "systemd-boot → EFI/Linux/initos.efi" : "EFI/BOOT/BOOTX64.EFI = the UKI")}");
+            Console.WriteLine($"disk {path}: {new FileInfo(path).Length >> 20} MiB, ESP{(layout.Rootfs is null ? "" : " + root")}{(layout.Data is null ? "" : " + data")}, {(layout.SystemdBoot ? $"systemd-boot → EFI/Linux/{InitOs.Efi.Uki.UkiRelease.EntryFileName(layout.Uki)}" : "EFI/BOOT/BOOTX64.EFI = the UKI")}");
             return 0;
         });
         return command;

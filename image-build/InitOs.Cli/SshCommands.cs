@@ -16,7 +16,11 @@ internal static class SshCommands
         var ssh = new Command("ssh", "run an admin command on one machine's sidecar (host key pinned on first use)") { host, command, key, knownHosts, timeout };
         ssh.SetAction(r =>
         {
-            var result = Client(r.GetValue(key)!, r.GetValue(knownHosts)!, r.GetValue(timeout)).Run(AdminTarget.Parse(r.GetValue(host)!), Words(r.GetValue(command)));
+            // The one command that reads stdin gets it: `initos ssh HOST -- upgrade apply < bundle.tar`. Others never
+            // wait on a stdin nobody closes.
+            var words = Words(r.GetValue(command));
+            using var input = Console.IsInputRedirected && words.StartsWith("upgrade apply", StringComparison.Ordinal) ? Console.OpenStandardInput() : null;
+            var result = Client(r.GetValue(key)!, r.GetValue(knownHosts)!, r.GetValue(timeout)).Run(AdminTarget.Parse(r.GetValue(host)!), words, input);
             Console.Write(result.Output);
             Console.Error.Write(result.Error);
             return result.ExitCode;

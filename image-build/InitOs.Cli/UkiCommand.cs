@@ -12,6 +12,12 @@ internal static class UkiCommand
     /// <summary>The build's own os-release: the version `initos --version` prints.</summary>
     public static string DefaultOsRelease => InitOs.Init.BuildVersion.OsRelease;
 
+    /// <summary>The initramfs's own os-release (its release and build), or the build's when it has none.</summary>
+    private static string OsReleaseOf(string initramfs) =>
+        File.Exists(initramfs) && InitOs.ImageBuild.Cpio.InitramfsReader.Find(initramfs, InitOs.ImageBuild.Initramfs.InitramfsBuilder.OsReleasePath) is { } bytes
+            ? System.Text.Encoding.UTF8.GetString(bytes)
+            : DefaultOsRelease;
+
     public static Command Create()
     {
         var output = Cli.Option<string>("--output", "where to write the UKI", () => "out/initos.efi");
@@ -19,7 +25,7 @@ internal static class UkiCommand
         var initrd = Cli.Option<string>("--initrd", "the initramfs (.initrd)", () => "out/initramfs.img");
         var cmdline = Cli.Option<string>("--cmdline", "the kernel command line (.cmdline); under Secure Boot it cannot be changed at boot", () => "quiet");
         var consoles = Cli.Option<string>("--consoles", "consoles put in front of --cmdline as console=X, the last being /dev/console (none when --cmdline names its own)", () => KernelConsoles.Default);
-        var osRelease = Cli.Option<string?>("--os-release", "an os-release file for .osrel (default: InitOS's own)");
+        var osRelease = Cli.Option<string?>("--os-release", "an os-release file for .osrel (default: the initramfs's etc/os-release, which carries [upgrade] version)");
         var stub = Cli.Option<string>("--stub", "the unsigned systemd stub", () => UkiSpec.DefaultStub);
         var keys = Cli.Option<string?>("--keys", "a key set (initos keys generate|snakeoil) whose db key signs the UKI");
         var unsigned = Cli.Option<bool>("--unsigned", "write the UKI without signing it");
@@ -44,7 +50,7 @@ internal static class UkiCommand
                 Kernel = KernelFolder.Open(r.GetValue(kernelDir)!).Vmlinuz,
                 Initrd = r.GetValue(initrd)!,
                 Cmdline = KernelConsoles.Compose(r.GetValue(consoles)!, r.GetValue(cmdline)!),
-                OsRelease = r.GetValue(osRelease) is { } file ? File.ReadAllText(file) : DefaultOsRelease,
+                OsRelease = r.GetValue(osRelease) is { } file ? File.ReadAllText(file) : OsReleaseOf(r.GetValue(initrd)!),
                 Splash = r.GetValue(splash),
                 Devicetree = r.GetValue(dtb),
                 PcrPublicKey = r.GetValue(pcrPublicKey),

@@ -18,6 +18,7 @@ internal static class Applets
         ["services"] = ControlApplets.Services,
         ["admin"] = AdminApplet.Run,
         ["sidecar"] = SidecarApplet.Run,
+        [Sidecar.Upgrades.UpgradeJudge.Applet] = Sidecar.Upgrades.UpgradeJudge.Run,
         [SshDoorApplet.Name] = SshDoorApplet.Run,
         ["tini"] = TiniApplet.Run,
         ["jail"] = JailApplet.Run,
@@ -72,7 +73,7 @@ internal static class Applets
               admin COMMAND                     what an admin's ssh session runs:
                                                   status [--json], services [--json], services restart NAME,
                                                   services kill NAME, logs [--follow], jail debug NAME [WORD...],
-                                                  reboot, poweroff, help
+                                                  reboot, poweroff, upgrade status|apply|bless|rollback, help
               tini [OPTIONS] PROGRAM [ARGS]     tini 0.19's command line: PROGRAM under a reaping init
               jail COMMAND                      OCI bundles as jails: run, create, start, state, exec, kill,
                                                   delete, list, pool init (initos jail --help says more)

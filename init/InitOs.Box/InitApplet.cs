@@ -43,6 +43,7 @@ internal static class InitApplet
             var extensions = new BootExtensions
             {
                 Sidecar = SidecarBoot.Phase,
+                Upgrade = Sidecar.Upgrades.UpgradeBoot.Phase,
                 StartSidecarBeforeHandoff = SidecarBoot.StartBeforeHandoff,
                 Os = os.Phase,
                 Vm = vm.Phase,
@@ -56,7 +57,7 @@ internal static class InitApplet
             else
             {
                 var settings = context.RequireSettings();
-                var services = SshSidecar.WithSshd([.. settings.Services.Select(ServiceSpec.From)], settings.Sidecar);
+                var services = Sidecar.Upgrades.UpgradeJudgeService.With(SshSidecar.WithSshd([.. settings.Services.Select(ServiceSpec.From)], settings.Sidecar), settings.Upgrade);
                 Supervise(context, BootSequence.InJail(context) ? [.. services, os.Service()] : BootSequence.InVm(context) ? [.. services, vm.Service()] : services, reaper, requests, log);
             }
         }

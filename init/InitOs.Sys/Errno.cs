@@ -35,6 +35,9 @@ public enum Errno
     EAFNOSUPPORT = 97,
     EADDRINUSE = 98,
     ENOBUFS = 105,
+    ETIMEDOUT = 110,
+    ECONNREFUSED = 111,
+    EINPROGRESS = 115,
     ENOKEY = 126,
     EKEYREJECTED = 129,
 }

@@ -44,7 +44,8 @@ public sealed class AdminClient(string keyFile, KnownHosts knownHosts, TimeSpan 
 {
     public const int ConnectionFailed = 255;
 
-    public AdminResult Run(AdminTarget target, string command)
+    /// <param name="input">Sent as the command's stdin, then closed (`upgrade apply` reads a bundle there); null: none.</param>
+    public AdminResult Run(AdminTarget target, string command, Stream? input = null)
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         string? refusal = null;
@@ -61,7 +62,25 @@ public sealed class AdminClient(string keyFile, KnownHosts knownHosts, TimeSpan 
             client.Connect();
             using var ssh = client.CreateCommand(command);
             ssh.CommandTimeout = timeout;
-            var output = ssh.Execute();
+            string output;
+            if (input is null)
+            {
+                output = ssh.Execute();
+            }
+            else
+            {
+                var running = ssh.BeginExecute();
+                try
+                {
+                    using var stdin = ssh.CreateInputStream();
+                    input.CopyTo(stdin);
+                }
+                catch (Exception e) when (e is SshException or IOException or ObjectDisposedException or InvalidOperationException)
+                {
+                    // The command stopped reading (a refused bundle): its answer and exit status still come.
+                }
+                output = ssh.EndExecute(running);
+            }
             return new AdminResult(target.ToString(), ssh.ExitStatus ?? ConnectionFailed, output, ssh.Error, started.Elapsed);
         }
         catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or TimeoutException or IOException)

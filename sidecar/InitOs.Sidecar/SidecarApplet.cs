@@ -36,7 +36,9 @@ public static class SidecarApplet
         var requests = new ShutdownRequests();
         new SignalLoop(reaper, [Signal.Term, Signal.Int], requests.Post).Start();
         var sidecar = new SidecarConfig { Ssh = true, Port = port, HostKeyDirectory = SshSidecar.DropbearKeyDirectory, Listen = listen.Split(',', StringSplitOptions.RemoveEmptyEntries) };
-        var supervisor = new Supervisor([SshSidecar.Service(sidecar, syslog: null)], reaper, log);
+        var upgrade = File.Exists(InitosConfig.DefaultPath) ? ConfigLoader.Load(InitosConfig.DefaultPath).Upgrade : new UpgradeConfig();
+        var services = Upgrades.UpgradeJudgeService.With([SshSidecar.Service(sidecar, syslog: null)], upgrade);
+        var supervisor = new Supervisor(services, reaper, log);
         requests.Attach(supervisor);
         log.Info($"sidecar: supervising sshd on port {port} from {SidecarStaging.Root}, pid {Processes.CurrentPid}");
         supervisor.RunUntilShutdown();

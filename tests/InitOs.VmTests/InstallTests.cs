@@ -36,7 +36,7 @@ public sealed class InstallTests
 
         // A signed bundle: built, verified against the key, refused for another machine class, inspected.
         Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "release", "-f", elsewhere.File("release"));
-        File.WriteAllBytes(elsewhere.File("uki.efi"), new byte[4096]);
+        InitOs.TestKit.TestUki.Write(elsewhere.File("uki.efi"), "2.0");
         var bundled = Tool.Exec(initos, ["build", "bundle", "--version", "2.0", "--compatible", "lab", "--uki", "uki.efi", "--key", "release", "--output", "b.tar"], elsewhere.Path, bare);
         Assert.True(bundled.Code == 0, bundled.ToString());
         Assert.Contains("[upgrade] keys = [\"ssh-ed25519 ", bundled.Out, StringComparison.Ordinal);
@@ -48,7 +48,7 @@ public sealed class InstallTests
         Assert.Contains("refused: the bundle is for machine class \"lab\", this machine is \"other\"", refusedBundle.Err, StringComparison.Ordinal);
         var inspected = Tool.Exec(initos, ["bundle", "inspect", "b.tar"], elsewhere.Path, bare);
         Assert.True(inspected.Code == 0, inspected.ToString());
-        Assert.Contains("uki uki.efi: 4096 bytes", inspected.Out, StringComparison.Ordinal);
+        Assert.Contains($"uki uki.efi: {new FileInfo(elsewhere.File("uki.efi")).Length} bytes", inspected.Out, StringComparison.Ordinal);
 
         // Bad input is one line that names it, and nothing is written.
         File.WriteAllText(elsewhere.File("inventory.json"), "{\"kernel\": \"6.1\"} trailing");

@@ -68,6 +68,19 @@ public static class BundleWriter
         return new BundleReport(output, manifestDescriptor.Digest, publicKey, [.. artifacts.Select(a => a.Artifact)], bytes);
     }
 
+    /// <summary>
+    /// The UKI must be the release the bundle says: systemd-boot orders entries by its .osrel
+    /// IMAGE_VERSION, and the machine running it calls itself by the [upgrade] version inside it.
+    /// </summary>
+    private static void CheckUkiRelease(string uki, string version)
+    {
+        var release = InitOs.Efi.Uki.UkiRelease.ImageVersion(uki);
+        if (release != version)
+        {
+            throw new ArgumentException($"--uki {uki} is release {release ?? "(none)"} (IMAGE_VERSION of its .osrel, from [upgrade] version), not --version {version}");
+        }
+    }
+
     private static void Check(BundleSpec spec)
     {
         var version = UpgradeVersion.Parse(spec.Version, "--version");
@@ -89,6 +102,10 @@ public static class BundleWriter
             {
                 throw new FileNotFoundException($"{file}: no such file");
             }
+        }
+        if (spec.Uki is not null)
+        {
+            CheckUkiRelease(spec.Uki, spec.Version);
         }
         foreach (var name in spec.OsImages.Select(i => i.Key).Prepend(spec.Uki is null ? null : Path.GetFileName(spec.Uki)).OfType<string>())
         {

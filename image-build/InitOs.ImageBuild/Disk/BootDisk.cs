@@ -60,7 +60,8 @@ public static class BootDisk
         var files = new Dictionary<string, string>
         {
             ["EFI/BOOT/BOOTX64.EFI"] = bootloader,
-            ["EFI/Linux/initos.efi"] = layout.Uki,
+            // A release's UKI is a slot upgrades can count boots on and replace (docs/upgrades.md).
+            ["EFI/Linux/" + InitOs.Efi.Uki.UkiRelease.EntryFileName(layout.Uki)] = layout.Uki,
             ["loader/loader.conf"] = loaderConf,
         };
         var conf = new StringBuilder("timeout 0\n");

@@ -16,6 +16,7 @@ namespace InitOs.ImageBuild.Initramfs;
 public static class InitramfsBuilder
 {
     public const string BoxPath = "bin/initos";
+    public const string OsReleasePath = "etc/os-release";
 
     public static InitramfsReport Build(InitramfsSpec spec, string output)
     {
@@ -26,8 +27,8 @@ public static class InitramfsBuilder
             AddSkeleton(archive);
             var libraries = AddBox(archive, spec.BoxBinary);
             var config = AddConfig(archive, spec);
-            // The build's version, as the UKI's .osrel carries it (the upgrade agent compares them).
-            archive.AddFile("etc/os-release", System.Text.Encoding.UTF8.GetBytes(InitOs.Init.BuildVersion.OsRelease));
+            // The build's version and the image's release ([upgrade] version), as the UKI's .osrel carries them (`initos build uki` reads it from here).
+            archive.AddFile(OsReleasePath, System.Text.Encoding.UTF8.GetBytes(InitOs.Init.BuildVersion.OsReleaseFor(config.Upgrade.Version)));
             var profile = spec.Profile ?? config.Modules.Profile;
             var kernel = KernelFolder.Open(spec.KernelDirectory);
             kernel.EnsureDepmod();
@@ -215,10 +216,17 @@ public static class InitramfsBuilder
         return config;
     }
 
+    /// <summary>
+    /// What upgrades need whatever the profile: efivarfs (which entry booted, where the ESP is),
+    /// FAT with its default code pages (the ESP), and the watchdogs a trial boot arms (QEMU's
+    /// i6300esb, Intel's TCO, AMD's SP5100 TCO; coldplug loads the one the machine has).
+    /// </summary>
+    public static readonly IReadOnlyList<string> UpgradeModules = ["efivarfs", "vfat", "nls_cp437", "nls_ascii", "i6300esb", "iTCO_wdt", "sp5100_tco"];
+
     private static List<string> AddModules(CpioArchive archive, InitramfsSpec spec, KernelFolder kernel, ModuleIndex index, InitosConfig config, ModuleProfile profile, IReadOnlyList<string> hostLeftOut, string staging)
     {
         var include = config.Modules.Include.Where(m => !hostLeftOut.Contains(ModuleIndex.NormalizeName(m)));
-        var wanted = config.Modules.Load.Concat(include)
+        var wanted = config.Modules.Load.Concat(include).Concat(config.Upgrade.Enabled ? UpgradeModules : [])
             .Concat(ModuleProfiles.Select(profile, index, kernel.ModuleDirectory, spec.Hardware))
             .Where(m => !index.IsBuiltin(m)).Distinct(StringComparer.Ordinal).ToList();
         var closure = index.LoadOrder(wanted).Where(m => !index.IsBuiltin(m)).ToList();

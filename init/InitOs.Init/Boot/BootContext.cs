@@ -40,6 +40,8 @@ public sealed class BootContext
 
     /// <summary>Set by the last phase: the step that leaves the initramfs (exec of the real init).</summary>
     public Action? Handoff { get; set; }
+    /// <summary>Runs on a failed phase before the failure policy (a trial boot of an upgrade marks itself bad and reboots).</summary>
+    public Action<string>? BeforeFailurePolicy { get; set; }
 
     public List<PhaseTiming> Timings { get; } = [];
 

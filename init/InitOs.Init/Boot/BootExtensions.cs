@@ -11,6 +11,8 @@ public sealed record BootExtensions
     public Phase? Sidecar { get; init; }
     /// <summary>Phase switch-root's task "start-sidecar": the admin door that outlives the hand-off.</summary>
     public BootTask? StartSidecarBeforeHandoff { get; init; }
+    /// <summary>Phase "upgrade", after the sidecar's: mounts the ESP and tells a trial boot of a new version.</summary>
+    public Phase? Upgrade { get; init; }
     /// <summary>Phase "os": the jail modes' OS.</summary>
     public Phase? Os { get; init; }
     /// <summary>Phase "vm": mode vm's OS.</summary>

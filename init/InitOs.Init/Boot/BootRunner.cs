@@ -44,6 +44,14 @@ public sealed class BootRunner
                 return;
             }
             context.Log.Error(failure);
+            try
+            {
+                context.BeforeFailurePolicy?.Invoke(failure);
+            }
+            catch (Exception e)
+            {
+                context.Log.Error($"before the failure policy: {e.Message}");
+            }
             _recovery.Fail(context.Policy, failure);
             context.Log.Info($"retrying phase {phase.Name}");
         }

@@ -55,6 +55,7 @@ public static class BootSequence
             new("mount-data", c => DataTasks.MountData(c, system)),
         ], c => c.RequireSettings().Data is not null),
         extensions.Sidecar ?? Missing("sidecar", "the sidecar", c => c.RequireSettings().Sidecar.Ssh),
+        extensions.Upgrade ?? Missing("upgrade", "upgrade support", c => c.RequireSettings().Upgrade.Enabled),
         new("devices",
         [
             new("wait-for-root", DeviceTasks.WaitForRoot),

@@ -52,6 +52,12 @@ public static class ConfigNames
         ["poweroff"] = FailurePolicy.PowerOff,
     };
 
+    public static readonly IReadOnlyDictionary<string, UpgradePolicy> UpgradePolicies = new Dictionary<string, UpgradePolicy>
+    {
+        ["auto"] = UpgradePolicy.Auto,
+        ["manual"] = UpgradePolicy.Manual,
+    };
+
     public static readonly IReadOnlyDictionary<string, NetworkMode> NetworkModes = new Dictionary<string, NetworkMode>
     {
         ["off"] = NetworkMode.Off,

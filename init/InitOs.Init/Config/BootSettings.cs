@@ -29,6 +29,7 @@ public sealed record BootSettings
     public OsConfig Os { get; init; } = new();
     public VmConfig Vm { get; init; } = new();
     public RecoveryConfig Recovery { get; init; } = new();
+    public UpgradeConfig Upgrade { get; init; } = new();
     /// <summary>The data volume to mount, null when there is none.</summary>
     public DataConfig? Data { get; init; }
     /// <summary>Things on the command line that were ignored, to be logged as warnings.</summary>

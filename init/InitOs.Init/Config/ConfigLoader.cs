@@ -67,6 +67,16 @@ public static class ConfigLoader
         ["upgrade.keys"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Keys = BundleKeys(e, f) } },
         ["upgrade.compatible"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Compatible = MachineClass(e, f) } },
         ["upgrade.min_version"] = (c, e, f) => c with { Upgrade = c.Upgrade with { MinVersion = Version(e, f) } },
+        ["upgrade.version"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Version = Version(e, f) } },
+        ["upgrade.tries"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Tries = Int(e, f, 1, 9) } },
+        ["upgrade.keep_previous"] = (c, e, f) => c with { Upgrade = c.Upgrade with { KeepPrevious = Int(e, f, 0, 8) } },
+        ["upgrade.settle_seconds"] = (c, e, f) => c with { Upgrade = c.Upgrade with { SettleSeconds = Int(e, f, 0, 3600) } },
+        ["upgrade.deadline_seconds"] = (c, e, f) => c with { Upgrade = c.Upgrade with { DeadlineSeconds = Int(e, f, 1, 86400) } },
+        ["upgrade.watchdog_seconds"] = (c, e, f) => c with { Upgrade = c.Upgrade with { WatchdogSeconds = Int(e, f, 0, 86400) } },
+        ["upgrade.policy"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Policy = Enum(e, f, ConfigNames.UpgradePolicies) } },
+        ["upgrade.probe.*"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Probes = [.. c.Upgrade.Probes, new UpgradeProbe { Line = e.Line }] } },
+        ["upgrade.probe.*.tcp"] = (c, e, f) => Probe(c, e, p => p with { Tcp = TcpEndpoint(e, f) }),
+        ["upgrade.probe.*.http"] = (c, e, f) => Probe(c, e, p => p with { Http = HttpUrl(e, f) }),
         ["recovery.password_hash"] = (c, e, f) => c with { Recovery = c.Recovery with { PasswordHash = CryptHash(e, f) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
@@ -104,6 +114,10 @@ public static class ConfigLoader
         {
             throw new ConfigException(file, config.NetworkLine, "network.mode", "mode = \"static\" needs an address like \"192.168.1.10/24\"");
         }
+        foreach (var probe in config.Upgrade.Probes.Where(p => (p.Tcp is null) == (p.Http is null)))
+        {
+            throw new ConfigException(file, probe.Line, "upgrade.probe", "an [[upgrade.probe]] needs exactly one of tcp = \"HOST:PORT\" or http = \"http://…\"");
+        }
         if (config.Os.ImageDigest is not null && config.Os.Image is null)
         {
             throw new ConfigException(file, config.Os.ImageDigestLine, "os.image_digest", "pins the manifest of os.image, and no os.image is set (the root device is not checked this way)");
@@ -131,6 +145,33 @@ public static class ConfigLoader
         return config.Sidecar.AllAdmins.Any(a => a.Key.Split(' ', StringSplitOptions.RemoveEmptyEntries).ElementAtOrDefault(1) == blob)
             ? throw Bad(e, file, $"\"{Config.PublicKeys.Shorten(key)}\" is listed already; a key has one role")
             : key;
+    }
+
+    private static InitosConfig Probe(InitosConfig config, TomlEntry entry, Func<UpgradeProbe, UpgradeProbe> change)
+    {
+        int index = int.Parse(entry.Key.Split('.')[2], System.Globalization.CultureInfo.InvariantCulture);
+        var probes = config.Upgrade.Probes.ToList();
+        probes[index] = change(probes[index]);
+        return config with { Upgrade = config.Upgrade with { Probes = probes } };
+    }
+
+    /// <summary>"ADDRESS:PORT": an IPv4 address (the judge looks no names up: a lookup could hang it) and a port 1-65535.</summary>
+    private static string TcpEndpoint(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        int colon = value.LastIndexOf(':');
+        return colon > 0 && HttpProbeUrl.IsIpv4(value[..colon]) && int.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) && port is > 0 and < 65536
+            ? value
+            : throw Bad(e, file, $"\"{value}\" is not ADDRESS:PORT with an IPv4 address, such as \"127.0.0.1:8080\"");
+    }
+
+    /// <summary>A plain-HTTP URL to an IPv4 address (the probe speaks HTTP/1.0 itself; the initramfs has no TLS, the judge no name lookup).</summary>
+    private static string HttpUrl(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        return HttpProbeUrl.TryParse(value) is not null
+            ? value
+            : throw Bad(e, file, $"\"{value}\" is not an http:// URL to an IPv4 address such as \"http://10.88.0.2/health\" (no https: the initramfs has no TLS)");
     }
 
     private static InitosConfig Service(InitosConfig config, TomlEntry entry, Func<ServiceConfig, ServiceConfig> change)

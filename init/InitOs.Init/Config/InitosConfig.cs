@@ -41,6 +41,40 @@ public sealed record UpgradeConfig
     public string? Compatible { get; init; }
     /// <summary>The lowest version this image accepts (anti-rollback, with the floor installed bundles raise).</summary>
     public string? MinVersion { get; init; }
+    /// <summary>This image's release (the UKI's IMAGE_VERSION, what systemd-boot orders entries by); null: the build's version, and no upgrades.</summary>
+    public string? Version { get; init; }
+    /// <summary>Boots a new version gets before systemd-boot falls back (the counter in its file name).</summary>
+    public int Tries { get; init; } = 3;
+    /// <summary>Earlier good versions kept on the ESP besides the running one.</summary>
+    public int KeepPrevious { get; init; } = 1;
+    /// <summary>How long the OS must stay up in a trial boot before the verdict.</summary>
+    public int SettleSeconds { get; init; } = 10;
+    /// <summary>The time after the boot within which the OS must be up and every probe pass.</summary>
+    public int DeadlineSeconds { get; init; } = 120;
+    /// <summary>The hardware watchdog's timeout in a trial boot, from when PID 1 arms it; 0: deadline_seconds + 60.</summary>
+    public int WatchdogSeconds { get; init; }
+    /// <summary>Who blesses a trial boot: the sidecar's verdict (auto) or an admin (manual, `upgrade bless`).</summary>
+    public UpgradePolicy Policy { get; init; } = UpgradePolicy.Auto;
+    public IReadOnlyList<UpgradeProbe> Probes { get; init; } = [];
+
+    /// <summary>Upgrades are on when the config names keys to check bundles with and this image's release.</summary>
+    public bool Enabled => Keys.Count > 0 && Version is not null;
+}
+
+public enum UpgradePolicy
+{
+    Auto,
+    Manual,
+}
+
+/// <summary>An [[upgrade.probe]]: one check a trial boot must pass, exactly one of tcp ("HOST:PORT" open) or http (a URL answering 2xx/3xx).</summary>
+public sealed record UpgradeProbe
+{
+    public string? Tcp { get; init; }
+    public string? Http { get; init; }
+    public int Line { get; init; }
+
+    public string Describe() => Tcp is not null ? $"tcp {Tcp}" : $"http {Http}";
 }
 
 public sealed record RecoveryConfig

@@ -22,7 +22,9 @@ public static class AdminApplet
           reboot              (operator) reboot the machine
           poweroff            (operator) power the machine off
           jail debug NAME [WORD...]   (admin) a toolbox shell (or WORDs run by it) in a running jail's namespaces; ssh -t for a terminal
+        """ + "\n" + Upgrades.UpgradeCommand.Usage + "\n" + """
           help                this text
+
         """;
 
     public static int Run(string[] args)
@@ -71,6 +73,7 @@ public static class AdminApplet
             ["logs"] => KernelLog.Print(follow: false),
             ["logs", "--follow"] => KernelLog.Print(follow: true),
             ["jail", "debug", var name, .. var rest] => JailDebug.Run(name, rest),
+            ["upgrade", .. var rest] => Upgrades.UpgradeCommand.Run(rest),
             ["reboot"] => SystemdShutdown.Run(ShutdownKind.Reboot),
             ["poweroff"] => SystemdShutdown.Run(ShutdownKind.PowerOff),
             [var command, ..] when IsCommand(command) => Refuse($"{command}: unexpected arguments '{string.Join(' ', words[1..])}'"),
@@ -87,7 +90,7 @@ public static class AdminApplet
         }
     }
 
-    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs" or "jail" or "hardware";
+    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs" or "jail" or "hardware" or "upgrade";
 
     /// <summary>This machine's inventory, for `initos build initramfs --profile host --hardware FILE` on a workstation.</summary>
     private static int Hardware()

@@ -17,7 +17,7 @@ public static class AdminAudit
     public static void Record(AdminSession session, string[] words, string verdict, string stateDirectory = DataStateDirectory)
     {
         var entry = $"initos admin: {session.Describe()}: {(words.Length == 0 ? "help" : string.Join(' ', words))}: {verdict}";
-        WriteKernelLog(entry);
+        KernelLogLine.Write(entry);
         // The data volume is unsigned: its state directory is used only as a real directory, never through a symlink.
         if (Files.Status(stateDirectory) is { IsDirectory: true })
         {
@@ -27,29 +27,8 @@ public static class AdminAudit
             }
             catch (Exception e) when (e is SysException or IOException)
             {
-                WriteKernelLog($"initos admin: the audit file in {stateDirectory} could not be written: {e.Message}");
+                KernelLogLine.Write($"initos admin: the audit file in {stateDirectory} could not be written: {e.Message}");
             }
-        }
-    }
-
-    private static void WriteKernelLog(string line)
-    {
-        // One write(2) is one record; a FileStream would try to seek the device first.
-        try
-        {
-            int fd = Files.Open("/dev/kmsg", OpenFlags.WriteOnly | OpenFlags.CloseOnExec | OpenFlags.NoCtty);
-            try
-            {
-                Files.WriteAll(fd, System.Text.Encoding.UTF8.GetBytes("<5>" + line + "\n"));
-            }
-            finally
-            {
-                Files.Close(fd);
-            }
-        }
-        catch (SysException)
-        {
-            // No kernel log to write to (a test host without /dev/kmsg access): the audit file still has it.
         }
     }
 }

@@ -18,7 +18,7 @@ public static class SidecarStaging
     /// <summary>Made by the sidecar once it runs chrooted (so /run may move and the initramfs go).</summary>
     public const string ReadyMarker = "/run/sidecar.ready";
 
-    private static readonly string[] Files = ["/bin/initos", "/bin/busybox", SshSidecar.Dropbear, "/etc/passwd", "/etc/group", "/etc/initrd-release"];
+    private static readonly string[] Files = ["/bin/initos", "/bin/busybox", SshSidecar.Dropbear, "/etc/passwd", "/etc/group", "/etc/initrd-release", InitosConfig.DefaultPath];
     private static readonly string[] LibraryDirectories = ["/lib/x86_64-linux-gnu", "/lib64"];
 
     public static void Stage(SidecarConfig sidecar)
@@ -62,6 +62,13 @@ public static class SidecarStaging
         Mounts.Mount("devtmpfs", Path.Combine(Root, "dev"), "devtmpfs", MountFlags.NoSuid, "mode=0755");
         // The host keys stay where PID 1 keeps them (a data volume keeps them across boots).
         Mounts.Mount(sidecar.HostKeys, Path.Combine(Root, SshSidecar.DropbearKeyDirectory.TrimStart('/')), null, MountFlags.Bind, null);
+        // Upgrades write the ESP from here (the OS may mount it too; it is one filesystem).
+        if (Directory.Exists(Path.Combine(Upgrades.EspSlots.MountPoint, Upgrades.EspSlots.EntriesDirectory)))
+        {
+            var esp = Path.Combine(Root, Upgrades.EspSlots.MountPoint.TrimStart('/'));
+            Directory.CreateDirectory(esp);
+            Mounts.Mount(Upgrades.EspSlots.MountPoint, esp, null, MountFlags.Bind, null);
+        }
         var port = sidecar.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         int pid = Processes.Spawn(Path.Combine(Root, "bin/initos"), [Argv0, "sidecar", "--port", port, .. (sidecar.Listen.Count > 0 ? new[] { "--listen", string.Join(',', sidecar.Listen) } : [])], ["PATH=/bin:/usr/sbin"], "/dev/console", newSession: true);
         var deadline = DateTime.UtcNow + wait;

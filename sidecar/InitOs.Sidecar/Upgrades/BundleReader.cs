@@ -23,6 +23,11 @@ public sealed record BundleArtifact(string Kind, string Name, Descriptor Blob)
 /// <summary>Where a bundle's artifacts go as they arrive. Nothing begun is kept unless committed, and only a proven blob is committed.</summary>
 public interface IArtifactSink
 {
+    /// <summary>The manifest and description are proven: the artifacts to come, before any of their bytes. A refusal here (a BundleException) writes nothing.</summary>
+    void Plan(BundleDescription description, IReadOnlyList<BundleArtifact> artifacts)
+    {
+    }
+
     Stream Begin(BundleArtifact artifact);
 
     /// <summary>The bytes written since <see cref="Begin"/> match the signed digest.</summary>
@@ -103,6 +108,7 @@ public static class BundleReader
         progress($"bundle {description.Version} for {description.Compatible} (anti-rollback floor {description.MinVersion})");
 
         var artifacts = Artifacts(layers);
+        sink.Plan(description, artifacts);
         foreach (var artifact in artifacts)
         {
             Stream(source, artifact, sink);

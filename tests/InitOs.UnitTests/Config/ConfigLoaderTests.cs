@@ -37,6 +37,29 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Reads_the_upgrade_table_with_its_probes()
+    {
+        var config = ConfigLoader.Parse("""
+            [upgrade]
+            keys = ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl release"]
+            version = "2.1"
+            tries = 2
+            keep_previous = 0
+            settle_seconds = 5
+            deadline_seconds = 60
+            policy = "manual"
+            [[upgrade.probe]]
+            tcp = "10.88.0.2:80"
+            [[upgrade.probe]]
+            http = "http://10.88.0.2/health"
+            """, File).Upgrade;
+        Assert.True(config.Enabled);
+        Assert.Equal(("2.1", 2, 0, 5, 60, UpgradePolicy.Manual), (config.Version, config.Tries, config.KeepPrevious, config.SettleSeconds, config.DeadlineSeconds, config.Policy));
+        Assert.Equal(["tcp 10.88.0.2:80", "http http://10.88.0.2/health"], config.Probes.Select(p => p.Describe()));
+        Assert.False(new UpgradeConfig { Version = "1.0" }.Enabled);
+    }
+
+    [Fact]
     public void Dotted_keys_at_top_level_mean_the_same_as_tables()
     {
         var config = ConfigLoader.Parse("root.device = \"UUID=1\"\nmodules.load = []\n", File);
@@ -61,6 +84,12 @@ public sealed class ConfigLoaderTests
     [InlineData("[modules]\nload = \"ext4\"\n", 2, "modules.load", "expected an array")]
     [InlineData("[modules]\nload = [\"a/b\"]\n", 2, "modules.load", "expected module names")]
     [InlineData("[[root]]\ndevice = \"x\"\n", 1, "root.0", "unknown key")]
+    [InlineData("[upgrade]\nversion = \"2.0-rc1\"\n", 2, "upgrade.version", "is not a version such as 1.0")]
+    [InlineData("[upgrade]\ntries = 0\n", 2, "upgrade.tries", "out of range 1..9")]
+    [InlineData("[upgrade]\npolicy = \"sometimes\"\n", 2, "upgrade.policy", "is not one of auto, manual")]
+    [InlineData("[[upgrade.probe]]\ntcp = \"localhost\"\n", 2, "upgrade.probe.0.tcp", "is not ADDRESS:PORT with an IPv4 address")]
+    [InlineData("[[upgrade.probe]]\nhttp = \"https://x/health\"\n", 2, "upgrade.probe.0.http", "is not an http:// URL to an IPv4 address")]
+    [InlineData("\n[[upgrade.probe]]\n", 2, "upgrade.probe", "needs exactly one of tcp")]
     public void Errors_name_file_line_and_key(string text, int line, string key, string problem)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, File));

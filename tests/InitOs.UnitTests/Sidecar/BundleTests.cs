@@ -43,7 +43,12 @@ public sealed class BundleTests : IDisposable
 
     private string Build(string output, string key, string version = "2.0", string minVersion = "1.0", string compatible = MachineClass)
     {
-        var spec = new BundleSpec(version, compatible, minVersion, Artifact("initos.efi", 3000),
+        var uki = _dir.File($"uki-{version}/initos.efi");
+        if (!File.Exists(uki))
+        {
+            InitOs.TestKit.TestUki.Write(uki, version);
+        }
+        var spec = new BundleSpec(version, compatible, minVersion, uki,
             [new("debian", Artifact("debian.erofs", 5000))], Key(key));
         return BundleWriter.Write(spec, _dir.File(output)).Output;
     }
@@ -62,7 +67,7 @@ public sealed class BundleTests : IDisposable
         Assert.Equal(new BundleDescription("2.0", MachineClass, "1.0"), bundle.Description);
         Assert.Equal(PublicLine(Key("signer")), bundle.Key);
         Assert.Equal([("uki", "initos.efi"), ("os-image", "debian")], bundle.Artifacts.Select(a => (a.Kind, a.Name)));
-        Assert.Equal(File.ReadAllBytes(_dir.File("initos.efi")), sink.Committed["initos.efi"]);
+        Assert.Equal(File.ReadAllBytes(_dir.File("uki-2.0/initos.efi")), sink.Committed["initos.efi"]);
         Assert.Equal(File.ReadAllBytes(_dir.File("debian.erofs")), sink.Committed["debian"]);
         Assert.False(sink.Aborted);
 
@@ -96,6 +101,11 @@ public sealed class BundleTests : IDisposable
         Assert.Equal("2.0", ReadTar(bundle, Policy("stranger", "signer")).Description.Version);
         Assert.Throws<ArgumentException>(() => Build("bad.tar", "signer", version: "2.0", minVersion: "2.1"));
         Assert.Throws<FormatException>(() => Build("bad.tar", "signer", version: "2.x"));
+        // The UKI must be the release the bundle names: systemd-boot orders entries by it.
+        var mislabelled = Assert.Throws<ArgumentException>(() => BundleWriter.Write(
+            new BundleSpec("2.1", MachineClass, "1.0", _dir.File("uki-2.0/initos.efi"), [], Key("signer")), _dir.File("bad.tar")));
+        Assert.Contains("is release 2.0 (IMAGE_VERSION of its .osrel, from [upgrade] version), not --version 2.1", mislabelled.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(_dir.File("bad.tar")));
     }
 
     [Fact]
@@ -121,7 +131,7 @@ public sealed class BundleTests : IDisposable
         var policy = Policy("signer");
         var regions = Regions(bundle);
         var refusedByRegion = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
-        string[] artifacts = [DataOf("initos.efi"), DataOf("debian.erofs")];
+        string[] artifacts = [DataOf("uki-2.0/initos.efi"), DataOf("debian.erofs")];
         var chosen = regions.Where(r => !artifacts.Contains(r.Region) || r.Offset % 37 == 0).ToList();
         int flips = chosen.Count;
         // One at a time, leaving the other core to the tests beside it (each flip past the signature costs an Ed25519 check).

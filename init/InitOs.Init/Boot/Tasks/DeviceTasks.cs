@@ -26,6 +26,10 @@ public static class DeviceTasks
         context.DataDevice = WaitFor(context, new BlockDeviceScanner(), "data", Spec("data", data.Device!), TimeSpan.FromSeconds(data.WaitSeconds));
     }
 
+    /// <summary>Any other device a phase needs (the ESP for upgrades), waited for the same way.</summary>
+    public static BlockDevice WaitForDevice(BootContext context, string role, string spec, TimeSpan wait) =>
+        WaitFor(context, new BlockDeviceScanner(), role, Spec(role, spec), wait);
+
     private static RootSpec Spec(string role, string text)
     {
         try

@@ -1,0 +1,152 @@
+using System.Globalization;
+
+namespace InitOs.Sidecar.Upgrades;
+
+/// <summary>
+/// Where `upgrade apply` puts a bundle's UKI: EFI/Linux/.initos-V.efi.partial on the ESP (a
+/// name systemd-boot passes over), renamed to initos-V+TRIES.efi only once its digest proved
+/// it, then the directory synced. Before any byte is written the plan is checked: one UKI,
+/// newer than the running release, room for it on the ESP. Every write goes through the
+/// numbered steps. An abort removes the partial file; nothing else was touched.
+/// </summary>
+public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Action<string> progress) : IArtifactSink
+{
+    /// <summary>Room left over on the ESP beyond the UKI, for FAT's own bookkeeping.</summary>
+    public const long Margin = 1 << 20;
+
+    private FileStream? _partial;
+    private string? _version;
+    private string? _partialPath;
+
+    /// <summary>The entry the committed UKI became.</summary>
+    public BootEntry? Staged { get; private set; }
+
+    public void Plan(BundleDescription description, IReadOnlyList<BundleArtifact> artifacts)
+    {
+        if (artifacts.FirstOrDefault(a => a.Kind != BundleArtifact.Uki) is { } image)
+        {
+            throw new BundleException($"os-image {image.Name}: this machine applies UKI upgrades; OS images in a bundle are not applied yet (docs/upgrades.md)");
+        }
+        var uki = artifacts.SingleOrDefault(a => a.Kind == BundleArtifact.Uki)
+            ?? throw new BundleException("the bundle has no UKI; this machine applies UKI upgrades");
+        _version = description.Version;
+        var version = UpgradeVersion.Parse(description.Version, "the bundle's version");
+        var running = UpgradeVersion.Parse(slots.RunningVersion, "the running release");
+        if (version.CompareTo(running) <= 0)
+        {
+            throw new BundleException($"the bundle's version {version} is not newer than the running {running}; `upgrade rollback` goes back to a kept version");
+        }
+        var free = (long)Sys.FileSystems.Status(slots.Directory).AvailableBytes;
+        var stale = PartialPath(description.Version);
+        long reclaimable = File.Exists(stale) ? new FileInfo(stale).Length : 0;
+        if (free + reclaimable < uki.Blob.Size + Margin)
+        {
+            throw new BundleException(string.Create(CultureInfo.InvariantCulture,
+                $"the ESP has {(free + reclaimable) >> 20} MiB free and the UKI needs {(uki.Blob.Size + Margin + (1 << 20) - 1) >> 20} MiB; nothing was written (fewer kept versions, [upgrade] keep_previous, leave more room)"));
+        }
+        progress(string.Create(CultureInfo.InvariantCulture, $"plan: UKI {uki.Blob.Size} bytes to {slots.Directory}, {free >> 20} MiB free there"));
+    }
+
+    public Stream Begin(BundleArtifact artifact)
+    {
+        _partialPath = PartialPath(VersionOf(artifact));
+        if (File.Exists(_partialPath))
+        {
+            // Left by an upgrade the power cut short: never booted (systemd-boot skips dot files).
+            steps.Delete(_partialPath);
+        }
+        _partial = steps.Create(_partialPath);
+        return new StepStream(_partial, steps);
+    }
+
+    public void Commit(BundleArtifact artifact)
+    {
+        var partial = _partial ?? throw new InvalidOperationException("Commit before Begin");
+        steps.Sync(partial);
+        partial.Dispose();
+        _partial = null;
+        var entry = BootEntry.New(VersionOf(artifact), tries);
+        var others = slots.List().Where(s => s.Entry.Version == entry.Version).ToList();
+        steps.Rename(_partialPath!, slots.PathOf(entry));
+        _partialPath = null;
+        steps.SyncDirectory(slots.Directory);
+        // An earlier try of the same version (a bad one, say) would be a second entry beside it.
+        foreach (var other in others)
+        {
+            steps.Delete(slots.PathOf(other.Entry));
+        }
+        if (others.Count > 0)
+        {
+            steps.SyncDirectory(slots.Directory);
+        }
+        Staged = entry;
+    }
+
+    public void Abort()
+    {
+        _partial?.Dispose();
+        _partial = null;
+        if (_partialPath is not null && File.Exists(_partialPath))
+        {
+            steps.Delete(_partialPath);
+            steps.SyncDirectory(slots.Directory);
+        }
+        _partialPath = null;
+    }
+
+    private string VersionOf(BundleArtifact artifact) => _version ?? throw new InvalidOperationException($"{artifact.Name}: Begin before Plan");
+
+    private string PartialPath(string version) => Path.Combine(slots.Directory, $".{BootEntry.Prefix}{version}{BootEntry.Suffix}.partial");
+
+    /// <summary>
+    /// A write-only stream that writes in whole chunks of <see cref="Chunk"/> bytes (the last one
+    /// shorter), each a numbered durable step: however ssh delivers the bytes, the same bundle
+    /// always takes the same steps, so a power-cut harness can name each one.
+    /// </summary>
+    private sealed class StepStream(FileStream file, DurableSteps steps) : Stream
+    {
+        public const int Chunk = 1 << 20;
+        private readonly byte[] _pending = new byte[Chunk];
+        private int _filled;
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => file.Length + _filled;
+        public override long Position { get => Length; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count)
+        {
+            while (count > 0)
+            {
+                int n = Math.Min(count, Chunk - _filled);
+                Array.Copy(buffer, offset, _pending, _filled, n);
+                (_filled, offset, count) = (_filled + n, offset + n, count - n);
+                if (_filled == Chunk)
+                {
+                    WritePending();
+                }
+            }
+        }
+
+        /// <summary>The last, shorter chunk goes when the reader is done with the stream, before the commit's fsync.</summary>
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && _filled > 0)
+            {
+                WritePending();
+            }
+            base.Dispose(disposing);
+        }
+
+        private void WritePending()
+        {
+            steps.Write(file, _pending.AsSpan(0, _filled));
+            _filled = 0;
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System.Globalization;
+using System.Net;
+using InitOs.Sys;
+using System.Text;
+using System.Text.Json;
+using InitOs.Init.Config;
+using InitOs.Init.Logging;
+using InitOs.Init.Supervision;
+
+namespace InitOs.Sidecar.Upgrades;
+
+/// <summary>
+/// Whether a trial boot is healthy: the OS has been up, without a restart, for settle_seconds
+/// (switch_root: PID 1 is the OS's init; jail, vm and initramfs modes: every service PID 1
+/// supervises is running), and every [[upgrade.probe]] passes, all before deadline_seconds of
+/// uptime. Checked once a second.
+/// </summary>
+/// <param name="uptime">Seconds since the boot (the kernel's monotonic clock); a test passes its own.</param>
+public sealed class HealthCheck(InitosConfig settings, string statusFile = StatusFile.DefaultPath, Func<double>? uptime = null)
+{
+    private readonly Func<double> _uptime = uptime ?? (() => BootLog.Uptime);
+
+    private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>Null when healthy in time; otherwise why not, as of the deadline.</summary>
+    public string? Wait()
+    {
+        var upgrade = settings.Upgrade;
+        double? upSince = null;
+        string? lastStarts = null;
+        string problem = "not judged yet";
+        while (true)
+        {
+            var (up, starts, why) = OsUp();
+            if (!up || starts != lastStarts)
+            {
+                upSince = up ? _uptime() : null;
+                lastStarts = starts;
+            }
+            if (!up)
+            {
+                problem = why;
+            }
+            else if (_uptime() - upSince < upgrade.SettleSeconds)
+            {
+                problem = string.Create(CultureInfo.InvariantCulture, $"the OS had been up {_uptime() - upSince:F0} s of the {upgrade.SettleSeconds} s it must stay up");
+            }
+            else if (FailedProbe() is { } failed)
+            {
+                problem = failed;
+            }
+            else
+            {
+                return null;
+            }
+            if (_uptime() >= upgrade.DeadlineSeconds)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"not healthy {upgrade.DeadlineSeconds} s after the boot: {problem}");
+            }
+            Thread.Sleep(Interval);
+        }
+    }
+
+    /// <summary>Whether the OS is up; a fingerprint of its starts (a restart resets the settle time); why not.</summary>
+    private (bool Up, string Starts, string Why) OsUp()
+    {
+        if (settings.Mode == BootMode.SwitchRoot)
+        {
+            var init = ReadLink("/proc/1/exe");
+            return init is null || init.Contains("initos", StringComparison.Ordinal)
+                ? (false, "", $"PID 1 is not the OS's init ({init ?? "unreadable"})")
+                : (true, init, "");
+        }
+        if (!File.Exists(statusFile))
+        {
+            return (false, "", "PID 1 supervises no services yet");
+        }
+        using var document = JsonDocument.Parse(StatusFile.Read(statusFile));
+        var starts = new StringBuilder();
+        foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
+        {
+            var name = service.GetProperty("name").GetString();
+            if (name == UpgradeJudge.ServiceName)
+            {
+                continue;
+            }
+            var state = service.GetProperty("state").GetString();
+            // A one-shot service that ran and exited 0 (restart = "never") is as it should be.
+            bool finished = state == "stopped" && service.GetProperty("last_exit").GetString() is { } exit && exit.EndsWith(" exited 0", StringComparison.Ordinal);
+            if (state != "running" && !finished)
+            {
+                return (false, "", $"service {name} is {state} (last exit: {service.GetProperty("last_exit").GetString()})");
+            }
+            starts.Append(CultureInfo.InvariantCulture, $"{name}:{service.GetProperty("starts").GetInt32()} ");
+        }
+        return (true, starts.ToString(), "");
+    }
+
+    private string? FailedProbe()
+    {
+        foreach (var probe in settings.Upgrade.Probes)
+        {
+            var failure = probe.Tcp is { } tcp ? Tcp(tcp) : Http(probe.Http!);
+            if (failure is not null)
+            {
+                return $"probe {probe.Describe()}: {failure}";
+            }
+        }
+        return null;
+    }
+
+    private static string? Tcp(string endpoint)
+    {
+        int colon = endpoint.LastIndexOf(':');
+        try
+        {
+            using var connection = Connect(endpoint[..colon], int.Parse(endpoint[(colon + 1)..], CultureInfo.InvariantCulture));
+            return null;
+        }
+        catch (SysException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>HTTP/1.0 GET by hand (the box carries no HTTP stack for one request); 200-399 passes.</summary>
+    private static string? Http(string url)
+    {
+        var target = HttpProbeUrl.TryParse(url) ?? throw new InvalidOperationException($"{url}: not a probe URL (the config loader checks them)");
+        try
+        {
+            using var connection = TcpConnection.Connect(target.Address, target.Port, ProbeTimeout);
+            connection.Send(Encoding.ASCII.GetBytes($"GET {target.Path} HTTP/1.0\r\nHost: {target.Authority}\r\nConnection: close\r\n\r\n"));
+            var buffer = new byte[64];
+            int n = connection.Receive(buffer, ProbeTimeout);
+            var status = Encoding.ASCII.GetString(buffer, 0, n).Split(' ');
+            return status.Length > 1 && int.TryParse(status[1], CultureInfo.InvariantCulture, out int code)
+                ? code is >= 200 and < 400 ? null : $"HTTP status {code}"
+                : "not an HTTP answer";
+        }
+        catch (SysException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Probes name IPv4 addresses (the config checks it): no name lookup in a judge that must not hang.</summary>
+    private static TcpConnection Connect(string host, int port) => TcpConnection.Connect(IPAddress.Parse(host), port, ProbeTimeout);
+
+    private static string? ReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+}
