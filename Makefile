@@ -26,7 +26,7 @@ export INITOS_BOX := $(abspath $(BOX))
 export INITOS_REAPER_COLLISION := $(abspath $(OUT)/diag/reaper-collision)
 export INITOS_KERNEL_DIR := $(abspath $(KERNEL_DIR))
 
-.PHONY: install uninstall data-volume slow-test check-mode help prereqs kernel box diag firmware cli images demo-initramfs signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
+.PHONY: install uninstall data-volume slow-test demo-upgrade check-mode help prereqs kernel box diag firmware cli images demo-initramfs signed-images demo demo-direct run run-uefi test unit-test vm-test bench clean
 
 help:
 	@echo "make demo   install prerequisites, build, sign, boot the UKI under OVMF with Secure Boot into the default OS,"
@@ -89,6 +89,16 @@ demo: check-mode signed-images $(if $(filter vm,$(MODE)),data-volume)
 	@rm -f $(OUT)/keys/known_hosts
 	$(INITOS) run --uefi --secure-boot --tpm $(DEMO_DISKS) --net --forward $(DEMO_PORT):22 --until 'INITOS-OS-UP uptime=\S+ pid=\S+ hostname=\S+ rootfs=\S+' --timeout $(DEMO_TIMEOUT) \
 	  --then '$(INITOS) ssh 127.0.0.1:$(DEMO_PORT) --key $(OUT)/keys/admin --known-hosts $(OUT)/keys/known_hosts -- status'
+
+# Upgrades: 1.0 boots under Secure Boot; 2.0 is applied over ssh and blessed; 3.0 fails and the
+# machine is back on 2.0 by itself (scripts/demo-upgrade.sh). The console goes to out/upgrade/console.log.
+demo-upgrade: images
+	scripts/demo-upgrade.sh build $(OUT)/upgrade
+	@echo "make demo-upgrade: booting 1.0 (console in $(OUT)/upgrade/console.log); this takes a few minutes under TCG"
+	@$(INITOS) run --uefi --secure-boot --disk $(OUT)/upgrade/disk.img --net --forward $(DEMO_PORT):22 --reboots \
+	  --until 'upgrade: running 1\.0, a good version' --timeout 600 \
+	  --then 'scripts/demo-upgrade.sh drive $(DEMO_PORT) $(OUT)/upgrade' > $(OUT)/upgrade/console.log 2>&1; \
+	  status=$$?; cat $(OUT)/upgrade/demo.txt 2>/dev/null; exit $$status
 
 check-mode:
 	@case "$(MODE)" in switch_root|privileged|unprivileged|vm) ;; \

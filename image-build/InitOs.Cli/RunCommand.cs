@@ -28,10 +28,11 @@ internal static class RunCommand
         var uefi = Cli.Option<bool>("--uefi", "boot the first disk with OVMF (a disk from initos build disk) instead of a direct kernel boot");
         var secureBoot = Cli.Option<bool>("--secure-boot", "with --uefi: Secure Boot enforced, Debian's test keys in db (or --vars)");
         var tpm = Cli.Option<bool>("--tpm", "give the guest a TPM 2.0 (swtpm): systemd-stub measures the UKI into PCR 11, and PID 1 logs it");
+        var reboots = Cli.Option<bool>("--reboots", "let the guest reboot in place (by default a reboot ends QEMU): upgrades, whose trial boots and rollbacks are reboots");
         var vars = Cli.Option<string?>("--vars", "with --uefi: a variable store to start from (a copy is used): e.g. OVMF_VARS_4M.fd, blank, to enrol keys");
         var command = new Command("run", "boot InitOS in QEMU: direct kernel boot, or --uefi [--secure-boot] from a disk (KVM when it proves to work, else TCG)")
         {
-            kernelDir, kernel, initrd, disks, append, memory, cpus, accel, network, forwards, serial, until, timeout, then, uefi, secureBoot, vars, tpm,
+            kernelDir, kernel, initrd, disks, append, memory, cpus, accel, network, forwards, serial, until, timeout, then, uefi, secureBoot, vars, tpm, reboots,
         };
         command.SetAction(r =>
         {
@@ -65,6 +66,9 @@ internal static class RunCommand
                 Network = r.GetValue(network),
                 HostForwards = ports,
                 SerialFile = r.GetValue(serial),
+                NoReboot = !r.GetValue(reboots),
+                // Trial boots are judged by the sidecar, and a hang is the watchdog's to end.
+                ExtraArguments = r.GetValue(reboots) ? ["-device", "i6300esb"] : [],
             };
             return r.GetValue(until) is { } pattern
                 ? RunUntil(options, pattern, TimeSpan.FromSeconds(r.GetValue(timeout)), r.GetValue(then))

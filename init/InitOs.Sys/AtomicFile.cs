@@ -50,21 +50,23 @@ public static class AtomicFile
         SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
-    private static void SyncFile(string path)
-    {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
-        stream.Flush(flushToDisk: true);
-    }
+    /// <summary>
+    /// fsync of a file by name, on a read-only descriptor (fsync needs no write access). Not a
+    /// FileStream: its Flush(flushToDisk) skips the fsync on a stream that cannot write.
+    /// </summary>
+    public static void SyncFile(string path) => Sync(path, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
 
     /// <summary>fsync of a directory: makes a rename in it durable.</summary>
-    public static void SyncDirectory(string directory)
+    public static void SyncDirectory(string directory) => Sync(directory, OpenFlags.ReadOnly | OpenFlags.Directory | OpenFlags.CloseOnExec);
+
+    private static void Sync(string path, OpenFlags flags)
     {
-        int fd = Files.Open(directory, OpenFlags.ReadOnly | OpenFlags.Directory | OpenFlags.CloseOnExec);
+        int fd = Files.Open(path, flags);
         try
         {
             if (Libc.Fsync(fd) < 0)
             {
-                throw SysException.FromLastError($"fsync({directory})");
+                throw SysException.FromLastError($"fsync({path})");
             }
         }
         finally

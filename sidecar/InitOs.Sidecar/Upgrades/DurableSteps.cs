@@ -3,26 +3,20 @@ using InitOs.Sys;
 
 namespace InitOs.Sidecar.Upgrades;
 
+/// <summary>Where to hold an upgrade for a power-cut test: before durable step <paramref name="Step"/>; torn: a write step writes half its bytes (synced) first.</summary>
+public sealed record StepHold(int Step, bool Torn);
+
 /// <summary>
 /// The one way an upgrade changes a disk: every durable step (a chunk written, an fsync, a
 /// rename, a removal, a directory fsync) goes through here, numbered in order and logged, so a
-/// test can cut the power at step K of any upgrade and know which step that was.
-/// `initos.upgrade_cut=K` on the kernel command line holds the upgrade just before step K
-/// (`initos.upgrade_cut=K:torn`: a write step writes half its bytes first), for the harness to
-/// pull the plug there; it can only stop an upgrade, which whoever edits the command line can
-/// do anyway.
+/// test can cut the power at step K of any upgrade and know which step that was. With a
+/// <see cref="StepHold"/> (`upgrade apply --hold-at K [--torn]`, an admin's command) the upgrade
+/// stops for good just before step K, for the harness to pull the plug there.
 /// </summary>
-public sealed class DurableSteps
+public sealed class DurableSteps(Action<string> log, StepHold? hold = null)
 {
-    private readonly Action<string> _log;
-    private readonly (int Step, bool Torn)? _cut;
+    private readonly Action<string> _log = log;
     private int _step;
-
-    public DurableSteps(Action<string> log, string? cut = null)
-    {
-        _log = log;
-        _cut = ParseCut(cut ?? CutFromCommandLine());
-    }
 
     /// <summary>How many steps have run.</summary>
     public int Count => _step;
@@ -45,7 +39,7 @@ public sealed class DurableSteps
         {
             file.Write(bytes[..(bytes.Length / 2)]);
             file.Flush(flushToDisk: true);
-            Hold();
+            Hold(torn: true);
         }
         file.Write(bytes);
     }
@@ -56,10 +50,18 @@ public sealed class DurableSteps
         file.Flush(flushToDisk: true);
     }
 
+    /// <summary>
+    /// A rename, then an fsync of the file under its new name. On vfat (the ESP) the new directory
+    /// entry starts with no clusters and size 0, and only the renamed inode's write-back fills
+    /// them in: a directory fsync alone leaves an empty file there after a power cut. Seen in
+    /// UpgradePowerCutTests: a staged UKI systemd-boot skipped after the cut.
+    /// </summary>
     public void Rename(string from, string to)
     {
         Step($"rename {from} → {to}");
         File.Move(from, to, overwrite: false);
+        Step($"fsync {to}");
+        AtomicFile.SyncFile(to);
     }
 
     public void Delete(string path)
@@ -79,45 +81,23 @@ public sealed class DurableSteps
     {
         _step++;
         _log(string.Create(CultureInfo.InvariantCulture, $"upgrade: step {_step}: {what}"));
-        if (_cut is { } cut && cut.Step == _step)
+        if (hold is { } cut && cut.Step == _step)
         {
             if (cut.Torn && torn)
             {
                 return true;
             }
-            Hold();
+            Hold(torn: false);
         }
         return false;
     }
 
-    private void Hold()
+    private void Hold(bool torn)
     {
-        _log(string.Create(CultureInfo.InvariantCulture, $"upgrade: holding at step {_step} (initos.upgrade_cut): cut the power now"));
+        var step = _step.ToString(CultureInfo.InvariantCulture);
+        _log(torn
+            ? $"upgrade: holding in step {step}, half of its bytes written and synced (--hold-at --torn): cut the power now"
+            : $"upgrade: holding before step {step} (--hold-at): cut the power now");
         Thread.Sleep(Timeout.Infinite);
-    }
-
-    private static string? CutFromCommandLine()
-    {
-        try
-        {
-            return File.ReadAllText("/proc/cmdline").Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .FirstOrDefault(w => w.StartsWith("initos.upgrade_cut=", StringComparison.Ordinal))?["initos.upgrade_cut=".Length..];
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    private static (int, bool)? ParseCut(string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-        var parts = text.Split(':');
-        return int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out int step) && step > 0 && parts.Length <= 2 && (parts.Length == 1 || parts[1] == "torn")
-            ? (step, parts.Length == 2)
-            : throw new FormatException($"initos.upgrade_cut={text}: expected a step number K or K:torn");
     }
 }

@@ -16,6 +16,7 @@ public static class UpgradeCommand
     public const string Usage = """
           upgrade status [--json]       (admin) the boot slots on the ESP: version, good/trial/bad, tries left
           upgrade apply [--reboot]      (admin) a signed bundle on stdin (ssh HOST upgrade apply < bundle.tar): verified, then staged to boot next
+                                          (--hold-at K [--torn]: stop for good before durable step K, for power-cut tests)
           upgrade bless                 (admin) bless the running trial version (for [upgrade] policy = "manual")
           upgrade rollback              (admin) mark the running version bad and reboot into the previous good one
         """;
@@ -27,11 +28,10 @@ public static class UpgradeCommand
         {
             ["status"] => Status(config, json: false),
             ["status", "--json"] => Status(config, json: true),
-            ["apply"] => Apply(config, reboot: false),
-            ["apply", "--reboot"] => Apply(config, reboot: true),
+            ["apply", .. var options] => Apply(config, ApplyOptions.Parse(options)),
             ["bless"] => Bless(config),
             ["rollback"] => Rollback(config),
-            _ => Refuse($"upgrade {string.Join(' ', words)}: expected status [--json], apply [--reboot], bless or rollback"),
+            _ => Refuse($"upgrade {string.Join(' ', words)}: expected status [--json], apply [--reboot] [--hold-at K [--torn]], bless or rollback"),
         };
     }
 
@@ -85,7 +85,40 @@ public static class UpgradeCommand
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static int Apply(UpgradeConfig config, bool reboot)
+    /// <summary>apply's words: --reboot; --hold-at K [--torn] (power-cut tests: hold before durable step K).</summary>
+    private sealed record ApplyOptions(bool Reboot, StepHold? Hold)
+    {
+        public static ApplyOptions Parse(string[] words)
+        {
+            bool reboot = false, torn = false;
+            int? hold = null;
+            for (int i = 0; i < words.Length; i++)
+            {
+                switch (words[i])
+                {
+                    case "--reboot":
+                        reboot = true;
+                        break;
+                    case "--torn":
+                        torn = true;
+                        break;
+                    case "--hold-at" when i + 1 < words.Length && int.TryParse(words[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int step) && step > 0:
+                        hold = step;
+                        i++;
+                        break;
+                    default:
+                        throw new ArgumentException($"upgrade apply: '{words[i]}' is not an option (--reboot, --hold-at K, --torn)");
+                }
+            }
+            if (torn && hold is null)
+            {
+                throw new ArgumentException("upgrade apply: --torn goes with --hold-at K");
+            }
+            return new ApplyOptions(reboot, hold is { } k ? new StepHold(k, torn) : null);
+        }
+    }
+
+    private static int Apply(UpgradeConfig config, ApplyOptions options)
     {
         var slots = EspSlots.ForThisMachine(config);
         if (EfiVariables.LoaderEntrySelected() is null)
@@ -97,7 +130,7 @@ public static class UpgradeCommand
             return Refuse($"the running {trial.Entry.Version} is on trial ({trial.Entry.FileName}); its verdict comes first (`upgrade status`, `upgrade bless`, `upgrade rollback`)");
         }
         var clock = Stopwatch.StartNew();
-        var steps = new DurableSteps(KernelLogLine.Write);
+        var steps = new DurableSteps(KernelLogLine.Write, options.Hold);
         var sink = new EspUkiSink(slots, steps, config.Tries, Say);
         VerifiedBundle bundle;
         try
@@ -115,7 +148,7 @@ public static class UpgradeCommand
             $"upgrade: {bundle.Description.Version} staged as {EspSlots.EntriesDirectory}/{staged.FileName} ({staged.TriesLeft} tries), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps");
         KernelLogLine.Write(line);
         Say(line);
-        if (!reboot)
+        if (!options.Reboot)
         {
             Say("it boots next: `reboot` to try it now");
             return 0;

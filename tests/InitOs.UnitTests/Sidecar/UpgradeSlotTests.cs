@@ -63,7 +63,7 @@ public sealed class UpgradeSlotTests : IDisposable
 
     private (EspUkiSink Sink, DurableSteps Steps) Sink(string running = "1.0")
     {
-        var steps = new DurableSteps(_log.Add, cut: null);
+        var steps = new DurableSteps(_log.Add);
         return (new EspUkiSink(EspSlots.Open(running, _esp), steps, tries: 3, _log.Add), steps);
     }
 
@@ -111,8 +111,9 @@ public sealed class UpgradeSlotTests : IDisposable
         Assert.Equal(new BootEntry("2.0", 3, null), sink.Staged);
         var stepLines = _log.Where(l => l.StartsWith("upgrade: step ", StringComparison.Ordinal)).ToList();
         Assert.Equal(steps.Count, stepLines.Count);
-        // Whole 1 MiB chunks whatever the reads delivered: create, one write (the UKI is under 1 MiB), fsync, rename, fsync the directory.
-        Assert.Equal(["create", "write", "fsync", "rename", "fsync"], stepLines.Select(l => l.Split(' ')[3]));
+        // Whole 1 MiB chunks whatever the reads delivered: create, one write (the UKI is under 1 MiB), fsync, rename, fsync it under its new name (vfat), fsync the directory.
+        Assert.Equal(["create", "write", "fsync", "rename", "fsync", "fsync"], stepLines.Select(l => l.Split(' ')[3]));
+        Assert.EndsWith("fsync " + Linux("initos-2.0+3.efi"), stepLines[^2], StringComparison.Ordinal);
         Assert.StartsWith("upgrade: step 1: create ", stepLines[0], StringComparison.Ordinal);
         Assert.Contains(stepLines, l => l.Contains("rename ", StringComparison.Ordinal) && l.EndsWith("/initos-2.0+3.efi", StringComparison.Ordinal));
         Assert.StartsWith($"upgrade: step {steps.Count}: fsync directory ", stepLines[^1], StringComparison.Ordinal);
@@ -183,25 +184,15 @@ public sealed class UpgradeSlotTests : IDisposable
         var running = slots.Running!;
         Assert.Equal("trial", running.StateName);
 
-        var blessed = SlotActions.Bless(slots, running, keepPrevious: 1, new DurableSteps(_log.Add, cut: null));
+        var blessed = SlotActions.Bless(slots, running, keepPrevious: 1, new DurableSteps(_log.Add));
 
         Assert.Equal("initos-2.0.efi", blessed.FileName);
         // Kept: the running one, the newest good one below it, and 3.0 (staged, not tried yet).
         Assert.Equal(["initos-1.5.efi", "initos-2.0.efi", "initos-3.0+3.efi"], Entries());
 
-        var bad = SlotActions.MarkBad(slots, slots.Running!, new DurableSteps(_log.Add, cut: null));
+        var bad = SlotActions.MarkBad(slots, slots.Running!, new DurableSteps(_log.Add));
         Assert.Equal("initos-2.0+0-0.efi", bad.FileName);
         // systemd-boot's order: entries with no tries left go last.
         Assert.Equal(["3.0", "1.5", "2.0"], EspSlots.Open("1.5", _esp).List().Select(s => s.Entry.Version));
-    }
-
-    [Theory]
-    [InlineData("x")]
-    [InlineData("0")]
-    [InlineData("3:half")]
-    public void A_bad_cut_point_on_the_command_line_is_named(string cut)
-    {
-        var error = Assert.Throws<FormatException>(() => new DurableSteps(_ => { }, cut));
-        Assert.Contains($"initos.upgrade_cut={cut}", error.Message, StringComparison.Ordinal);
     }
 }
