@@ -2,7 +2,8 @@
 # make demo-upgrade: signed upgrades end to end, under OVMF with Secure Boot and systemd-boot.
 #   build OUT         versions 1.0 and 2.0 of the default machine (switch_root into the busybox OS,
 #                     DHCP, the admin door, upgrades on) and 3.0, whose root's init does not exist
-#                     (its boot fails); signed bundles of 2.0 and 3.0; a disk booting 1.0.
+#                     (its boot fails); signed bundles of 2.0 and 3.0; a disk booting 1.0, whose
+#                     128 MiB ESP holds the running UKI, the kept previous one and the one on trial.
 #   drive PORT OUT    (run by `initos run --then` once 1.0 is up) applies 2.0 over ssh, waits until
 #                     it is blessed, applies 3.0, waits until the machine is back on 2.0 by itself,
 #                     and writes what it saw, with the times, to OUT/demo.txt.
@@ -28,7 +29,7 @@ build() {
       "$initos" build bundle --version "$version" --compatible demo --min-version 1.0 --uki "$out/initos-$version.efi" --key "$out/release" --output "$out/bundle-$version.tar" >/dev/null
     fi
   done
-  "$initos" build disk --systemd-boot --keys "$out/snakeoil" --uki "$out/initos-1.0.efi" --rootfs "$root/out/rootfs.img" --output "$out/disk.img"
+  "$initos" build disk --systemd-boot --esp-size 128 --keys "$out/snakeoil" --uki "$out/initos-1.0.efi" --rootfs "$root/out/rootfs.img" --output "$out/disk.img"
 }
 
 # One admin command; a fresh pin each time (no data volume: a new host key every boot).
@@ -50,6 +51,8 @@ wait_for() {
 drive() {
   local port=$1
   exec > >(tee "$out/demo.txt") 2>&1
+  # The marker comes before switch_root, which restarts the admin door in the sidecar: wait for it.
+  wait_for "$port" "running 1.0 (good)"
   echo "== 1.0 is up"
   admin "$port" upgrade status
   local start=$SECONDS
