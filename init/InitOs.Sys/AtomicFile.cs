@@ -54,7 +54,18 @@ public static class AtomicFile
     /// fsync of a file by name, on a read-only descriptor (fsync needs no write access). Not a
     /// FileStream: its Flush(flushToDisk) skips the fsync on a stream that cannot write.
     /// </summary>
-    public static void SyncFile(string path) => Sync(path, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
+    public static void SyncFile(string path)
+    {
+        try
+        {
+            Sync(path, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
+        }
+        catch (SysException e) when (e.Errno == Errno.ENOENT)
+        {
+            // What File.Open said before: the workstation tool reports an IOException in one line.
+            throw new FileNotFoundException(e.Message, path, e);
+        }
+    }
 
     /// <summary>fsync of a directory: makes a rename in it durable.</summary>
     public static void SyncDirectory(string directory) => Sync(directory, OpenFlags.ReadOnly | OpenFlags.Directory | OpenFlags.CloseOnExec);
