@@ -9,12 +9,16 @@ internal static class AdminSessions
     /// Runs the admin command once sshd answers: until it listens (or while it makes its first
     /// host key) the connection fails, and that is retried for up to two minutes.
     /// </summary>
-    public static AdminResult RunWhenUp(AdminClient client, AdminTarget target, string command)
+    public static AdminResult RunWhenUp(AdminClient client, AdminTarget target, string command) =>
+        WhenUp(() => client.Run(target, command));
+
+    /// <summary>Repeats an ssh attempt while the connection fails (sshd still starting), for at most 120 s.</summary>
+    public static AdminResult WhenUp(Func<AdminResult> attempt)
     {
         var deadline = DateTime.UtcNow.AddSeconds(120);
         while (true)
         {
-            var result = client.Run(target, command);
+            var result = attempt();
             if (result.ExitCode != AdminClient.ConnectionFailed || DateTime.UtcNow > deadline)
             {
                 return result;

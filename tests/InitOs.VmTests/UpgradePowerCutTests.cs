@@ -74,7 +74,7 @@ public sealed class UpgradePowerCutTests
             using (var vm = UpgradeImages.Boot("powercut-trial", disk, vars.Path, port, noReboot: true))
             {
                 vm.Expect(@"upgrade: running 1\.0, a good version", UpgradeImages.FirmwareTimeout);
-                var staged = RetryWhenUp(_upgrade.Client(), new AdminTarget("127.0.0.1", port), "upgrade apply", _upgrade.Bundle("2.0", V2Uki));
+                var staged = AdminSessions.WhenUp(() => UpgradeImages.Apply(_upgrade.Client(), new AdminTarget("127.0.0.1", port), "upgrade apply", _upgrade.Bundle("2.0", V2Uki)));
                 Assert.True(staged.Succeeded, staged.ToString());
                 Assert.Contains("2.0 staged as EFI/Linux/initos-2.0+2.efi (2 tries)", staged.Output, StringComparison.Ordinal);
             }
@@ -122,35 +122,20 @@ public sealed class UpgradePowerCutTests
             var next = _upgrade.Client();
             if (came.StartsWith("running 1.0", StringComparison.Ordinal))
             {
-                var applied = RetryWhenUp(next, second, "upgrade apply", v2);
+                var applied = AdminSessions.WhenUp(() => UpgradeImages.Apply(next, second, "upgrade apply", v2));
                 Assert.True(applied.Succeeded, $"after a cut at step {k}: {applied}");
                 Assert.Contains("2.0 staged as EFI/Linux/initos-2.0+2.efi", applied.Output, StringComparison.Ordinal);
                 return "1.0";
             }
             after.Expect(@"upgrade: verdict on 2\.0: good", UpgradeImages.FirmwareTimeout);
             var v3 = _upgrade.Bundle("3.0", _upgrade.Uki("3.0"));
-            var staged = RetryWhenUp(next, second, "upgrade apply", v3);
+            var staged = AdminSessions.WhenUp(() => UpgradeImages.Apply(next, second, "upgrade apply", v3));
             Assert.True(staged.Succeeded, $"after a cut at step {k}: {staged}");
             return "2.0 (trial, blessed)";
         }
         finally
         {
             File.Delete(disk);
-        }
-    }
-
-    /// <summary>An apply once sshd answers (the first connections fail while it starts).</summary>
-    private static AdminResult RetryWhenUp(AdminClient client, AdminTarget target, string command, string bundle)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(120);
-        while (true)
-        {
-            var result = UpgradeImages.Apply(client, target, command, bundle);
-            if (result.ExitCode != AdminClient.ConnectionFailed || DateTime.UtcNow > deadline)
-            {
-                return result;
-            }
-            Thread.Sleep(500);
         }
     }
 }
