@@ -18,7 +18,7 @@ namespace InitOs.Box;
 /// </summary>
 internal static class InitApplet
 {
-    private static readonly int[] ShutdownRequestSignals = [Signal.Term, Signal.Int, Signal.Usr1, Signal.Usr2];
+    private static readonly int[] ShutdownRequestSignals = [Signal.Term, Signal.Int, Signal.Usr1, Signal.Usr2, .. OsRestartSignals.All];
 
     public static int Run(string[] args)
     {
@@ -57,7 +57,7 @@ internal static class InitApplet
             else
             {
                 var settings = context.RequireSettings();
-                var services = Sidecar.Upgrades.UpgradeJudgeService.With(SshSidecar.WithSshd([.. settings.Services.Select(ServiceSpec.From)], settings.Sidecar), settings.Upgrade);
+                var services = Sidecar.Upgrades.UpgradeJudgeService.With(SshSidecar.WithSshd([.. settings.Services.Select(ServiceSpec.From)], settings.Sidecar), settings.Upgrade, settings.Os);
                 Supervise(context, BootSequence.InJail(context) ? [.. services, os.Service()] : BootSequence.InVm(context) ? [.. services, vm.Service()] : services, reaper, requests, log);
             }
         }

@@ -10,6 +10,7 @@ using InitOs.Jails.Oci;
 using InitOs.Jails.Planning;
 using InitOs.Jails.Running;
 using InitOs.Jails.Storage;
+using InitOs.Sidecar.Upgrades;
 using InitOs.Sys;
 
 namespace InitOs.Os;
@@ -37,6 +38,11 @@ public sealed class OsJail
     private Jail? _running;
     private (OverlayDirs Overlay, PoolLease Lease)? _kept;
     private int _starts;
+    private BootContext? _context;
+    private StagedOsImages? _staged;
+    private bool _directoryProven;
+    /// <summary>What this start's init stops on: [os] stop_signal, else what its image's init understands.</summary>
+    private int _stopSignal;
 
     public OsJail(ISystem system) => _system = system;
 
@@ -62,41 +68,112 @@ public sealed class OsJail
     private void FindImage(BootContext context)
     {
         _log = context.Log;
+        _context = context;
         var settings = context.RequireSettings();
         _config = settings.Os;
-        string image;
+        string image = context.NewRoot, label = "the root device";
         if (_config.Image is { } name)
         {
-            var data = settings.Data ?? throw new BootException($"os.image = \"{name}\" is on the data volume, and there is none ([data] device)");
-            image = Path.Combine(DataConfig.MountPoint, "images", name);
-            if (!Directory.Exists(image))
+            if (settings.Data is null)
             {
-                throw new BootException($"os.image: {image} is not a directory on the data volume {data.Device} (images there: {OsEnds.Listing(Path.GetDirectoryName(image)!, directoriesOnly: true)})");
+                throw new BootException($"os.image = \"{name}\" is on the data volume, and there is none ([data] device)");
             }
+            if (settings.Upgrade.Enabled)
+            {
+                var upgrade = settings.Upgrade;
+                _staged = new StagedOsImages(context, OsImageStore.OnDataVolume(name), new TrustPolicy(upgrade.Keys, upgrade.Compatible, upgrade.MinVersion));
+                OsEnds.LoadModules(context, ["loop"], "OS images staged from bundles");
+            }
+            if (_staged is { HasPointer: true })
+            {
+                // Which version runs is decided, and proven, at each start: an upgrade changes it without a host reboot.
+                context.Log.Info($"os: image {name} from the pointer images/{name}{OsImageStore.PointerSuffix}: chosen and proven at each start");
+                _options = Options(settings, image: "", hostname: "");
+                return;
+            }
+            (image, label) = (DirectoryImage(context, settings, name), name);
+        }
+        var init = CheckInit(image);
+        _config = _config with { StopSignal = _config.StopSignal ?? DefaultStopSignal(init) };
+        _stopSignal = _config.StopSignal.Value;
+        _options = Options(settings, image, _config.Hostname ?? HostnameOf(image));
+        context.Log.Info($"os: image {image} ({label}), init {settings.Init}, hostname {_options.Hostname}, {(_options.Unprivileged ? "unprivileged (own user namespace)" : "privileged")}, stop signal {Signal.Name(_config.StopSignal.Value)}");
+        context.Log.Info($"os: bounded by {_options.Limits!.Describe()}");
+    }
+
+    private OsJailOptions Options(BootSettings settings, string image, string hostname) => new()
+    {
+        Image = image,
+        Init = settings.Init,
+        InitArguments = settings.InitArguments,
+        Hostname = hostname,
+        Unprivileged = settings.Mode == BootMode.Unprivileged,
+        HostNetwork = _config.Network == "host",
+        Limits = OsLimits.For(_config, OsLimits.MemoryTotalBytes()),
+    };
+
+    /// <summary>images/NAME, a directory on the data volume, checked against its manifest.</summary>
+    private string DirectoryImage(BootContext context, BootSettings settings, string name)
+    {
+        var image = Path.Combine(DataConfig.MountPoint, "images", name);
+        if (!Directory.Exists(image))
+        {
+            throw new BootException($"os.image: {image} is not a directory on the data volume {settings.Data!.Device} (images there: {OsEnds.Listing(Path.GetDirectoryName(image)!, directoriesOnly: true)})");
+        }
+        if (!_directoryProven)
+        {
             VerifyImage(context, settings, image, name);
+            _directoryProven = true;
+        }
+        return image;
+    }
+
+    /// <summary>The init, resolved in the image; a BootException when it is not an executable file there.</summary>
+    private string CheckInit(string image)
+    {
+        var init = _context!.RequireSettings().Init;
+        var resolved = NewRootPaths.Resolve(_system, image, init);
+        if (_system.Status(resolved, followSymlinks: false) is not { IsRegularFile: true, IsExecutable: true })
+        {
+            throw new BootException($"init {init} is not an executable file in the OS image {image} (resolved to {resolved})");
+        }
+        return resolved;
+    }
+
+    /// <summary>
+    /// For a staged image, this start's: the pointer's trial or good version (mounted), or the
+    /// directory image; its hostname. Written to /run/initos/os/image for the sidecar's judge.
+    /// </summary>
+    private OsJailOptions ChooseImage(OsJailOptions options)
+    {
+        if (_staged is not { HasPointer: true } staged)
+        {
+            WriteRunning(_config.Image is { } named ? named : "root");
+            return options;
+        }
+        var context = _context!;
+        var settings = context.RequireSettings();
+        var chosen = staged.Take(directory => CheckInit(directory));
+        string image, label;
+        if (chosen is { } mounted)
+        {
+            (image, label) = mounted;
         }
         else
         {
-            image = context.NewRoot;
+            staged.LetGo();
+            (image, label) = (DirectoryImage(context, settings, _config.Image!), _config.Image!);
         }
-        var init = NewRootPaths.Resolve(_system, image, settings.Init);
-        if (_system.Status(init, followSymlinks: false) is not { IsRegularFile: true, IsExecutable: true })
-        {
-            throw new BootException($"init {settings.Init} is not an executable file in the OS image {image} (resolved to {init})");
-        }
-        _config = _config with { StopSignal = _config.StopSignal ?? DefaultStopSignal(init) };
-        _options = new OsJailOptions
-        {
-            Image = image,
-            Init = settings.Init,
-            InitArguments = settings.InitArguments,
-            Hostname = _config.Hostname ?? HostnameOf(image),
-            Unprivileged = settings.Mode == BootMode.Unprivileged,
-            HostNetwork = _config.Network == "host",
-            Limits = OsLimits.For(_config, OsLimits.MemoryTotalBytes()),
-        };
-        context.Log.Info($"os: image {image}, init {settings.Init}, hostname {_options.Hostname}, {(_options.Unprivileged ? "unprivileged (own user namespace)" : "privileged")}, stop signal {Signal.Name(_config.StopSignal.Value)}");
-        context.Log.Info($"os: bounded by {_options.Limits.Describe()}");
+        _stopSignal = _config.StopSignal ?? DefaultStopSignal(CheckInit(image));
+        WriteRunning(label);
+        _log.Info($"os: start {_starts + 1} runs {label}");
+        return options with { Image = image, Hostname = _config.Hostname ?? HostnameOf(image) };
+    }
+
+    private static void WriteRunning(string label)
+    {
+        Directory.CreateDirectory(StateDirectory);
+        File.WriteAllText(OsImageStore.RunningFile, label + "\n");
     }
 
     /// <summary>
@@ -172,13 +249,15 @@ public sealed class OsJail
         AfterExit = Ended,
         HostFollows = HostFollows,
         StopSignal = _config.StopSignal ?? Signal.Usr2,
+        // Staged images may change the init from one start to the next: its stop signal is looked up at each stop.
+        StopRequest = _staged is null ? null : ("sent its init's stop signal", () => Processes.Signal(_running?.Pid ?? throw new InvalidOperationException("the OS is not running"), _stopSignal)),
         StopGraceSeconds = _config.StopGraceSeconds,
         SignalGroup = false,
     };
 
     private int Start()
     {
-        var options = (_options ?? throw new InvalidOperationException("the os phase did not run")) with { Start = ++_starts };
+        var options = ChooseImage(_options ?? throw new InvalidOperationException("the os phase did not run")) with { Start = ++_starts };
         var (overlay, lease) = TakeUpper();
         // A kept upper keeps its slot: only a fresh one is the jail's to give back when it ends.
         var owned = _config.KeepUpper ? null : lease;

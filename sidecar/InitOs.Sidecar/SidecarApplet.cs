@@ -36,8 +36,8 @@ public static class SidecarApplet
         var requests = new ShutdownRequests();
         new SignalLoop(reaper, [Signal.Term, Signal.Int], requests.Post).Start();
         var sidecar = new SidecarConfig { Ssh = true, Port = port, HostKeyDirectory = SshSidecar.DropbearKeyDirectory, Listen = listen.Split(',', StringSplitOptions.RemoveEmptyEntries) };
-        var upgrade = File.Exists(InitosConfig.DefaultPath) ? ConfigLoader.Load(InitosConfig.DefaultPath).Upgrade : new UpgradeConfig();
-        var services = Upgrades.UpgradeJudgeService.With([SshSidecar.Service(sidecar, syslog: null)], upgrade);
+        var config = File.Exists(InitosConfig.DefaultPath) ? ConfigLoader.Load(InitosConfig.DefaultPath) : new InitosConfig();
+        var services = Upgrades.UpgradeJudgeService.With([SshSidecar.Service(sidecar, syslog: null)], config.Upgrade, config.Os);
         var supervisor = new Supervisor(services, reaper, log);
         requests.Attach(supervisor);
         log.Info($"sidecar: supervising sshd on port {port} from {SidecarStaging.Root}, pid {Processes.CurrentPid}");

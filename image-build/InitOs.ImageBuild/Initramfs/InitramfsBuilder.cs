@@ -223,10 +223,14 @@ public static class InitramfsBuilder
     /// </summary>
     public static readonly IReadOnlyList<string> UpgradeModules = ["efivarfs", "vfat", "nls_cp437", "nls_ascii", "i6300esb", "iTCO_wdt", "sp5100_tco"];
 
+    /// <summary>What a jailed OS's images from bundles need: loop devices and the two filesystems an OS image may be.</summary>
+    public static readonly IReadOnlyList<string> OsImageModules = ["loop", "squashfs", "erofs"];
+
     private static List<string> AddModules(CpioArchive archive, InitramfsSpec spec, KernelFolder kernel, ModuleIndex index, InitosConfig config, ModuleProfile profile, IReadOnlyList<string> hostLeftOut, string staging)
     {
         var include = config.Modules.Include.Where(m => !hostLeftOut.Contains(ModuleIndex.NormalizeName(m)));
         var wanted = config.Modules.Load.Concat(include).Concat(config.Upgrade.Enabled ? UpgradeModules : [])
+            .Concat(config.Upgrade.Enabled && config.Os.Image is not null ? OsImageModules : [])
             .Concat(ModuleProfiles.Select(profile, index, kernel.ModuleDirectory, spec.Hardware))
             .Where(m => !index.IsBuiltin(m)).Distinct(StringComparer.Ordinal).ToList();
         var closure = index.LoadOrder(wanted).Where(m => !index.IsBuiltin(m)).ToList();

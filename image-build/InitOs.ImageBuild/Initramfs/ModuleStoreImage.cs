@@ -44,7 +44,7 @@ public static class ModuleStoreImage
         return image;
     }
 
-    private static void Run(string tool, params string[] arguments)
+    internal static void Run(string tool, params string[] arguments)
     {
         var start = new ProcessStartInfo(tool) { RedirectStandardOutput = true, RedirectStandardError = true };
         // The times are given on the command line (the build's own mtime); mksquashfs refuses to
@@ -61,7 +61,7 @@ public static class ModuleStoreImage
         }
         catch (System.ComponentModel.Win32Exception e)
         {
-            throw new InvalidOperationException($"{tool} is needed for the generic profile's module store: install squashfs-tools ({e.Message})", e);
+            throw new InvalidOperationException($"{tool} is needed for squashfs images (the generic profile's module store, OS images): install squashfs-tools ({e.Message})", e);
         }
         using (process)
         {

@@ -16,6 +16,11 @@ public sealed class ShutdownRequests
     /// <summary>Called on the signal thread.</summary>
     public void Post(int signal)
     {
+        if (OsRestartSignals.All.Contains(signal))
+        {
+            PostRestart(signal == OsRestartSignals.Kill);
+            return;
+        }
         if (!ShutdownSignals.BySignal.TryGetValue(signal, out var kind))
         {
             return;
@@ -31,6 +36,23 @@ public sealed class ShutdownRequests
             }
         }
         _supervisor.RequestShutdown(kind, reason);
+    }
+
+    /// <summary>A restart of the OS before the supervisor runs has nothing to restart: the OS's first start reads the pointer anyway.</summary>
+    private void PostRestart(bool kill)
+    {
+        Supervisor? supervisor;
+        lock (_gate)
+        {
+            supervisor = _supervisor;
+        }
+        var how = kill ? "kill and start again" : "stop and start again";
+        if (supervisor is null)
+        {
+            BootLog.Instance.Info($"{OsRestartSignals.Service}: asked to {how} before it ever started; ignored");
+            return;
+        }
+        supervisor.RequestRestart(OsRestartSignals.Service, kill, $"asked to {how} (SIGRTMIN+{(kill ? OsRestartSignals.Kill : OsRestartSignals.Stop) - Signal.RtMin})");
     }
 
     public void Attach(Supervisor supervisor)

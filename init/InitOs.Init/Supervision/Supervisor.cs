@@ -21,6 +21,8 @@ public sealed class Supervisor
         public Backoff Backoff { get; } = new();
         public TimeSpan StartedAt { get; set; }
         public TimeSpan? NextStart { get; set; }
+        /// <summary>Stopped on request, to be started again at once: its end is neither a crash nor the host's cue.</summary>
+        public bool RestartRequested { get; set; }
     }
 
     private readonly List<Service> _services;
@@ -49,6 +51,35 @@ public sealed class Supervisor
     {
         _shutdown ??= kind;
         _shutdownReason = reason;
+    });
+
+    /// <summary>
+    /// Thread-safe: stops a service (its stop request or signal, the grace, SIGKILL; or SIGKILL
+    /// at once) and starts it again right away, without backoff and without what its end would
+    /// otherwise make the host do.
+    /// </summary>
+    public void RequestRestart(string name, bool kill, string reason) => _inbox.Add(() =>
+    {
+        var service = _services.FirstOrDefault(s => s.Spec.Name == name);
+        if (service is null || _shutdown is not null)
+        {
+            _log.Warn($"service {name}: {reason}; {(service is null ? "no such service" : "shutting down")}");
+            return;
+        }
+        _log.Info($"service {name}: {reason}");
+        service.RestartRequested = true;
+        if (service.Status.Pid <= 0)
+        {
+            service.RestartRequested = false;
+            service.NextStart = Now;
+            return;
+        }
+        if (kill)
+        {
+            Processes.Signal(service.Spec.SignalGroup ? -service.Status.Pid : service.Status.Pid, Signal.Kill);
+            return;
+        }
+        Stop(service);
     });
 
     /// <summary>Runs services until a shutdown is requested, stops them, and returns the request.</summary>
@@ -162,6 +193,15 @@ public sealed class Supervisor
         service.Status.LastExit = exit.ToString();
         service.Status.Pid = 0;
         AfterExit(service, exit);
+        if (_shutdown is null && service.RestartRequested)
+        {
+            service.RestartRequested = false;
+            service.Status.State = ServiceState.Waiting;
+            service.NextStart = Now;
+            _log.Info($"service {service.Spec.Name}: {exit}; started again as asked");
+            Publish();
+            return;
+        }
         if (_shutdown is null && service.Spec.HostFollows?.Invoke(exit) is { } kind)
         {
             service.Status.State = ServiceState.Stopped;

@@ -38,7 +38,11 @@ public interface IArtifactSink
 }
 
 /// <summary>A bundle that passed every check: its description, the key that signed it, its artifacts.</summary>
-public sealed record VerifiedBundle(BundleDescription Description, string Key, string ManifestDigest, IReadOnlyList<BundleArtifact> Artifacts);
+public sealed record VerifiedBundle(BundleDescription Description, string Key, string ManifestDigest, IReadOnlyList<BundleArtifact> Artifacts)
+{
+    /// <summary>The signed parts, kept beside what was staged so it can be proven again at each use.</summary>
+    public BundleProof? Proof { get; init; }
+}
 
 /// <summary>
 /// Reads a bundle front to back and checks each part before the next is trusted: the layout
@@ -79,23 +83,10 @@ public static class BundleReader
         Blob(source, empty, "the signature manifest's empty config");
         var signatureText = Encoding.UTF8.GetString(Blob(source, signature, "the signature"));
         var manifestBytes = Blob(source, manifest, "the manifest");
-        string key;
-        try
-        {
-            key = SshSignature.Verify(signatureText, manifestBytes, BundleDocuments.SignatureNamespace, policy.Keys, "the bundle's signature", policy.AnySigner);
-        }
-        catch (SignatureException e)
-        {
-            throw new BundleException(e.Message);
-        }
+        var (key, config, layers, version) = BundleProof.CheckSignedManifest(manifestBytes, signatureText, policy);
         progress($"signature: good, by {InitOs.Init.Config.PublicKeys.Fingerprint(key)}");
-
-        var (config, layers, version) = BundleDocuments.ReadManifest(manifestBytes);
-        var description = BundleDocuments.ReadDescription(Blob(source, config, "the bundle description"));
-        if (description.Version != version)
-        {
-            throw new BundleException($"the bundle description says version {description.Version}, its manifest {version}");
-        }
+        var descriptionBytes = Blob(source, config, "the bundle description");
+        var description = BundleProof.CheckDescription(descriptionBytes, version, policy);
         // Rebuilt from what was proven (the digests and sizes now matched their blobs) and constants, so no byte of it goes unchecked.
         var canonicalIndex = BundleDocuments.Index(
             subject with { ArtifactType = BundleDocuments.BundleArtifactType, RefName = version },
@@ -104,7 +95,6 @@ public static class BundleReader
         {
             throw new BundleException("index.json: not as `initos build bundle` writes it for this manifest (changed after signing)");
         }
-        CheckPolicy(description, policy);
         progress($"bundle {description.Version} for {description.Compatible} (anti-rollback floor {description.MinVersion})");
 
         var artifacts = Artifacts(layers);
@@ -115,10 +105,10 @@ public static class BundleReader
             progress($"{artifact.Kind} {artifact.Name}: {artifact.Blob.Size} bytes, digest good");
         }
         source.End();
-        return new VerifiedBundle(description, key, manifest.Digest, artifacts);
+        return new VerifiedBundle(description, key, manifest.Digest, artifacts) { Proof = new BundleProof(manifestBytes, signatureText, descriptionBytes) };
     }
 
-    private static void CheckPolicy(BundleDescription description, TrustPolicy policy)
+    internal static void CheckPolicy(BundleDescription description, TrustPolicy policy)
     {
         UpgradeVersion version, floor;
         try
@@ -144,7 +134,7 @@ public static class BundleReader
         }
     }
 
-    private static List<BundleArtifact> Artifacts(IReadOnlyList<Descriptor> layers)
+    internal static List<BundleArtifact> Artifacts(IReadOnlyList<Descriptor> layers)
     {
         var artifacts = new List<BundleArtifact>();
         foreach (var layer in layers)

@@ -64,6 +64,25 @@ public sealed class DurableSteps(Action<string> log, StepHold? hold = null)
         AtomicFile.SyncFile(to);
     }
 
+    /// <summary>A small file replaced whole: written beside as .NAME.partial, synced, renamed over, the directory synced.</summary>
+    public void WriteFile(string path, ReadOnlySpan<byte> content)
+    {
+        var directory = Path.GetDirectoryName(path)!;
+        var partial = Path.Combine(directory, $".{Path.GetFileName(path)}.partial");
+        if (File.Exists(partial))
+        {
+            Delete(partial);
+        }
+        using (var file = Create(partial))
+        {
+            Write(file, content);
+            Sync(file);
+        }
+        Step($"rename {partial} → {path}");
+        File.Move(partial, path, overwrite: true);
+        SyncDirectory(directory);
+    }
+
     public void Delete(string path)
     {
         Step($"remove {path}");

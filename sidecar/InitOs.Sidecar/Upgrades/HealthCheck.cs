@@ -15,8 +15,9 @@ namespace InitOs.Sidecar.Upgrades;
 /// supervises is running), and every [[upgrade.probe]] passes, all before deadline_seconds of
 /// uptime. Checked once a second.
 /// </summary>
-/// <param name="uptime">Seconds since the boot (the kernel's monotonic clock); a test passes its own.</param>
-public sealed class HealthCheck(InitosConfig settings, string statusFile = StatusFile.DefaultPath, Func<double>? uptime = null)
+/// <param name="uptime">Seconds since the boot (the kernel's monotonic clock); a test passes its own, a jailed OS's trial the time since its restart.</param>
+/// <param name="image">The OS image the jail must be running (NAME@V, as PID 1 writes it to <see cref="OsImageStore.RunningFile"/>); null: any.</param>
+public sealed class HealthCheck(InitosConfig settings, string statusFile = StatusFile.DefaultPath, Func<double>? uptime = null, string? image = null)
 {
     private readonly Func<double> _uptime = uptime ?? (() => BootLog.Uptime);
 
@@ -56,7 +57,7 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
             }
             if (_uptime() >= upgrade.DeadlineSeconds)
             {
-                return string.Create(CultureInfo.InvariantCulture, $"not healthy {upgrade.DeadlineSeconds} s after the boot: {problem}");
+                return string.Create(CultureInfo.InvariantCulture, $"not healthy {upgrade.DeadlineSeconds} s after the {(image is null ? "boot" : "OS's restart")}: {problem}");
             }
             Thread.Sleep(Interval);
         }
@@ -75,6 +76,10 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
         if (!File.Exists(statusFile))
         {
             return (false, "", "PID 1 supervises no services yet");
+        }
+        if (image is not null && OsImageStore.Running() is var running && running != image)
+        {
+            return (false, "", $"the jail runs {running ?? "no image"}, not {image}");
         }
         using var document = JsonDocument.Parse(StatusFile.Read(statusFile));
         var starts = new StringBuilder();

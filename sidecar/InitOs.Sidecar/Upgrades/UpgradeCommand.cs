@@ -23,45 +23,68 @@ public static class UpgradeCommand
 
     public static int Run(string[] words, string configPath = InitosConfig.DefaultPath)
     {
-        var config = ConfigLoader.Load(configPath).Upgrade;
+        var settings = ConfigLoader.Load(configPath);
+        var config = settings.Upgrade;
         return words switch
         {
-            ["status"] => Status(config, json: false),
-            ["status", "--json"] => Status(config, json: true),
-            ["apply", .. var options] => Apply(config, ApplyOptions.Parse(options)),
+            ["status"] => Status(settings, json: false),
+            ["status", "--json"] => Status(settings, json: true),
+            ["apply", .. var options] => Apply(settings, ApplyOptions.Parse(options)),
             ["bless"] => Bless(config),
             ["rollback"] => Rollback(config),
             _ => Refuse($"upgrade {string.Join(' ', words)}: expected status [--json], apply [--reboot] [--hold-at K [--torn]], bless or rollback"),
         };
     }
 
-    private static int Status(UpgradeConfig config, bool json)
+    /// <summary>The UKI slots on the ESP (when the machine booted through systemd-boot) and the jailed OS's staged images (when it runs one).</summary>
+    private static int Status(InitosConfig settings, bool json)
     {
-        var slots = EspSlots.ForThisMachine(config);
-        var list = slots.List();
+        var config = settings.Upgrade;
+        var slots = Directory.Exists(Path.Combine(EspSlots.MountPoint, EspSlots.EntriesDirectory)) || settings.Os.Image is null ? EspSlots.ForThisMachine(config) : null;
+        var list = slots?.List() ?? [];
+        var images = settings.Os.Image is { } name ? OsImageStore.OnDataVolume(name) : null;
         if (json)
         {
-            Console.WriteLine(StatusJson(slots, list, config));
+            Console.WriteLine(StatusJson(slots, list, config, images));
             return 0;
         }
-        var running = list.FirstOrDefault(s => s.Running);
-        Console.WriteLine($"running {slots.RunningVersion}{(running is null ? " (no entry on the ESP)" : $" ({running.StateName})")}, policy {config.Policy.ToString().ToLowerInvariant()}, {config.Tries} tries per new version, {config.KeepPrevious} previous kept");
-        Console.WriteLine($"{"entry",-28} {"version",-10} {"state",-6} {"tries left",10} {"bytes",10}");
-        foreach (var slot in list)
+        if (slots is not null)
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{slot.Entry.FileName,-28} {slot.Entry.Version,-10} {slot.StateName,-6} {slot.Entry.TriesLeft?.ToString(CultureInfo.InvariantCulture) ?? "-",10} {slot.Bytes,10}{(slot.Running ? "  (running)" : "")}"));
+            var running = list.FirstOrDefault(s => s.Running);
+            Console.WriteLine($"running {slots.RunningVersion}{(running is null ? " (no entry on the ESP)" : $" ({running.StateName})")}, policy {config.Policy.ToString().ToLowerInvariant()}, {config.Tries} tries per new version, {config.KeepPrevious} previous kept");
+            Console.WriteLine($"{"entry",-28} {"version",-10} {"state",-6} {"tries left",10} {"bytes",10}");
+            foreach (var slot in list)
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{slot.Entry.FileName,-28} {slot.Entry.Version,-10} {slot.StateName,-6} {slot.Entry.TriesLeft?.ToString(CultureInfo.InvariantCulture) ?? "-",10} {slot.Bytes,10}{(slot.Running ? "  (running)" : "")}"));
+            }
+        }
+        if (images is not null)
+        {
+            var pointer = images.ReadPointer();
+            Console.WriteLine($"jailed OS: runs {OsImageStore.Running() ?? "nothing yet"}; good {images.GoodLabel(pointer)}{(pointer?.Trial is { } trial ? $", trial {images.Name}@{trial} ({pointer.TriesLeft} starts left)" : "")}");
+            foreach (var image in ImageRows(images, pointer))
+            {
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{image.Label,-28} {image.Version,-10} {image.State,-6} {"",10} {image.Bytes,10}{(image.Running ? "  (running)" : "")}"));
+            }
         }
         return 0;
     }
 
-    private static string StatusJson(EspSlots slots, IReadOnlyList<Slot> list, UpgradeConfig config)
+    private sealed record ImageRow(string Label, string Version, string State, long Bytes, bool Running);
+
+    private static List<ImageRow> ImageRows(OsImageStore images, ImagePointer? pointer) =>
+        images.Versions().Reverse().Select(v => new ImageRow($"{images.Name}@{v}", v,
+            v == pointer?.Good ? "good" : v == pointer?.Trial ? "trial" : "kept",
+            new FileInfo(images.ImagePath(v)).Length, OsImageStore.Running() == $"{images.Name}@{v}")).ToList();
+
+    private static string StatusJson(EspSlots? slots, IReadOnlyList<Slot> list, UpgradeConfig config, OsImageStore? images)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
         {
             json.WriteStartObject();
-            json.WriteString("running", slots.RunningVersion);
+            json.WriteString("running", slots?.RunningVersion ?? config.Version);
             json.WriteString("policy", config.Policy.ToString().ToLowerInvariant());
             json.WriteString("booted_entry", EfiVariables.LoaderEntrySelected());
             json.WriteStartArray("slots");
@@ -80,6 +103,28 @@ public static class UpgradeCommand
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            if (images is not null)
+            {
+                var pointer = images.ReadPointer();
+                json.WriteStartObject("os_images");
+                json.WriteString("running", OsImageStore.Running());
+                json.WriteString("good", images.GoodLabel(pointer));
+                json.WriteString("trial", pointer?.Trial is { } trial ? $"{images.Name}@{trial}" : null);
+                json.WriteNumber("trial_starts_left", pointer?.TriesLeft ?? 0);
+                json.WriteStartArray("images");
+                foreach (var image in ImageRows(images, pointer))
+                {
+                    json.WriteStartObject();
+                    json.WriteString("image", image.Label);
+                    json.WriteString("version", image.Version);
+                    json.WriteString("state", image.State);
+                    json.WriteNumber("bytes", image.Bytes);
+                    json.WriteBoolean("running", image.Running);
+                    json.WriteEndObject();
+                }
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
             json.WriteEndObject();
         }
         return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
@@ -118,24 +163,16 @@ public static class UpgradeCommand
         }
     }
 
-    private static int Apply(UpgradeConfig config, ApplyOptions options)
+    private static int Apply(InitosConfig settings, ApplyOptions options)
     {
-        var slots = EspSlots.ForThisMachine(config);
-        if (EfiVariables.LoaderEntrySelected() is null)
-        {
-            return Refuse("this machine did not boot through systemd-boot (no LoaderEntrySelected): a staged UKI would never be booted");
-        }
-        if (slots.Running is { Entry.TriesLeft: not null } trial)
-        {
-            return Refuse($"the running {trial.Entry.Version} is on trial ({trial.Entry.FileName}); its verdict comes first (`upgrade status`, `upgrade bless`, `upgrade rollback`)");
-        }
         var clock = Stopwatch.StartNew();
         var steps = new DurableSteps(KernelLogLine.Write, options.Hold);
-        var sink = new EspUkiSink(slots, steps, config.Tries, Say);
+        var sink = new ApplySink(settings, steps, Say);
         VerifiedBundle bundle;
         try
         {
             var input = Console.OpenStandardInput();
+            var config = settings.Upgrade;
             bundle = BundleReader.Read(new TarBundleSource(input), new TrustPolicy(config.Keys, config.Compatible, config.MinVersion), sink, Say);
         }
         catch (BundleException e)
@@ -143,7 +180,11 @@ public static class UpgradeCommand
             KernelLogLine.Write($"upgrade: a bundle was refused: {e.Message}");
             return Refuse($"refused: {e.Message}; nothing of it was kept");
         }
-        var staged = sink.Staged ?? throw new InvalidOperationException("the bundle was read and nothing was staged");
+        if (sink.Jailed is { } jailed)
+        {
+            return JailedUpgrade.Run(settings, OsImageStore.OnDataVolume(settings.Os.Image!), jailed, bundle, steps, clock, Say);
+        }
+        var staged = sink.Boot?.Staged ?? throw new InvalidOperationException("the bundle was read and nothing was staged");
         var line = string.Create(CultureInfo.InvariantCulture,
             $"upgrade: {bundle.Description.Version} staged as {EspSlots.EntriesDirectory}/{staged.FileName} ({staged.TriesLeft} tries), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps");
         KernelLogLine.Write(line);
@@ -184,10 +225,17 @@ public static class UpgradeCommand
         return Admin.SystemdShutdown.Run(ShutdownKind.Reboot);
     }
 
+    /// <summary>Progress for the admin; a session that went away does not stop an upgrade half-way (the kernel log has every line).</summary>
     private static void Say(string line)
     {
-        Console.WriteLine(line);
-        Console.Out.Flush();
+        try
+        {
+            Console.WriteLine(line);
+            Console.Out.Flush();
+        }
+        catch (IOException)
+        {
+        }
     }
 
     private static int Refuse(string message)

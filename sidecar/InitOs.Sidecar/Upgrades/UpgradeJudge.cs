@@ -26,6 +26,11 @@ public static class UpgradeJudge
             Log("upgrades are off ([upgrade] keys and version); nothing to judge");
             return 0;
         }
+        int imageVerdict = JudgeImageTrial(settings);
+        if (!Directory.Exists(Path.Combine(EspSlots.MountPoint, EspSlots.EntriesDirectory)))
+        {
+            return imageVerdict;
+        }
         var slots = EspSlots.ForThisMachine(config);
         var running = slots.Running;
         if (running is null)
@@ -57,6 +62,45 @@ public static class UpgradeJudge
         var bad = SlotActions.MarkBad(slots, running, steps);
         Log($"verdict on {running.Entry.Version}: bad: {verdict}; marked {bad.FileName}, rebooting into the previous version");
         return Admin.SystemdShutdown.Run(Init.Supervision.ShutdownKind.Reboot) == 0 ? 0 : 1;
+    }
+
+    /// <summary>How long the jailed OS's first start may take to be under way.</summary>
+    private static readonly TimeSpan FirstStartWait = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// A jailed OS's image on trial at boot (the host went down during its trial, or the OS's own
+    /// restarts were counted): judged from the boot, as a trial boot is.
+    /// </summary>
+    private static int JudgeImageTrial(InitosConfig settings)
+    {
+        if (settings.Os.Image is not { } name)
+        {
+            return 0;
+        }
+        var store = OsImageStore.OnDataVolume(name);
+        if (store.ReadPointer() is not { Trial: { } trial })
+        {
+            return 0;
+        }
+        var label = $"{name}@{trial}";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (OsImageStore.Running() is null && clock.Elapsed < FirstStartWait)
+        {
+            Thread.Sleep(200);
+        }
+        var steps = new DurableSteps(KernelLogLine.Write);
+        if (OsImageStore.Running() != label)
+        {
+            JailedUpgrade.Reject(settings, store, trial, $"its starts were spent without a good verdict (the jail runs {OsImageStore.Running() ?? "nothing"})", steps, Console.WriteLine);
+            return 0;
+        }
+        Log(string.Create(CultureInfo.InvariantCulture, $"the jailed OS runs {label} on trial: judging within {settings.Upgrade.DeadlineSeconds} s of the boot"));
+        var problem = new HealthCheck(settings, image: label).Wait();
+        // Either verdict is the judge's work done: it exits 0 and is not started again.
+        _ = problem is null
+            ? JailedUpgrade.Good(settings, store, trial, steps, Console.WriteLine)
+            : JailedUpgrade.Reject(settings, store, trial, problem, steps, Console.WriteLine);
+        return 0;
     }
 
     /// <summary>The magic close on the watchdog PID 1 left running: the trial is over, well.</summary>

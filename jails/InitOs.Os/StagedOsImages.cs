@@ -1,0 +1,107 @@
+using InitOs.Init.Boot;
+using InitOs.Init.Boot.Tasks;
+using InitOs.Sidecar.Upgrades;
+using InitOs.Sys;
+
+namespace InitOs.Os;
+
+/// <summary>
+/// The jailed OS's images staged from bundles (images/NAME@V on the data volume, see
+/// <see cref="OsImageStore"/>), as PID 1 uses them at each start of the OS: the pointer's trial,
+/// with one of its starts spent first, or else its good version; proven against the signed
+/// config's keys (the data volume is not signed), then mounted read-only to be the jail's lower
+/// layer. A trial that cannot be proven or has no init is dropped from the pointer on the spot
+/// and the good version starts instead, so a bad image never needs a verdict to be left behind.
+/// </summary>
+internal sealed class StagedOsImages(BootContext context, OsImageStore store, TrustPolicy policy)
+{
+    private const string MountRoot = OsJail.StateDirectory + "/lower";
+
+    private (string Label, string Directory)? _mounted;
+
+    /// <summary>Whether a bundle ever staged an image of this name here.</summary>
+    public bool HasPointer => File.Exists(store.PointerPath);
+
+    /// <summary>
+    /// The image for this start, mounted: (its directory, NAME@V); null when the pointer names no
+    /// good version (the directory image images/NAME runs). <paramref name="usable"/> throws a
+    /// BootException when a mounted image cannot run (no init).
+    /// </summary>
+    public (string Directory, string Label)? Take(Action<string> usable)
+    {
+        var pointer = store.ReadPointer();
+        if (pointer is null)
+        {
+            return null;
+        }
+        if (pointer.HasTrial)
+        {
+            var trial = pointer.Trial!;
+            store.WritePointer(pointer with { TriesLeft = pointer.TriesLeft - 1 }, Steps());
+            try
+            {
+                var mounted = Mount(store.Prove(trial, policy));
+                usable(mounted.Directory);
+                context.Log.Info($"os: the trial {mounted.Label} ({pointer.TriesLeft - 1} more starts after this one); the sidecar judges it");
+                return mounted;
+            }
+            catch (Exception e) when (e is BundleException or BootException or SysException or IOException)
+            {
+                context.Log.Error($"os: the trial {store.Name}@{trial} cannot run: {e.Message}; dropped, back to {store.GoodLabel(pointer)}");
+                store.WritePointer(pointer with { Trial = null, TriesLeft = 0 }, Steps());
+            }
+        }
+        else if (pointer.Trial is { } spent)
+        {
+            context.Log.Warn($"os: the trial {store.Name}@{spent} has no starts left without a good verdict; {store.GoodLabel(pointer)} runs");
+        }
+        if (pointer.Good is not { } good)
+        {
+            return null;
+        }
+        var image = Mount(store.Prove(good, policy));
+        usable(image.Directory);
+        return image;
+    }
+
+    private DurableSteps Steps() => new(line => context.Log.Info(line));
+
+    /// <summary>images/NAME@V on a read-only loop device at /run/initos/os/lower/NAME@V; the previous one let go.</summary>
+    private (string Directory, string Label) Mount(ProvenImage image)
+    {
+        if (_mounted is { } current && current.Label == image.Label)
+        {
+            return (current.Directory, current.Label);
+        }
+        RootTasks.EnsureFilesystem(context, image.FsType);
+        var directory = Path.Combine(MountRoot, image.Label);
+        Directory.CreateDirectory(directory);
+        using (var loop = LoopDevice.AttachReadOnly(image.Path))
+        {
+            Mounts.Mount(loop.Path, directory, image.FsType, MountFlags.ReadOnly, null);
+        }
+        context.Log.Info($"os: image {image.Label} ({image.FsType}, {image.Digest[..19]}…, signed by {Init.Config.PublicKeys.Fingerprint(image.Key)}) proven and mounted on {directory}");
+        LetGo();
+        _mounted = (directory, image.Label);
+        return (directory, image.Label);
+    }
+
+    /// <summary>The image of the last start, once a start runs another (the jail that used it has ended).</summary>
+    public void LetGo()
+    {
+        if (_mounted is not { } old)
+        {
+            return;
+        }
+        _mounted = null;
+        try
+        {
+            Mounts.Unmount(old.Directory, UnmountFlags.Detach);
+            Directory.Delete(old.Directory);
+        }
+        catch (Exception e) when (e is SysException or IOException)
+        {
+            context.Log.Warn($"os: the image {old.Label} stays mounted on {old.Directory}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Diagnostics;
+using System.Globalization;
+using InitOs.Init.Config;
+using InitOs.Init.Supervision;
+
+namespace InitOs.Sidecar.Upgrades;
+
+/// <summary>
+/// A jailed OS upgraded without a host reboot: once its image is staged (<see cref="OsImageSink"/>),
+/// the bundle's proof is kept beside it and the pointer names it as the trial, with [upgrade]
+/// tries starts; PID 1 is asked to stop the OS and start it again, and its next start takes
+/// (and proves) the trial. The sidecar judges it as it judges a trial boot — the OS up for
+/// settle_seconds on that image, every probe passing, within deadline_seconds of the restart —
+/// and then blesses it (the pointer's good version) or rolls back: the pointer back on the good
+/// version, the OS killed and started on it at once, the bad image removed.
+/// </summary>
+public static class JailedUpgrade
+{
+    /// <summary>How long PID 1 may take to start the OS again, beyond the OS's stop grace.</summary>
+    private static readonly TimeSpan RestartWait = TimeSpan.FromSeconds(60);
+
+    public static int Run(InitosConfig settings, OsImageStore store, OsImageSink sink, VerifiedBundle bundle, DurableSteps steps, Stopwatch clock, Action<string> say)
+    {
+        var version = sink.Staged ?? throw new InvalidOperationException("the bundle was read and no OS image was staged");
+        var proof = bundle.Proof ?? throw new InvalidOperationException("a verified bundle without its proof");
+        steps.WriteFile(store.ProofPath(version), proof.ToJson());
+        var good = sink.Pointer?.Good;
+        store.WritePointer(new ImagePointer(good, version, settings.Upgrade.Tries), steps);
+        var label = $"{store.Name}@{version}";
+        Report(say, string.Create(CultureInfo.InvariantCulture,
+            $"{label} staged on the data volume ({settings.Upgrade.Tries} starts to prove itself), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps; restarting the OS on it (the host keeps running)"));
+        var restart = Stopwatch.StartNew();
+        if (!RestartOs(OsRestartSignals.Stop, label, settings.Os.StopGraceSeconds, say))
+        {
+            return Reject(settings, store, version, $"the OS did not start on {label} ({OsImageStore.Running() ?? "nothing"} runs; the boot log says why)", steps, say);
+        }
+        Report(say, string.Create(CultureInfo.InvariantCulture, $"the OS runs {label} {restart.Elapsed.TotalSeconds:F1} s after the stop; judging within {settings.Upgrade.DeadlineSeconds} s (settle {settings.Upgrade.SettleSeconds} s, {settings.Upgrade.Probes.Count} probes)"));
+        var started = restart.Elapsed;
+        var problem = new HealthCheck(settings, uptime: () => (restart.Elapsed - started).TotalSeconds, image: label).Wait();
+        return problem is null ? Good(settings, store, version, steps, say) : Reject(settings, store, version, problem, steps, say);
+    }
+
+    /// <summary>The verdict is good: blessed (policy auto) and older images pruned, or left for an admin (policy manual).</summary>
+    public static int Good(InitosConfig settings, OsImageStore store, string version, DurableSteps steps, Action<string> say)
+    {
+        if (settings.Upgrade.Policy == UpgradePolicy.Manual)
+        {
+            Report(say, $"verdict on {store.Name}@{version}: good; policy manual: waiting for an admin's `upgrade bless` (or `upgrade rollback`)");
+            return 0;
+        }
+        Bless(settings, store, version, steps);
+        Report(say, $"verdict on {store.Name}@{version}: good; blessed (the pointer's good version)");
+        return 0;
+    }
+
+    public static void Bless(InitosConfig settings, OsImageStore store, string version, DurableSteps steps)
+    {
+        store.WritePointer(new ImagePointer(version, null, 0), steps);
+        var current = UpgradeVersion.Parse(version, "the blessed version");
+        var older = store.Versions().Where(v => UpgradeVersion.Parse(v, "an image").CompareTo(current) < 0).Reverse().Take(settings.Upgrade.KeepPrevious);
+        store.Prune(new HashSet<string>(older.Append(version), StringComparer.Ordinal), steps);
+    }
+
+    /// <summary>The verdict is bad: the pointer back on the good version, the OS killed and started on it, the bad image removed.</summary>
+    public static int Reject(InitosConfig settings, OsImageStore store, string version, string problem, DurableSteps steps, Action<string> say)
+    {
+        var clock = Stopwatch.StartNew();
+        var pointer = store.ReadPointer();
+        var back = new ImagePointer(pointer?.Good, null, 0);
+        store.WritePointer(back, steps);
+        var goodLabel = store.GoodLabel(back);
+        Report(say, $"verdict on {store.Name}@{version}: bad: {problem}; rolling back to {goodLabel}");
+        bool restarted = OsImageStore.Running() == goodLabel || RestartOs(OsRestartSignals.Kill, goodLabel, 0, say);
+        var keep = store.Versions().Where(v => v != version).ToHashSet(StringComparer.Ordinal);
+        store.Prune(keep, steps);
+        Report(say, restarted
+            ? string.Create(CultureInfo.InvariantCulture, $"back on {goodLabel} {clock.Elapsed.TotalSeconds:F1} s after the verdict; {store.Name}@{version} removed")
+            : $"the OS did not come back on {goodLabel} in time; `services` and the boot log say why");
+        return 1;
+    }
+
+    /// <summary>Asks PID 1 to stop (or kill) the OS and start it again; true once the jail runs <paramref name="label"/>.</summary>
+    private static bool RestartOs(int signal, string label, int stopGraceSeconds, Action<string> say)
+    {
+        var before = OsStarts();
+        Sys.Processes.Signal(1, signal);
+        var deadline = Stopwatch.StartNew();
+        var limit = RestartWait + TimeSpan.FromSeconds(stopGraceSeconds);
+        while (deadline.Elapsed < limit)
+        {
+            if (OsStarts() > before && OsImageStore.Running() is var running && running is not null)
+            {
+                return running == label;
+            }
+            Thread.Sleep(100);
+        }
+        say($"upgrade: the OS was not started again within {limit.TotalSeconds:F0} s");
+        return false;
+    }
+
+    /// <summary>How many times PID 1 has started the OS (its status file).</summary>
+    private static int OsStarts()
+    {
+        if (!File.Exists(StatusFile.DefaultPath))
+        {
+            return 0;
+        }
+        using var document = System.Text.Json.JsonDocument.Parse(StatusFile.Read());
+        foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
+        {
+            if (service.GetProperty("name").GetString() == OsRestartSignals.Service && service.GetProperty("state").GetString() == "running")
+            {
+                return service.GetProperty("starts").GetInt32();
+            }
+        }
+        return 0;
+    }
+
+    private static void Report(Action<string> say, string line)
+    {
+        KernelLogLine.Write("upgrade: " + line);
+        say("upgrade: " + line);
+    }
+}

@@ -1,0 +1,168 @@
+using InitOs.ImageBuild.Bundle;
+using InitOs.Sidecar.Upgrades;
+using InitOs.TestKit;
+
+namespace InitOs.UnitTests.Sidecar;
+
+/// <summary>
+/// A jailed OS's images from bundles on a directory standing in for the data volume's images/:
+/// a verified bundle's squashfs staged as NAME@V through the numbered steps, its proof and the
+/// pointer beside it; the image proven again from them as PID 1 does at each start, and refused
+/// by name when a byte of it, its proof or its pointer is not what was signed; the plan's
+/// refusals (another image name, a UKI alongside, a version not newer, a trial under way) with
+/// nothing written.
+/// </summary>
+public sealed class OsImageStoreTests : IDisposable
+{
+    private const string MachineClass = "qemu-test";
+    private readonly TempDirectory _dir = new("initos-image-store-test-");
+    private readonly List<string> _log = [];
+    private readonly OsImageStore _store;
+
+    public OsImageStoreTests() => _store = new OsImageStore(Directory.CreateDirectory(_dir.File("images")).FullName, "debian");
+
+    public void Dispose() => _dir.Dispose();
+
+    private string Key(string name = "release")
+    {
+        var path = _dir.File(name);
+        if (!File.Exists(path))
+        {
+            Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path);
+        }
+        return path;
+    }
+
+    private TrustPolicy Policy(string key = "release", string minimum = "1.0") => new([File.ReadAllText(Key(key) + ".pub").Trim()], MachineClass, minimum);
+
+    /// <summary>A squashfs of a small tree that says its version.</summary>
+    private string Image(string version)
+    {
+        var tree = Directory.CreateDirectory(_dir.File($"tree-{version}/etc")).Parent!.FullName;
+        File.WriteAllText(Path.Combine(tree, "etc/os-version"), version + "\n");
+        var image = _dir.File($"os-{version}.squashfs");
+        File.Delete(image);
+        InitOs.ImageBuild.Rootfs.OsImageFile.Squashfs(tree, image);
+        return image;
+    }
+
+    private byte[] Bundle(string version, string name = "debian", string? uki = null, string key = "release")
+    {
+        var output = _dir.File($"bundle-{version}-{Guid.NewGuid():N}.tar");
+        BundleWriter.Write(new BundleSpec(version, MachineClass, "1.0", uki, [new(name, Image(version))], Key(key)), output);
+        return File.ReadAllBytes(output);
+    }
+
+    /// <summary>What `upgrade apply` does before it asks PID 1 for the restart: the image, its proof, the pointer naming it the trial.</summary>
+    private (VerifiedBundle Bundle, OsImageSink Sink) Stage(byte[] bundle, int tries = 2)
+    {
+        var steps = new DurableSteps(_log.Add);
+        var sink = new OsImageSink(_store, steps, _log.Add);
+        var verified = BundleReader.Read(new TarBundleSource(new MemoryStream(bundle)), Policy(), sink);
+        steps.WriteFile(_store.ProofPath(sink.Staged!), verified.Proof!.ToJson());
+        _store.WritePointer(new ImagePointer(sink.Pointer?.Good, sink.Staged, tries), steps);
+        return (verified, sink);
+    }
+
+    private string[] Files() => Directory.GetFileSystemEntries(_store.Directory).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToArray()!;
+
+    [Fact]
+    public void A_staged_image_is_proven_again_from_its_proof_and_the_pointer_names_it_the_trial()
+    {
+        Stage(Bundle("2.0"));
+        Assert.Equal(["debian.current", "debian@2.0", "debian@2.0.proof"], Files());
+        Assert.Equal(new ImagePointer(null, "2.0", 2), _store.ReadPointer());
+        var proven = _store.Prove("2.0", Policy());
+        Assert.Equal("squashfs", proven.FsType);
+        Assert.Equal("debian@2.0", proven.Label);
+        Assert.Equal(File.ReadAllText(Key() + ".pub").Trim(), proven.Key);
+        Assert.Contains(_log, l => l.Contains("step 1: create", StringComparison.Ordinal) && l.Contains(".debian@2.0.partial", StringComparison.Ordinal));
+        Assert.Contains(_log, l => l.Contains("rename", StringComparison.Ordinal) && l.EndsWith("→ " + _store.ImagePath("2.0"), StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_byte_changed_in_the_image_or_its_proof_or_another_keyring_is_refused_by_name()
+    {
+        Stage(Bundle("2.0"));
+        var image = _store.ImagePath("2.0");
+        var bytes = File.ReadAllBytes(image);
+        bytes[bytes.Length / 2] ^= 1;
+        File.WriteAllBytes(image, bytes);
+        var e = Assert.Throws<BundleException>(() => _store.Prove("2.0", Policy()));
+        Assert.Contains("its SHA-256 is", e.Message, StringComparison.Ordinal);
+        bytes[bytes.Length / 2] ^= 1;
+        File.WriteAllBytes(image, bytes);
+        _store.Prove("2.0", Policy());
+
+        var other = Assert.Throws<BundleException>(() => _store.Prove("2.0", Policy("another")));
+        Assert.Contains("not in the keyring", other.Message, StringComparison.Ordinal);
+
+        var floor = Assert.Throws<BundleException>(() => _store.Prove("2.0", Policy(minimum: "2.1")));
+        Assert.Contains("below this machine's minimum 2.1", floor.Message, StringComparison.Ordinal);
+
+        // The proof of 2.0 copied beside an image file named 3.0 says 2.0.
+        File.Copy(image, _store.ImagePath("3.0"));
+        File.Copy(_store.ProofPath("2.0"), _store.ProofPath("3.0"));
+        var renamed = Assert.Throws<BundleException>(() => _store.Prove("3.0", Policy()));
+        Assert.Contains("the signed version is 2.0, not the 3.0 its name says", renamed.Message, StringComparison.Ordinal);
+
+        var proof = File.ReadAllText(_store.ProofPath("2.0"));
+        File.WriteAllText(_store.ProofPath("2.0"), proof.Replace("\"manifest\": \"ey", "\"manifest\": \"EY", StringComparison.Ordinal));
+        Assert.Throws<BundleException>(() => _store.Prove("2.0", Policy()));
+    }
+
+    [Fact]
+    public void A_pointer_line_that_is_not_good_or_trial_is_named_by_file_and_line()
+    {
+        Assert.Equal(new ImagePointer("2.0", "3.0", 1), ImagePointer.Parse(new ImagePointer("2.0", "3.0", 1).Format(), "p"));
+        var e = Assert.Throws<BundleException>(() => ImagePointer.Parse("# c\ngood 2.0\ngood ../../etc\n", "/data/images/debian.current"));
+        Assert.Equal("/data/images/debian.current:3: \"good ../../etc\" is not `good VERSION` or `trial VERSION tries N` (each at most once)", e.Message);
+        Assert.Throws<BundleException>(() => ImagePointer.Parse("trial 3.0 tries -1\n", "p"));
+        Assert.Throws<BundleException>(() => ImagePointer.Parse("good 2.0\ngood 3.0\n", "p"));
+    }
+
+    [Fact]
+    public void The_plan_refuses_another_name_a_uki_an_older_version_and_a_second_trial_with_nothing_written()
+    {
+        var refusals = new List<string>();
+        void Refused(byte[] bundle, string expected)
+        {
+            var before = Files();
+            var e = Assert.Throws<BundleException>(() => Stage(bundle));
+            Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+            Assert.Equal(before, Files());
+        }
+        Refused(Bundle("2.0", name: "alpine"), "os-image alpine: this machine's jail runs the image \"debian\"");
+        Refused(Bundle("2.0", uki: TestUki.Write(_dir.File("uki/initos.efi"), "2.0")), "a bundle for a jailed OS carries OS images only");
+        Stage(Bundle("2.0"));
+        Refused(Bundle("3.0"), "debian@2.0 is on trial (2 starts left)");
+        JailedUpgrade.Bless(new Init.Config.InitosConfig(), _store, "2.0", new DurableSteps(_log.Add));
+        Assert.Equal(new ImagePointer("2.0", null, 0), _store.ReadPointer());
+        Refused(Bundle("2.0"), "the bundle's version 2.0 is not newer than the running image debian@2.0");
+        Refused(Bundle("1.5"), "not newer");
+    }
+
+    [Fact]
+    public void Blessing_keeps_the_previous_good_image_and_prunes_older_ones()
+    {
+        foreach (var version in new[] { "2.0", "3.0", "4.0" })
+        {
+            Stage(Bundle(version));
+            JailedUpgrade.Bless(new Init.Config.InitosConfig(), _store, version, new DurableSteps(_log.Add));
+        }
+        Assert.Equal(["debian.current", "debian@3.0", "debian@3.0.proof", "debian@4.0", "debian@4.0.proof"], Files());
+        Assert.Equal(["3.0", "4.0"], _store.Versions());
+        Assert.Equal(new ImagePointer("4.0", null, 0), _store.ReadPointer());
+    }
+
+    [Fact]
+    public void A_cut_short_upgrade_leaves_a_partial_file_the_next_one_replaces()
+    {
+        File.WriteAllText(_store.PartialPath("2.0"), "half");
+        Stage(Bundle("2.0"));
+        Assert.DoesNotContain(".debian@2.0.partial", Files());
+        Assert.Equal("squashfs", OsImageStore.FsTypeOf(_store.ImagePath("2.0")));
+        File.WriteAllText(_dir.File("not-an-image"), new string('x', 2000));
+        Assert.Throws<BundleException>(() => OsImageStore.FsTypeOf(_dir.File("not-an-image")));
+    }
+}
