@@ -82,7 +82,7 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
         }
         context.Log.Info($"os: image {image.Label} ({image.FsType}, {image.Digest[..19]}…, signed by {Init.Config.PublicKeys.Fingerprint(image.Key)}) proven and mounted on {directory}");
         LetGo();
-        _mounted = (directory, image.Label);
+        _mounted = (image.Label, directory);
         return (directory, image.Label);
     }
 

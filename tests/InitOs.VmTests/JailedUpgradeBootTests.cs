@@ -1,0 +1,150 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using InitOs.Admin;
+using InitOs.ImageBuild.Bundle;
+using InitOs.ImageBuild.Data;
+using InitOs.ImageBuild.Qemu;
+using InitOs.ImageBuild.Rootfs;
+using InitOs.TestKit;
+
+namespace InitOs.VmTests;
+
+/// <summary>
+/// A jailed OS upgraded without a host reboot (mode privileged): the machine boots its OS from
+/// the data volume's directory image (1.0); a bundle with a squashfs OS image 2.0 is applied
+/// over ssh: staged on the data volume, the OS stopped and started on it, judged by the sidecar
+/// (the OS up, its HTTP probe answering) and blessed; a bundle 3.0 whose OS never answers the
+/// probe is judged bad at the deadline and the OS is back on 2.0 within 10 s; a 3.1 whose image
+/// has no init is dropped by PID 1 at its first start. One boot of the host throughout.
+/// </summary>
+[Collection(BootCollection.Name)]
+public sealed class JailedUpgradeBootTests
+{
+    private const string MachineClass = "qemu-jail";
+
+    private readonly BootImages _images;
+
+    public JailedUpgradeBootTests(BootImages images) => _images = images;
+
+    private string Key(string name)
+    {
+        var path = _images.Scratch($"jailed-upgrade-{name}");
+        if (!File.Exists(path))
+        {
+            Tool.Run("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path);
+        }
+        return path;
+    }
+
+    /// <summary>The default OS that says its version at each start and, when <paramref name="serves"/>, answers HTTP on port 8080.</summary>
+    private static void Tree(string directory, string version, bool serves, bool init = true)
+    {
+        var inittab = "::once:/etc/announce\n" + (serves ? "::respawn:/bin/busybox httpd -f -p 8080 -h /www\n" : "") + DefaultRootfs.Inittab + "\n";
+        DefaultRootfs.Stage(directory, extras:
+        [
+            new DefaultRootfs.ExtraFile("etc/announce", $"#!/bin/sh\necho \"OS-VERSION={version} start=$INITOS_JAIL_STARTS\"\n"),
+            new DefaultRootfs.ExtraFile("etc/inittab", inittab, 0x1A4),
+            new DefaultRootfs.ExtraFile("www/index.html", $"os {version}\n", 0x1A4),
+        ]);
+        if (!init)
+        {
+            File.Delete(Path.Combine(directory, "sbin/init"));
+        }
+    }
+
+    private string Bundle(string version, bool serves, bool init = true)
+    {
+        var output = _images.Scratch($"jailed-upgrade-{version}.bundle.tar");
+        using var tree = new TempDirectory("initos-jailed-os-");
+        Tree(tree.Path, version, serves, init);
+        var image = _images.Scratch($"jailed-upgrade-{version}.squashfs");
+        OsImageFile.Squashfs(tree.Path, image);
+        BundleWriter.Write(new BundleSpec(version, MachineClass, "1.0", null, [new("os", image)], Key("release")), output);
+        return output;
+    }
+
+    [Fact]
+    public void A_jailed_os_is_upgraded_blessed_and_rolled_back_without_a_host_reboot()
+    {
+        using var baseTree = new TempDirectory("initos-jailed-os-base-");
+        Tree(baseTree.Path, "1.0", serves: true);
+        var data = _images.Scratch("jailed-upgrade-data.img");
+        var report = DataVolume.Create(new DataVolume.Spec { SizeMiB = 256, Images = new Dictionary<string, string> { ["os"] = baseTree.Path } }, data);
+        var initramfs = _images.InitramfsWith("jailed-upgrade", GuestConfig.Pid1($$"""
+            [data]
+            device = "LABEL=initos-data"
+
+            [os]
+            image = "os"
+            image_digest = "{{report.ImageDigests["os"]}}"
+            network = "host"
+
+            [upgrade]
+            keys = ["{{File.ReadAllText(Key("release") + ".pub").Trim()}}"]
+            compatible = "{{MachineClass}}"
+            min_version = "1.0"
+            version = "1.0"
+            tries = 2
+            settle_seconds = 3
+            deadline_seconds = 20
+
+            [[upgrade.probe]]
+            http = "http://127.0.0.1:8080/"
+
+            """ + GuestConfig.DhcpAndSidecar(Key("admin") + ".pub"),
+            modules: "load = [\"virtio_blk\", \"btrfs\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"overlay\"]",
+            mode: "privileged"));
+        var v2 = Bundle("2.0", serves: true);
+        var v3 = Bundle("3.0", serves: false);
+        var v31 = Bundle("3.1", serves: true, init: false);
+        int port = SidecarSshBootTests.FreePort();
+        using var vm = new VmBoot(nameof(JailedUpgradeBootTests), new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = initramfs,
+            Disks = [data],
+            Append = "console=ttyS0,115200 panic=-1 quiet",
+            Network = true,
+            HostForwards = [(port, 22)],
+            MemoryMiB = 768,
+        });
+        using var keys = new TempDirectory("initos-jailed-upgrade-known-");
+        var client = new AdminClient(Key("admin"), new KnownHosts(keys.File("known_hosts")), TimeSpan.FromSeconds(120));
+        var target = new AdminTarget("127.0.0.1", port);
+        vm.Expect("OS-VERSION=1.0 start=1");
+
+        var applied = AdminSessions.WhenUp(() => UpgradeImages.Apply(client, target, "upgrade apply", v2));
+        Assert.True(applied.Succeeded, $"{applied.ExitCode}: {applied.Output} {applied.Error}");
+        Assert.Contains("upgrade: os@2.0 staged on the data volume (2 starts to prove itself)", applied.Output, StringComparison.Ordinal);
+        Assert.Contains("upgrade: verdict on os@2.0: good; blessed", applied.Output, StringComparison.Ordinal);
+        vm.Expect(@"os: image os@2\.0 \(squashfs, sha256:[0-9a-f]{12}…, signed by SHA256:\S+\) proven and mounted on /run/initos/os/lower/os@2\.0");
+        vm.Expect("OS-VERSION=2.0 start=2");
+
+        var bad = UpgradeImages.Apply(client, target, "upgrade apply", v3);
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Matches(@"verdict on os@3\.0: bad: not healthy 20 s after the OS's restart: probe http http://127\.0\.0\.1:8080/: .*; rolling back to os@2\.0", bad.Output);
+        var back = Regex.Match(bad.Output, @"back on os@2\.0 (?<s>[\d.]+) s after the verdict; os@3\.0 removed");
+        Assert.True(back.Success, bad.Output);
+        Assert.True(double.Parse(back.Groups["s"].Value, CultureInfo.InvariantCulture) < 10, back.Value);
+        vm.Expect("OS-VERSION=3.0 start=3");
+        vm.Expect("OS-VERSION=2.0 start=4");
+
+        var noInit = UpgradeImages.Apply(client, target, "upgrade apply", v31);
+        Assert.Equal(1, noInit.ExitCode);
+        Assert.Contains("verdict on os@3.1: bad: the OS did not start on os@3.1 (os@2.0 runs", noInit.Output, StringComparison.Ordinal);
+        vm.Expect(@"os: the trial os@3\.1 cannot run: init /sbin/init is not an executable file in the OS image /run/initos/os/lower/os@3\.1.*; dropped, back to os@2\.0");
+
+        var status = client.Run(target, "upgrade status --json");
+        Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
+        using var json = System.Text.Json.JsonDocument.Parse(status.Output);
+        var images = json.RootElement.GetProperty("os_images");
+        Assert.Equal("os@2.0", images.GetProperty("running").GetString());
+        Assert.Equal("os@2.0", images.GetProperty("good").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, images.GetProperty("trial").ValueKind);
+        Assert.Equal(["os@2.0"], images.GetProperty("images").EnumerateArray().Select(i => i.GetProperty("image").GetString() ?? "").ToArray());
+
+        // The host never restarted: one PID 1 start, one boot; each image let go once the OS moved off it.
+        Assert.Equal(1, Regex.Count(vm.Session.Log, "starting as PID 1"));
+        Assert.DoesNotContain("stays mounted", vm.Session.Log, StringComparison.Ordinal);
+    }
+}
