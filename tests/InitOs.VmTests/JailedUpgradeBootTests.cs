@@ -97,6 +97,7 @@ public sealed class JailedUpgradeBootTests
         var v2 = Bundle("2.0", serves: true);
         var v3 = Bundle("3.0", serves: false);
         var v31 = Bundle("3.1", serves: true, init: false);
+        var v4 = Bundle("4.0", serves: true);
         int port = SidecarSshBootTests.FreePort();
         using var vm = new VmBoot(nameof(JailedUpgradeBootTests), new QemuOptions
         {
@@ -107,6 +108,7 @@ public sealed class JailedUpgradeBootTests
             Network = true,
             HostForwards = [(port, 22)],
             MemoryMiB = 768,
+            NoReboot = false,
         });
         using var keys = new TempDirectory("initos-jailed-upgrade-known-");
         var client = new AdminClient(Key("admin"), new KnownHosts(keys.File("known_hosts")), TimeSpan.FromSeconds(120));
@@ -146,5 +148,42 @@ public sealed class JailedUpgradeBootTests
         // The host never restarted: one PID 1 start, one boot; each image let go once the OS moved off it.
         Assert.Equal(1, Regex.Count(vm.Session.Log, "starting as PID 1"));
         Assert.DoesNotContain("stays mounted", vm.Session.Log, StringComparison.Ordinal);
+
+        TheHostGoingDownDuringATrialSpendsOneStartAndTheBootsJudgeRules(vm, client, target, v4);
+    }
+
+    /// <summary>
+    /// 4.0 is applied, and the host reboots while its trial is being judged: the judge of the
+    /// next boot finds the trial in the pointer, PID 1 starts it with its last start, and it is
+    /// judged from the boot and blessed.
+    /// </summary>
+    private static void TheHostGoingDownDuringATrialSpendsOneStartAndTheBootsJudgeRules(VmBoot vm, AdminClient client, AdminTarget target, string bundle)
+    {
+        var applying = Task.Run(() => UpgradeImages.Apply(client, target, "upgrade apply", bundle));
+        vm.Expect("OS-VERSION=4.0 start=6");
+        var reboot = client.Run(target, "reboot");
+        Assert.True(reboot.Succeeded, $"{reboot.ExitCode}: {reboot.Error}");
+        vm.Expect(@"starting as PID 1");
+        // The session that applied 4.0 ended with the host; how it ended is not the point.
+        try
+        {
+            applying.Wait(TimeSpan.FromSeconds(60));
+        }
+        catch (AggregateException)
+        {
+        }
+        vm.Expect(@"os: the trial os@4\.0 \(0 more starts after this one\); the sidecar judges it");
+        vm.Expect("OS-VERSION=4.0 start=1");
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        string good = "";
+        while (DateTime.UtcNow < deadline && good != "os@4.0")
+        {
+            var status = AdminSessions.RunWhenUp(client, target, "upgrade status --json");
+            Assert.True(status.Succeeded, $"{status.ExitCode}: {status.Error}");
+            using var json = System.Text.Json.JsonDocument.Parse(status.Output);
+            good = json.RootElement.GetProperty("os_images").GetProperty("good").GetString() ?? "";
+            Thread.Sleep(1000);
+        }
+        Assert.Equal("os@4.0", good);
     }
 }
