@@ -13,8 +13,8 @@ namespace InitOs.VmTests;
 /// A jailed OS upgraded without a host reboot (mode privileged): the machine boots its OS from
 /// the data volume's directory image (1.0); a bundle with a squashfs OS image 2.0 is applied
 /// over ssh: staged on the data volume, the OS stopped and started on it, judged by the sidecar
-/// (the OS up, its HTTP probe answering) and blessed; a bundle 3.0 whose OS never answers the
-/// probe is judged bad at the deadline and the OS is back on 2.0 within 10 s; a 3.1 whose image
+/// (the OS up, a command probe run in the jail exiting 0, its HTTP probe answering) and
+/// blessed; a bundle 3.0 whose OS runs no web server fails the command probe, is judged bad at the deadline and the OS is back on 2.0 within 10 s; a 3.1 whose image
 /// has no init is dropped by PID 1 at its first start. One boot of the host throughout.
 /// </summary>
 [Collection(BootCollection.Name)]
@@ -39,7 +39,7 @@ public sealed class JailedUpgradeBootTests
     /// <summary>The default OS that says its version at each start and, when <paramref name="serves"/>, answers HTTP on port 8080.</summary>
     private static void Tree(string directory, string version, bool serves, bool init = true)
     {
-        var inittab = "::once:/etc/announce\n" + (serves ? "::respawn:/bin/busybox httpd -f -p 8080 -h /www\n" : "") + DefaultRootfs.Inittab + "\n";
+        var inittab = "::once:/etc/announce\n" + (serves ? "::respawn:/usr/sbin/httpd -f -p 8080 -h /www\n" : "") + DefaultRootfs.Inittab + "\n";
         DefaultRootfs.Stage(directory, extras:
         [
             new DefaultRootfs.ExtraFile("etc/announce", $"#!/bin/sh\necho \"OS-VERSION={version} start=$INITOS_JAIL_STARTS\"\n"),
@@ -89,6 +89,9 @@ public sealed class JailedUpgradeBootTests
             deadline_seconds = 20
 
             [[upgrade.probe]]
+            command = "pidof httpd"
+
+            [[upgrade.probe]]
             http = "http://127.0.0.1:8080/"
 
             """ + GuestConfig.DhcpAndSidecar(Key("admin") + ".pub"),
@@ -124,7 +127,7 @@ public sealed class JailedUpgradeBootTests
 
         var bad = UpgradeImages.Apply(client, target, "upgrade apply", v3);
         Assert.Equal(1, bad.ExitCode);
-        Assert.Matches(@"verdict on os@3\.0: bad: not healthy 20 s after the OS's restart: probe http http://127\.0\.0\.1:8080/: .*; rolling back to os@2\.0", bad.Output);
+        Assert.Contains("verdict on os@3.0: bad: not healthy 20 s after the OS's restart: probe command 'pidof httpd': exited 1; rolling back to os@2.0", bad.Output, StringComparison.Ordinal);
         var back = Regex.Match(bad.Output, @"back on os@2\.0 (?<s>[\d.]+) s after the verdict; os@3\.0 removed");
         Assert.True(back.Success, bad.Output);
         Assert.True(double.Parse(back.Groups["s"].Value, CultureInfo.InvariantCulture) < 10, back.Value);

@@ -77,6 +77,7 @@ public static class ConfigLoader
         ["upgrade.probe.*"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Probes = [.. c.Upgrade.Probes, new UpgradeProbe { Line = e.Line }] } },
         ["upgrade.probe.*.tcp"] = (c, e, f) => Probe(c, e, p => p with { Tcp = TcpEndpoint(e, f) }),
         ["upgrade.probe.*.http"] = (c, e, f) => Probe(c, e, p => p with { Http = HttpUrl(e, f) }),
+        ["upgrade.probe.*.command"] = (c, e, f) => Probe(c, e, p => p with { Command = ProbeCommand(e, f) }),
         ["recovery.password_hash"] = (c, e, f) => c with { Recovery = c.Recovery with { PasswordHash = CryptHash(e, f) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
@@ -114,9 +115,9 @@ public static class ConfigLoader
         {
             throw new ConfigException(file, config.NetworkLine, "network.mode", "mode = \"static\" needs an address like \"192.168.1.10/24\"");
         }
-        foreach (var probe in config.Upgrade.Probes.Where(p => (p.Tcp is null) == (p.Http is null)))
+        foreach (var probe in config.Upgrade.Probes.Where(p => new[] { p.Tcp, p.Http, p.Command }.Count(v => v is not null) != 1))
         {
-            throw new ConfigException(file, probe.Line, "upgrade.probe", "an [[upgrade.probe]] needs exactly one of tcp = \"HOST:PORT\" or http = \"http://…\"");
+            throw new ConfigException(file, probe.Line, "upgrade.probe", "an [[upgrade.probe]] needs exactly one of tcp = \"HOST:PORT\", http = \"http://…\" or command = \"WORDS\" (run in the jailed OS)");
         }
         if (config.Os.ImageDigest is not null && config.Os.Image is null)
         {
@@ -163,6 +164,15 @@ public static class ConfigLoader
         return colon > 0 && HttpProbeUrl.IsIpv4(value[..colon]) && int.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) && port is > 0 and < 65536
             ? value
             : throw Bad(e, file, $"\"{value}\" is not ADDRESS:PORT with an IPv4 address, such as \"127.0.0.1:8080\"");
+    }
+
+    /// <summary>A shell command line for the jailed OS: one line, at most 1024 characters.</summary>
+    private static string ProbeCommand(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        return value.Length <= 1024 && !value.Any(char.IsControl)
+            ? value
+            : throw Bad(e, file, "a probe's command is one line of at most 1024 characters, such as \"systemctl is-system-running\"");
     }
 
     /// <summary>A plain-HTTP URL to an IPv4 address (the probe speaks HTTP/1.0 itself; the initramfs has no TLS, the judge no name lookup).</summary>

@@ -67,14 +67,15 @@ public enum UpgradePolicy
     Manual,
 }
 
-/// <summary>An [[upgrade.probe]]: one check a trial boot must pass, exactly one of tcp ("HOST:PORT" open) or http (a URL answering 2xx/3xx).</summary>
+/// <summary>An [[upgrade.probe]]: one check a trial boot must pass, exactly one of tcp ("HOST:PORT" open), http (a URL answering 2xx/3xx) or command (run by a shell in the jailed OS, exiting 0).</summary>
 public sealed record UpgradeProbe
 {
     public string? Tcp { get; init; }
     public string? Http { get; init; }
+    public string? Command { get; init; }
     public int Line { get; init; }
 
-    public string Describe() => Tcp is not null ? $"tcp {Tcp}" : $"http {Http}";
+    public string Describe() => Tcp is not null ? $"tcp {Tcp}" : Http is not null ? $"http {Http}" : $"command '{Command}'";
 }
 
 public sealed record RecoveryConfig

@@ -36,6 +36,45 @@ internal static class JailDebug
 
     public static int Run(string id, IReadOnlyList<string> words)
     {
+        var (pid, refusal, code) = Start(id, words.Count == 0 ? ["sh"] : ["sh", "-c", string.Join(' ', words)]);
+        if (refusal is not null)
+        {
+            Console.Error.WriteLine($"initos admin: {refusal}");
+            return code;
+        }
+        var exit = Processes.Wait(pid);
+        return exit is { Exited: true } e ? e.ExitCode : 128 + (exit?.Signal ?? 0);
+    }
+
+    /// <summary>
+    /// An upgrade probe: <paramref name="command"/> run by the toolbox's shell in the jail (so the
+    /// OS's own programs, such as systemctl, are found on its PATH). Null when it exited 0 within
+    /// <paramref name="timeout"/>; otherwise why not (it is killed when it runs too long).
+    /// </summary>
+    internal static string? Probe(string id, string command, TimeSpan timeout)
+    {
+        var (pid, refusal, _) = Start(id, ["sh", "-c", command]);
+        if (refusal is not null)
+        {
+            return refusal;
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (Processes.Wait(pid, noHang: true) is { } exit)
+            {
+                return exit is { Exited: true, ExitCode: 0 } ? null : exit.Exited ? $"exited {exit.ExitCode}" : $"killed by signal {exit.Signal}";
+            }
+            Thread.Sleep(50);
+        }
+        Processes.Signal(pid, Signal.Kill);
+        Processes.Wait(pid);
+        return $"still running after {timeout.TotalSeconds:F0} s; killed";
+    }
+
+    /// <summary>The shell started in the jail: its pid, or why not (and the exit code that says so).</summary>
+    private static (int Pid, string? Refusal, int Code) Start(string id, IReadOnlyList<string> args)
+    {
         try
         {
             // A name, never a path: only records under the state root are looked at.
@@ -43,20 +82,17 @@ internal static class JailDebug
         }
         catch (JailException e)
         {
-            Console.Error.WriteLine($"initos admin: {e.Message}");
-            return 2;
+            return (0, e.Message, 2);
         }
         if (JailState.Load(id)?.Refreshed() is not { Status: JailStatus.Running } state)
         {
             var known = JailState.AllIds().ToList();
-            Console.Error.WriteLine($"initos admin: no running jail named '{id}' (jails: {(known.Count == 0 ? "none" : string.Join(", ", known))})");
-            return 2;
+            return (0, $"no running jail named '{id}' (jails: {(known.Count == 0 ? "none" : string.Join(", ", known))})", 2);
         }
         using var target = ProcessHandle.Open(state.Pid);
         if (Refusal(id, state, target) is { } refusal)
         {
-            Console.Error.WriteLine($"initos admin: {refusal}");
-            return 2;
+            return (0, refusal, 2);
         }
         // A sealed copy (read-only bind mount), as jail-init runs from: a process in the jail that
         // holds /proc/PID/exe of the debug shell cannot reopen the host's busybox for writing (CVE-2019-5736).
@@ -66,14 +102,12 @@ internal static class JailDebug
         {
             var process = new ProcessPlan
             {
-                Args = words.Count == 0 ? ["sh"] : ["sh", "-c", string.Join(' ', words)],
+                Args = [.. args],
                 Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", $"TERM={Environment.GetEnvironmentVariable("TERM") ?? "dumb"}", "PS1=debug:" + id + "# "],
                 Capabilities = new CapabilitySets(jailCapabilities, jailCapabilities, jailCapabilities, 0, 0),
                 Seccomp = [],
             };
-            int pid = JailProgram.Enter(state.Pid, state.Cgroup, DifferentNamespaces(state.Pid), process, toolbox, target);
-            var exit = Processes.Wait(pid);
-            return exit is { Exited: true } e ? e.ExitCode : 128 + (exit?.Signal ?? 0);
+            return (JailProgram.Enter(state.Pid, state.Cgroup, DifferentNamespaces(state.Pid), process, toolbox, target), null, 0);
         }
         finally
         {

@@ -23,6 +23,10 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The jailed OS's jail (InitOs.Os's OsJailSpec.Id): where command probes run.</summary>
+    private const string OsJailId = "os";
 
     /// <summary>Null when healthy in time; otherwise why not, as of the deadline.</summary>
     public string? Wait()
@@ -106,7 +110,7 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
     {
         foreach (var probe in settings.Upgrade.Probes)
         {
-            var failure = probe.Tcp is { } tcp ? Tcp(tcp) : Http(probe.Http!);
+            var failure = probe.Tcp is { } tcp ? Tcp(tcp) : probe.Http is { } http ? Http(http) : Admin.JailDebug.Probe(OsJailId, probe.Command!, CommandTimeout);
             if (failure is not null)
             {
                 return $"probe {probe.Describe()}: {failure}";

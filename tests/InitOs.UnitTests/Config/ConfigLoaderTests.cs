@@ -52,10 +52,12 @@ public sealed class ConfigLoaderTests
             tcp = "10.88.0.2:80"
             [[upgrade.probe]]
             http = "http://10.88.0.2/health"
+            [[upgrade.probe]]
+            command = "systemctl is-system-running"
             """, File).Upgrade;
         Assert.True(config.Enabled);
         Assert.Equal(("2.1", 2, 0, 5, 60, UpgradePolicy.Manual), (config.Version, config.Tries, config.KeepPrevious, config.SettleSeconds, config.DeadlineSeconds, config.Policy));
-        Assert.Equal(["tcp 10.88.0.2:80", "http http://10.88.0.2/health"], config.Probes.Select(p => p.Describe()));
+        Assert.Equal(["tcp 10.88.0.2:80", "http http://10.88.0.2/health", "command 'systemctl is-system-running'"], config.Probes.Select(p => p.Describe()));
         Assert.False(new UpgradeConfig { Version = "1.0" }.Enabled);
     }
 
@@ -90,6 +92,8 @@ public sealed class ConfigLoaderTests
     [InlineData("[[upgrade.probe]]\ntcp = \"localhost\"\n", 2, "upgrade.probe.0.tcp", "is not ADDRESS:PORT with an IPv4 address")]
     [InlineData("[[upgrade.probe]]\nhttp = \"https://x/health\"\n", 2, "upgrade.probe.0.http", "is not an http:// URL to an IPv4 address")]
     [InlineData("\n[[upgrade.probe]]\n", 2, "upgrade.probe", "needs exactly one of tcp")]
+    [InlineData("\n[[upgrade.probe]]\ntcp = \"10.0.0.1:80\"\ncommand = \"true\"\n", 2, "upgrade.probe", "needs exactly one of tcp")]
+    [InlineData("[[upgrade.probe]]\ncommand = \"true\\nreboot\"\n", 2, "upgrade.probe.0.command", "is one line of at most 1024 characters")]
     public void Errors_name_file_line_and_key(string text, int line, string key, string problem)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, File));
