@@ -13,7 +13,7 @@ namespace InitOs.Os;
 /// layer. A trial that cannot be proven or has no init is dropped from the pointer on the spot
 /// and the good version starts instead, so a bad image never needs a verdict to be left behind.
 /// </summary>
-internal sealed class StagedOsImages(BootContext context, OsImageStore store, TrustPolicy policy)
+internal sealed class StagedOsImages(BootContext context, OsImageStore store, TrustPolicy signedPolicy)
 {
     private const string MountRoot = OsJail.StateDirectory + "/lower";
 
@@ -34,6 +34,7 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
         {
             return null;
         }
+        var policy = pointer.Raise(signedPolicy);
         if (pointer.HasTrial)
         {
             var trial = pointer.Trial!;

@@ -13,7 +13,7 @@ namespace InitOs.VmTests;
 [Collection(BootCollection.Name)]
 public sealed class DebianBootTests
 {
-    private const string Label = "initos-debian";
+    internal const string Label = "initos-debian";
     private readonly BootImages _images;
 
     public DebianBootTests(BootImages images) => _images = images;
@@ -66,7 +66,10 @@ public sealed class DebianBootTests
     }
 
     /// <summary>One debootstrap per machine (cached in .cache, keyed by the marker unit), a copy per boot.</summary>
-    private string Image(string mode)
+    private string Image(string mode) => Copy(_images, $"debian-{mode}.img");
+
+    /// <summary>A copy of the Debian root image (built once and cached under .cache/), in this run's scratch directory.</summary>
+    internal static string Copy(BootImages images, string name)
     {
         var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(DebianRootfs.MarkerUnit)))[..12];
         var cached = Path.Combine(RepoPaths.Root, ".cache", $"debian-{DebianRootfs.DefaultSuite}-{key}.img");
@@ -87,7 +90,7 @@ public sealed class DebianBootTests
                 }
             }
         }
-        var copy = _images.Scratch($"debian-{mode}.img");
+        var copy = images.Scratch(name);
         Tool.Run("cp", "--sparse=always", cached, copy);
         return copy;
     }

@@ -42,15 +42,30 @@ internal sealed class UpgradeImages(BootImages images)
             $"min_version = \"1.0\"\nversion = \"{version}\"\nsettle_seconds = 3\ntries = 2\n{upgradeExtra}";
         var toml = GuestConfig.Pid1(GuestConfig.DhcpAndSidecar(SshKey("admin") + ".pub") + "\n" + upgrade,
             modules: "load = []\ninclude = [\"virtio_pci\", \"virtio_net\", \"virtio_blk\"]\ncoldplug = true");
-        var initramfs = images.InitramfsWith($"upgrade-{version}", toml);
+        return SignedUki(uki, version, toml, "console=ttyS0 panic=-1");
+    }
+
+    /// <summary>The [upgrade] table of release <paramref name="version"/>: this run's release key and machine class, two tries per staged version.</summary>
+    public string UpgradeTable(string version, int settleSeconds, int deadlineSeconds) =>
+        $"[upgrade]\nkeys = [\"{File.ReadAllText(SshKey("release") + ".pub").Trim()}\"]\ncompatible = \"{MachineClass}\"\n" +
+        $"min_version = \"1.0\"\nversion = \"{version}\"\nsettle_seconds = {settleSeconds}\ndeadline_seconds = {deadlineSeconds}\ntries = 2\n";
+
+    /// <summary>A UKI of release <paramref name="version"/> with this config and command line, signed with the snakeoil db key (once per run).</summary>
+    public string SignedUki(string output, string version, string toml, string cmdline)
+    {
+        if (File.Exists(output))
+        {
+            return output;
+        }
+        var initramfs = images.InitramfsWith(Path.GetFileNameWithoutExtension(output), toml);
         UkiBuilder.Build(new UkiSpec
         {
             Kernel = images.Kernel,
             Initrd = initramfs,
-            Cmdline = "console=ttyS0 panic=-1",
+            Cmdline = cmdline,
             OsRelease = InitOs.Init.BuildVersion.OsReleaseFor(version),
-        }, uki, Snakeoil);
-        return uki;
+        }, output, Snakeoil);
+        return output;
     }
 
     public string Bundle(string version, string uki)
@@ -63,12 +78,12 @@ internal sealed class UpgradeImages(BootImages images)
         return output;
     }
 
-    /// <summary>A new disk: systemd-boot (signed with the snakeoil db key) and <paramref name="uki"/> as its one entry.</summary>
-    public string Disk(string name, string uki)
+    /// <summary>A new disk: systemd-boot (signed with the snakeoil db key) and <paramref name="uki"/> as its one entry; a root partition when given.</summary>
+    public string Disk(string name, string uki, string? rootfs = null)
     {
         var disk = images.Scratch(name);
         File.Delete(disk);
-        BootDisk.Write(new BootDisk.Layout(uki, null, null, SystemdBoot: true, Snakeoil, null, 96L << 20), disk);
+        BootDisk.Write(new BootDisk.Layout(uki, rootfs, null, SystemdBoot: true, Snakeoil, null, 96L << 20), disk);
         return disk;
     }
 

@@ -17,8 +17,11 @@ namespace InitOs.Sidecar.Upgrades;
 /// </summary>
 /// <param name="uptime">Seconds since the boot (the kernel's monotonic clock); a test passes its own, a jailed OS's trial the time since its restart.</param>
 /// <param name="image">The OS image the jail must be running (NAME@V, as PID 1 writes it to <see cref="OsImageStore.RunningFile"/>); null: any.</param>
-public sealed class HealthCheck(InitosConfig settings, string statusFile = StatusFile.DefaultPath, Func<double>? uptime = null, string? image = null)
+/// <param name="waiting">Told why the verdict is not good yet, every <see cref="ReportEvery"/> (the judge logs it: a trial that takes long says why).</param>
+public sealed class HealthCheck(InitosConfig settings, string statusFile = StatusFile.DefaultPath, Func<double>? uptime = null, string? image = null, Action<string>? waiting = null)
 {
+    public static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(30);
+
     private readonly Func<double> _uptime = uptime ?? (() => BootLog.Uptime);
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
@@ -35,6 +38,7 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
         double? upSince = null;
         string? lastStarts = null;
         string problem = "not judged yet";
+        var sinceReport = System.Diagnostics.Stopwatch.StartNew();
         while (true)
         {
             var (up, starts, why) = OsUp();
@@ -62,6 +66,11 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
             if (_uptime() >= upgrade.DeadlineSeconds)
             {
                 return string.Create(CultureInfo.InvariantCulture, $"not healthy {upgrade.DeadlineSeconds} s after the {(image is null ? "boot" : "OS's restart")}: {problem}");
+            }
+            if (waiting is not null && sinceReport.Elapsed >= ReportEvery)
+            {
+                waiting(string.Create(CultureInfo.InvariantCulture, $"not good yet at {_uptime():F0} s: {problem}"));
+                sinceReport.Restart();
             }
             Thread.Sleep(Interval);
         }

@@ -21,11 +21,7 @@ public static class JailedUpgrade
 
     public static int Run(InitosConfig settings, OsImageStore store, OsImageSink sink, VerifiedBundle bundle, DurableSteps steps, Stopwatch clock, Action<string> say)
     {
-        var version = sink.Staged ?? throw new InvalidOperationException("the bundle was read and no OS image was staged");
-        var proof = bundle.Proof ?? throw new InvalidOperationException("a verified bundle without its proof");
-        steps.WriteFile(store.ProofPath(version), proof.ToJson());
-        var good = sink.Pointer?.Good;
-        store.WritePointer(new ImagePointer(good, version, settings.Upgrade.Tries), steps);
+        var version = Stage(settings, store, sink, bundle, steps);
         var label = $"{store.Name}@{version}";
         Report(say, string.Create(CultureInfo.InvariantCulture,
             $"{label} staged on the data volume ({settings.Upgrade.Tries} starts to prove itself), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps; restarting the OS on it (the host keeps running)"));
@@ -36,8 +32,18 @@ public static class JailedUpgrade
         }
         Report(say, string.Create(CultureInfo.InvariantCulture, $"the OS runs {label} {restart.Elapsed.TotalSeconds:F1} s after the stop; judging within {settings.Upgrade.DeadlineSeconds} s (settle {settings.Upgrade.SettleSeconds} s, {settings.Upgrade.Probes.Count} probes)"));
         var started = restart.Elapsed;
-        var problem = new HealthCheck(settings, uptime: () => (restart.Elapsed - started).TotalSeconds, image: label).Wait();
+        var problem = new HealthCheck(settings, uptime: () => (restart.Elapsed - started).TotalSeconds, image: label, waiting: line => Report(say, line)).Wait();
         return problem is null ? Good(settings, store, version, steps, say) : Reject(settings, store, version, problem, steps, say);
+    }
+
+    /// <summary>After the sink committed the image: its proof beside it, then the pointer naming it the trial (the floor kept). Returns its version.</summary>
+    public static string Stage(InitosConfig settings, OsImageStore store, OsImageSink sink, VerifiedBundle bundle, DurableSteps steps)
+    {
+        var version = sink.Staged ?? throw new InvalidOperationException("the bundle was read and no OS image was staged");
+        var proof = bundle.Proof ?? throw new InvalidOperationException("a verified bundle without its proof");
+        steps.WriteFile(store.ProofPath(version), proof.ToJson());
+        store.WritePointer(new ImagePointer(sink.Pointer?.Good, version, settings.Upgrade.Tries, sink.Pointer?.Floor), steps);
+        return version;
     }
 
     /// <summary>The verdict is good: blessed (policy auto) and older images pruned, or left for an admin (policy manual).</summary>
@@ -48,17 +54,29 @@ public static class JailedUpgrade
             Report(say, $"verdict on {store.Name}@{version}: good; policy manual: waiting for an admin's `upgrade bless` (or `upgrade rollback`)");
             return 0;
         }
-        Bless(settings, store, version, steps);
-        Report(say, $"verdict on {store.Name}@{version}: good; blessed (the pointer's good version)");
+        var floor = Bless(settings, store, version, steps);
+        Report(say, $"verdict on {store.Name}@{version}: good; blessed (the pointer's good version){(floor is null ? "" : $", anti-rollback floor {floor}")}");
         return 0;
     }
 
-    public static void Bless(InitosConfig settings, OsImageStore store, string version, DurableSteps steps)
+    /// <summary>
+    /// The pointer's good version becomes <paramref name="version"/>, the floor rises to its
+    /// bundle's minVersion (kept in the pointer across boots: older signed images are never run
+    /// again), and images beyond the kept ones or below the floor go. Returns the floor.
+    /// </summary>
+    public static string? Bless(InitosConfig settings, OsImageStore store, string version, DurableSteps steps)
     {
-        store.WritePointer(new ImagePointer(version, null, 0), steps);
+        var pointer = store.ReadPointer();
+        var raised = BundleProof.Read(store.ProofPath(version)).Verify(new TrustPolicy(settings.Upgrade.Keys, settings.Upgrade.Compatible, null)).Description.MinVersion;
+        var floor = ImagePointer.Higher(pointer?.Floor, raised);
+        store.WritePointer(new ImagePointer(version, null, 0, floor), steps);
         var current = UpgradeVersion.Parse(version, "the blessed version");
-        var older = store.Versions().Where(v => UpgradeVersion.Parse(v, "an image").CompareTo(current) < 0).Reverse().Take(settings.Upgrade.KeepPrevious);
+        var low = floor is null ? null : UpgradeVersion.Parse(floor, "the floor");
+        var older = store.Versions()
+            .Where(v => UpgradeVersion.Parse(v, "an image") is var image && image.CompareTo(current) < 0 && (low is null || image.CompareTo(low) >= 0))
+            .Reverse().Take(settings.Upgrade.KeepPrevious);
         store.Prune(new HashSet<string>(older.Append(version), StringComparer.Ordinal), steps);
+        return floor;
     }
 
     /// <summary>The verdict is bad: the pointer back on the good version, the OS killed and started on it, the bad image removed.</summary>
@@ -66,7 +84,7 @@ public static class JailedUpgrade
     {
         var clock = Stopwatch.StartNew();
         var pointer = store.ReadPointer();
-        var back = new ImagePointer(pointer?.Good, null, 0);
+        var back = new ImagePointer(pointer?.Good, null, 0, pointer?.Floor);
         store.WritePointer(back, steps);
         var goodLabel = store.GoodLabel(back);
         Report(say, $"verdict on {store.Name}@{version}: bad: {problem}; rolling back to {goodLabel}");

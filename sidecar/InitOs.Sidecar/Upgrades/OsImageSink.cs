@@ -38,6 +38,10 @@ public sealed class OsImageSink(OsImageStore store, DurableSteps steps, Action<s
             throw new BundleException($"{store.Name}@{trial.Trial} is on trial ({trial.TriesLeft} starts left); its verdict comes first (`upgrade status`)");
         }
         var version = UpgradeVersion.Parse(description.Version, "the bundle's version");
+        if (Pointer?.Floor is { } floor && version.CompareTo(UpgradeVersion.Parse(floor, "the floor")) < 0)
+        {
+            throw new BundleException($"the bundle's version {version} is below the floor {floor} a blessed bundle raised (anti-rollback)");
+        }
         if (Pointer?.Good is { } good && version.CompareTo(UpgradeVersion.Parse(good, "the good image's version")) <= 0)
         {
             throw new BundleException($"the bundle's version {version} is not newer than the running image {store.Name}@{good}");

@@ -7,7 +7,8 @@ namespace InitOs.Sidecar.Upgrades;
 /// Which version of an OS image the jail runs: the good one, and a version on trial with the
 /// starts it has left. Kept in images/NAME.current on the data volume, replaced whole.
 /// </summary>
-public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft)
+/// <param name="Floor">The anti-rollback floor the blessed bundles raised (their minVersion): no image below it is run or staged.</param>
+public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft, string? Floor = null)
 {
     public const int MaxBytes = 4096;
 
@@ -25,13 +26,17 @@ public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft)
         {
             text.Append(CultureInfo.InvariantCulture, $"trial {Trial} tries {TriesLeft}\n");
         }
+        if (Floor is not null)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"floor {Floor}\n");
+        }
         return text.ToString();
     }
 
     /// <summary>The pointer file's lines; a wrong one is named by file:line (the data volume is not signed).</summary>
     public static ImagePointer Parse(string text, string path)
     {
-        string? good = null, trial = null;
+        string? good = null, trial = null, floor = null;
         int tries = 0;
         var lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
@@ -47,16 +52,26 @@ public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft)
                 case ["good", var version] when good is null && IsVersion(version):
                     good = version;
                     break;
+                case ["floor", var version] when floor is null && IsVersion(version):
+                    floor = version;
+                    break;
                 case ["trial", var version, "tries", var count] when trial is null && IsVersion(version)
                     && int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out tries) && tries <= 100:
                     trial = version;
                     break;
                 default:
-                    throw new BundleException($"{path}:{i + 1}: \"{line}\" is not `good VERSION` or `trial VERSION tries N` (each at most once)");
+                    throw new BundleException($"{path}:{i + 1}: \"{line}\" is not `good VERSION`, `trial VERSION tries N` or `floor VERSION` (each at most once)");
             }
         }
-        return new ImagePointer(good, trial, tries);
+        return new ImagePointer(good, trial, tries, floor);
     }
+
+    /// <summary>The higher of two floors (null: none).</summary>
+    public static string? Higher(string? a, string? b) =>
+        a is null ? b : b is null ? a : UpgradeVersion.Parse(a, "a floor").CompareTo(UpgradeVersion.Parse(b, "a floor")) >= 0 ? a : b;
+
+    /// <summary>The policy with this pointer's floor on top of the signed config's.</summary>
+    public TrustPolicy Raise(TrustPolicy policy) => policy with { MinimumVersion = Higher(policy.MinimumVersion, Floor) };
 
     internal static bool IsVersion(string text)
     {

@@ -30,7 +30,7 @@ public static class UpgradeCommand
             ["status"] => Status(settings, json: false),
             ["status", "--json"] => Status(settings, json: true),
             ["apply", .. var options] => Apply(settings, ApplyOptions.Parse(options)),
-            ["bless"] => Bless(config),
+            ["bless"] => BlessImage(settings) ?? Bless(config),
             ["rollback"] => Rollback(config),
             _ => Refuse($"upgrade {string.Join(' ', words)}: expected status [--json], apply [--reboot] [--hold-at K [--torn]], bless or rollback"),
         };
@@ -195,6 +195,23 @@ public static class UpgradeCommand
             return 0;
         }
         return Admin.SystemdShutdown.Run(ShutdownKind.Reboot);
+    }
+
+    /// <summary>A jailed OS's image on trial and running, blessed by hand (policy manual); null when there is none.</summary>
+    private static int? BlessImage(InitosConfig settings)
+    {
+        if (settings.Os.Image is not { } name || OsImageStore.OnDataVolume(name) is not { } store || store.ReadPointer() is not { Trial: { } trial })
+        {
+            return null;
+        }
+        if (OsImageStore.Running() != $"{name}@{trial}")
+        {
+            return Refuse($"{name}@{trial} is on trial but the jail runs {OsImageStore.Running() ?? "nothing"}; its verdict is the judge's");
+        }
+        var floor = JailedUpgrade.Bless(settings, store, trial, new DurableSteps(KernelLogLine.Write));
+        KernelLogLine.Write($"upgrade: {name}@{trial} blessed by an admin");
+        Say($"blessed {name}@{trial}{(floor is null ? "" : $", anti-rollback floor {floor}")}");
+        return 0;
     }
 
     private static int Bless(UpgradeConfig config)

@@ -44,7 +44,7 @@ public static class UpgradeJudge
             return 0;
         }
         Log(string.Create(CultureInfo.InvariantCulture, $"trial boot of {running.Entry.Version} ({running.Entry.FileName}): judging within {config.DeadlineSeconds} s of the boot (settle {config.SettleSeconds} s, {config.Probes.Count} probes)"));
-        var verdict = new HealthCheck(settings).Wait();
+        var verdict = new HealthCheck(settings, waiting: Log).Wait();
         var steps = new DurableSteps(KernelLogLine.Write);
         if (verdict is null)
         {
@@ -95,7 +95,7 @@ public static class UpgradeJudge
             return 0;
         }
         Log(string.Create(CultureInfo.InvariantCulture, $"the jailed OS runs {label} on trial: judging within {settings.Upgrade.DeadlineSeconds} s of the boot"));
-        var problem = new HealthCheck(settings, image: label).Wait();
+        var problem = new HealthCheck(settings, image: label, waiting: Log).Wait();
         // Either verdict is the judge's work done: it exits 0 and is not started again.
         _ = problem is null
             ? JailedUpgrade.Good(settings, store, trial, steps, Console.WriteLine)

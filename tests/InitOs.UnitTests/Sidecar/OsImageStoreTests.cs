@@ -33,6 +33,12 @@ public sealed class OsImageStoreTests : IDisposable
         return path;
     }
 
+    /// <summary>The machine's signed config as the judge reads it: this test's release key and machine class, one previous version kept.</summary>
+    private Init.Config.InitosConfig Settings() => new()
+    {
+        Upgrade = new Init.Config.UpgradeConfig { Keys = [File.ReadAllText(Key() + ".pub").Trim()], Compatible = MachineClass, KeepPrevious = 1 },
+    };
+
     private TrustPolicy Policy(string key = "release", string minimum = "1.0") => new([File.ReadAllText(Key(key) + ".pub").Trim()], MachineClass, minimum);
 
     /// <summary>A squashfs of a small tree that says its version.</summary>
@@ -46,10 +52,10 @@ public sealed class OsImageStoreTests : IDisposable
         return image;
     }
 
-    private byte[] Bundle(string version, string name = "debian", string? uki = null, string key = "release")
+    private byte[] Bundle(string version, string name = "debian", string? uki = null, string key = "release", string floor = "1.0")
     {
         var output = _dir.File($"bundle-{version}-{Guid.NewGuid():N}.tar");
-        BundleWriter.Write(new BundleSpec(version, MachineClass, "1.0", uki, [new(name, Image(version))], Key(key)), output);
+        BundleWriter.Write(new BundleSpec(version, MachineClass, floor, uki, [new(name, Image(version))], Key(key)), output);
         return File.ReadAllBytes(output);
     }
 
@@ -59,8 +65,7 @@ public sealed class OsImageStoreTests : IDisposable
         var steps = new DurableSteps(_log.Add);
         var sink = new OsImageSink(_store, steps, _log.Add);
         var verified = BundleReader.Read(new TarBundleSource(new MemoryStream(bundle)), Policy(), sink);
-        steps.WriteFile(_store.ProofPath(sink.Staged!), verified.Proof!.ToJson());
-        _store.WritePointer(new ImagePointer(sink.Pointer?.Good, sink.Staged, tries), steps);
+        JailedUpgrade.Stage(Settings() with { Upgrade = Settings().Upgrade with { Tries = tries } }, _store, sink, verified, steps);
         return (verified, sink);
     }
 
@@ -114,9 +119,9 @@ public sealed class OsImageStoreTests : IDisposable
     [Fact]
     public void A_pointer_line_that_is_not_good_or_trial_is_named_by_file_and_line()
     {
-        Assert.Equal(new ImagePointer("2.0", "3.0", 1), ImagePointer.Parse(new ImagePointer("2.0", "3.0", 1).Format(), "p"));
+        Assert.Equal(new ImagePointer("2.0", "3.0", 1, "1.5"), ImagePointer.Parse(new ImagePointer("2.0", "3.0", 1, "1.5").Format(), "p"));
         var e = Assert.Throws<BundleException>(() => ImagePointer.Parse("# c\ngood 2.0\ngood ../../etc\n", "/data/images/debian.current"));
-        Assert.Equal("/data/images/debian.current:3: \"good ../../etc\" is not `good VERSION` or `trial VERSION tries N` (each at most once)", e.Message);
+        Assert.Equal("/data/images/debian.current:3: \"good ../../etc\" is not `good VERSION`, `trial VERSION tries N` or `floor VERSION` (each at most once)", e.Message);
         Assert.Throws<BundleException>(() => ImagePointer.Parse("trial 3.0 tries -1\n", "p"));
         Assert.Throws<BundleException>(() => ImagePointer.Parse("good 2.0\ngood 3.0\n", "p"));
     }
@@ -136,8 +141,8 @@ public sealed class OsImageStoreTests : IDisposable
         Refused(Bundle("2.0", uki: TestUki.Write(_dir.File("uki/initos.efi"), "2.0")), "a bundle for a jailed OS carries OS images only");
         Stage(Bundle("2.0"));
         Refused(Bundle("3.0"), "debian@2.0 is on trial (2 starts left)");
-        JailedUpgrade.Bless(new Init.Config.InitosConfig(), _store, "2.0", new DurableSteps(_log.Add));
-        Assert.Equal(new ImagePointer("2.0", null, 0), _store.ReadPointer());
+        JailedUpgrade.Bless(Settings(), _store, "2.0", new DurableSteps(_log.Add));
+        Assert.Equal(new ImagePointer("2.0", null, 0, "1.0"), _store.ReadPointer());
         Refused(Bundle("2.0"), "the bundle's version 2.0 is not newer than the running image debian@2.0");
         Refused(Bundle("1.5"), "not newer");
     }
@@ -148,11 +153,33 @@ public sealed class OsImageStoreTests : IDisposable
         foreach (var version in new[] { "2.0", "3.0", "4.0" })
         {
             Stage(Bundle(version));
-            JailedUpgrade.Bless(new Init.Config.InitosConfig(), _store, version, new DurableSteps(_log.Add));
+            JailedUpgrade.Bless(Settings(), _store, version, new DurableSteps(_log.Add));
         }
         Assert.Equal(["debian.current", "debian@3.0", "debian@3.0.proof", "debian@4.0", "debian@4.0.proof"], Files());
         Assert.Equal(["3.0", "4.0"], _store.Versions());
-        Assert.Equal(new ImagePointer("4.0", null, 0), _store.ReadPointer());
+        Assert.Equal(new ImagePointer("4.0", null, 0, "1.0"), _store.ReadPointer());
+    }
+
+    [Fact]
+    public void A_blessed_bundle_raises_the_floor_in_the_pointer_and_nothing_below_it_is_kept_staged_or_proven()
+    {
+        Stage(Bundle("2.0"));
+        JailedUpgrade.Bless(Settings(), _store, "2.0", new DurableSteps(_log.Add));
+        Stage(Bundle("3.0", floor: "2.5"));
+        Assert.Equal("1.0", _store.ReadPointer()!.Floor);
+        var floor = JailedUpgrade.Bless(Settings(), _store, "3.0", new DurableSteps(_log.Add));
+        Assert.Equal("2.5", floor);
+        Assert.Equal(new ImagePointer("3.0", null, 0, "2.5"), ImagePointer.Parse(File.ReadAllText(_store.PointerPath), _store.PointerPath));
+        // 2.0 would be the kept previous version, but it is below the floor.
+        Assert.Equal(["3.0"], _store.Versions());
+        var e = Assert.Throws<BundleException>(() => Stage(Bundle("2.6")));
+        Assert.Contains("not newer than the running image debian@3.0", e.Message, StringComparison.Ordinal);
+
+        // What PID 1 proves with: the signed config's floor raised by the pointer's.
+        Assert.Equal("2.5", _store.ReadPointer()!.Raise(Policy()).MinimumVersion);
+        Assert.Equal("4.0", (_store.ReadPointer()! with { Floor = "4.0" }).Raise(Policy()).MinimumVersion);
+        var below = Assert.Throws<BundleException>(() => _store.Prove("3.0", (_store.ReadPointer()! with { Floor = "4.0" }).Raise(Policy())));
+        Assert.Contains("below this machine's minimum 4.0 (anti-rollback)", below.Message, StringComparison.Ordinal);
     }
 
     [Fact]
