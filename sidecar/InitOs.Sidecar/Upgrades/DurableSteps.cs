@@ -21,6 +21,9 @@ public sealed class DurableSteps(Action<string> log, StepHold? hold = null)
     /// <summary>How many steps have run.</summary>
     public int Count => _step;
 
+    /// <summary>How many bytes the write steps wrote (what an upgrade costs the medium, beyond the filesystems' own metadata).</summary>
+    public long BytesWritten { get; private set; }
+
     /// <summary>A new file (never an existing one followed through a link), to be filled with <see cref="Write"/>.</summary>
     public FileStream Create(string path)
     {
@@ -42,6 +45,7 @@ public sealed class DurableSteps(Action<string> log, StepHold? hold = null)
             Hold(torn: true);
         }
         file.Write(bytes);
+        BytesWritten += bytes.Length;
     }
 
     public void Sync(FileStream file)

@@ -24,7 +24,7 @@ public static class JailedUpgrade
         var version = Stage(settings, store, sink, bundle, steps);
         var label = $"{store.Name}@{version}";
         Report(say, string.Create(CultureInfo.InvariantCulture,
-            $"{label} staged on the data volume ({settings.Upgrade.Tries} starts to prove itself), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps; restarting the OS on it (the host keeps running)"));
+            $"{label} staged on the data volume ({settings.Upgrade.Tries} starts to prove itself), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps, {steps.BytesWritten} bytes written; restarting the OS on it (the host keeps running)"));
         var restart = Stopwatch.StartNew();
         if (!RestartOs(OsRestartSignals.Stop, label, settings.Os.StopGraceSeconds, say))
         {

@@ -186,7 +186,7 @@ public static class UpgradeCommand
         }
         var staged = sink.Boot?.Staged ?? throw new InvalidOperationException("the bundle was read and nothing was staged");
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"upgrade: {bundle.Description.Version} staged as {EspSlots.EntriesDirectory}/{staged.FileName} ({staged.TriesLeft} tries), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps");
+            $"upgrade: {bundle.Description.Version} staged as {EspSlots.EntriesDirectory}/{staged.FileName} ({staged.TriesLeft} tries), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps, {steps.BytesWritten} bytes written");
         KernelLogLine.Write(line);
         Say(line);
         if (!options.Reboot)
@@ -221,7 +221,7 @@ public static class UpgradeCommand
         {
             return Refuse($"the running {slots.RunningVersion} is not on trial; nothing to bless");
         }
-        var blessed = SlotActions.Bless(slots, trial, config.KeepPrevious, new DurableSteps(KernelLogLine.Write));
+        var blessed = SlotActions.Bless(slots, trial, config.KeepPrevious, new DurableSteps(KernelLogLine.Write), config.MinVersion);
         KernelLogLine.Write($"upgrade: {blessed.Version} blessed by an admin ({blessed.FileName})");
         Say($"blessed {blessed.Version}: {EspSlots.EntriesDirectory}/{blessed.FileName}");
         return 0;

@@ -54,7 +54,7 @@ public static class UpgradeJudge
                 DisarmWatchdog();
                 return 0;
             }
-            var blessed = SlotActions.Bless(slots, running, config.KeepPrevious, steps);
+            var blessed = SlotActions.Bless(slots, running, config.KeepPrevious, steps, config.MinVersion);
             Log(string.Create(CultureInfo.InvariantCulture, $"verdict on {blessed.Version}: good at {BootLog.Uptime:F1} s after the boot; blessed ({blessed.FileName})"));
             DisarmWatchdog();
             return 0;

@@ -195,4 +195,16 @@ public sealed class UpgradeSlotTests : IDisposable
         // systemd-boot's order: entries with no tries left go last.
         Assert.Equal(["3.0", "1.5", "2.0"], EspSlots.Open("1.5", _esp).List().Select(s => s.Entry.Version));
     }
+
+    [Fact]
+    public void Blessing_under_a_raised_floor_removes_the_kept_versions_below_it()
+    {
+        Place("initos-1.0.efi", "1.0");
+        Place("initos-1.5.efi", "1.5");
+        Place("initos-2.0+2-1.efi", "2.0");
+        var slots = EspSlots.Open("2.0", _esp);
+        // 2.0's signed config says min_version = "1.8": 1.5 would be the kept previous version, but is below it.
+        SlotActions.Bless(slots, slots.Running!, keepPrevious: 1, new DurableSteps(_log.Add), floor: "1.8");
+        Assert.Equal(["initos-2.0.efi"], Entries());
+    }
 }
