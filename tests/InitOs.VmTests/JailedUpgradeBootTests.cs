@@ -121,6 +121,11 @@ public sealed class JailedUpgradeBootTests
         var applied = AdminSessions.WhenUp(() => UpgradeImages.Apply(client, target, "upgrade apply", v2));
         Assert.True(applied.Succeeded, $"{applied.ExitCode}: {applied.Output} {applied.Error}");
         Assert.Contains("upgrade: os@2.0 staged on the data volume (2 starts to prove itself)", applied.Output, StringComparison.Ordinal);
+        // The image, its proof and the pointer: the bytes written are the image's and a few kilobytes more.
+        var written = long.Parse(Regex.Match(applied.Output, @"(?<n>\d+) bytes written").Groups["n"].Value, CultureInfo.InvariantCulture);
+        long imageBytes = new FileInfo(_images.Scratch("jailed-upgrade-2.0.squashfs")).Length;
+        Assert.InRange(written, imageBytes + 1000, imageBytes + 16384);
+        Console.WriteLine($"jailed upgrade: {written} bytes written for an image of {imageBytes}");
         Assert.Contains("upgrade: verdict on os@2.0: good; blessed", applied.Output, StringComparison.Ordinal);
         vm.Expect(@"os: image os@2\.0 \(squashfs, sha256:[0-9a-f]{12}…, signed by SHA256:\S+\) proven and mounted on /run/initos/os/lower/os@2\.0");
         vm.Expect("OS-VERSION=2.0 start=2");

@@ -56,6 +56,8 @@ public sealed class UpgradeBootTests
         Assert.True(applied.Succeeded, applied.ToString());
         Assert.Contains("signature: good", applied.Output, StringComparison.Ordinal);
         Assert.Contains("2.0 staged as EFI/Linux/initos-2.0+2.efi (2 tries)", applied.Output, StringComparison.Ordinal);
+        // What the upgrade wrote is the UKI and nothing else (beyond FAT's own bookkeeping).
+        Assert.Contains($" {new FileInfo(_upgrade.Uki("2.0")).Length} bytes written", applied.Output, StringComparison.Ordinal);
         vm.Expect(@"upgrade: trial boot of 2\.0 \(initos-2\.0\+1-1\.efi, 1 more try after this one\)", UpgradeImages.FirmwareTimeout);
         vm.Expect(@"upgrade: watchdog armed: the machine resets in 180 s unless the judge rules good first");
         vm.Expect(@"upgrade: verdict on 2\.0: good at [\d.]+ s after the boot; blessed \(initos-2\.0\.efi\)", UpgradeImages.FirmwareTimeout);
