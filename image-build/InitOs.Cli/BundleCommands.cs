@@ -40,11 +40,62 @@ internal static class BundleCommands
         return command;
     }
 
-    public static Command Create() => new("bundle", "check signed upgrade bundles")
+    public static Command Create() => new("bundle", "check signed upgrade bundles; put their OS images on a data volume")
     {
         Verify(),
         Inspect(),
+        Stage(),
     };
+
+    /// <summary>
+    /// `initos bundle stage`: a bundle's OS image onto a data volume's images/ (mounted, or any
+    /// directory) as the version the jail runs, through the sidecar's own reader and sink: what
+    /// `upgrade apply` does on the machine, without the restart and the verdict (a machine being
+    /// provisioned, or a volume prepared on the workstation). Refused as the machine would.
+    /// </summary>
+    private static Command Stage()
+    {
+        var bundle = new Argument<string>("bundle") { Description = "the bundle: a directory or FILE.tar" };
+        var images = Cli.Option<string>("--images", "the data volume's images/ directory (created if missing)");
+        images.Required = true;
+        var config = Cli.Option<string>("--config", "the machine's initos.toml: [upgrade] keys, compatible, min_version, and [os] image (the name staged)");
+        config.Required = true;
+        var command = new Command("stage", "verify a bundle and put its OS image into a data volume's images/ as the good version (images/NAME@V, its proof, the pointer)")
+        {
+            bundle, images, config,
+        };
+        command.SetAction(r =>
+        {
+            var settings = ConfigLoader.Load(r.GetValue(config)!);
+            var upgrade = settings.Upgrade;
+            var name = settings.Os.Image ?? throw new ArgumentException($"{r.GetValue(config)}: no [os] image: the name an OS image is staged under");
+            if (upgrade.Keys.Count == 0)
+            {
+                throw new ArgumentException($"{r.GetValue(config)}: no [upgrade] keys to check the bundle with");
+            }
+            var store = new OsImageStore(Directory.CreateDirectory(r.GetValue(images)!).FullName, name);
+            var steps = new DurableSteps(_ => { });
+            var sink = new OsImageSink(store, steps, line => Console.WriteLine("  " + line));
+            var path = r.GetValue(bundle)!;
+            VerifiedBundle verified;
+            try
+            {
+                using var file = Directory.Exists(path) ? null : File.OpenRead(path);
+                IBundleSource source = file is null ? new DirectoryBundleSource(path) : new TarBundleSource(file);
+                verified = BundleReader.Read(source, new TrustPolicy(upgrade.Keys, upgrade.Compatible, upgrade.MinVersion), sink, line => Console.WriteLine("  " + line));
+            }
+            catch (BundleException e)
+            {
+                Console.Error.WriteLine($"initos: bundle {path} refused: {e.Message}; nothing of it was kept");
+                return 1;
+            }
+            var version = JailedUpgrade.Stage(settings, store, sink, verified, steps);
+            var floor = JailedUpgrade.Bless(settings, store, version, steps);
+            Console.WriteLine($"staged {name}@{version} in {store.Directory} as the good version{(floor is null ? "" : $" (anti-rollback floor {floor})")}: {steps.Count} durable steps, {steps.BytesWritten} bytes written");
+            return 0;
+        });
+        return command;
+    }
 
     private static Command Verify()
     {

@@ -121,6 +121,9 @@ public sealed class JailedUpgradeBootTests
         var applied = AdminSessions.WhenUp(() => UpgradeImages.Apply(client, target, "upgrade apply", v2));
         Assert.True(applied.Succeeded, $"{applied.ExitCode}: {applied.Output} {applied.Error}");
         Assert.Contains("upgrade: os@2.0 staged on the data volume (2 starts to prove itself)", applied.Output, StringComparison.Ordinal);
+        // The sidecar hashes with the kernel's SHA-256 (AF_ALG; its modules are packed and loaded whenever upgrades are on).
+        Assert.Contains("os-image os: ", applied.Output, StringComparison.Ordinal);
+        Assert.Contains("digest good (SHA-256: the kernel's (AF_ALG))", applied.Output, StringComparison.Ordinal);
         // The image, its proof and the pointer: the bytes written are the image's and a few kilobytes more.
         var written = long.Parse(Regex.Match(applied.Output, @"(?<n>\d+) bytes written").Groups["n"].Value, CultureInfo.InvariantCulture);
         long imageBytes = new FileInfo(_images.Scratch("jailed-upgrade-2.0.squashfs")).Length;

@@ -216,12 +216,16 @@ public static class InitramfsBuilder
         return config;
     }
 
+    /// <summary>The kernel's SHA-256 for the sidecar (AF_ALG's hash sockets, the SHA-NI/AVX2 driver): bundles verify several times faster than in managed code.</summary>
+    public static readonly IReadOnlyList<string> HashModules = ["af_alg", "algif_hash", "sha256_ssse3"];
+
     /// <summary>
     /// What upgrades need whatever the profile: efivarfs (which entry booted, where the ESP is),
-    /// FAT with its default code pages (the ESP), and the watchdogs a trial boot arms (QEMU's
-    /// i6300esb, Intel's TCO, AMD's SP5100 TCO; coldplug loads the one the machine has).
+    /// FAT with its default code pages (the ESP), the watchdogs a trial boot arms (QEMU's
+    /// i6300esb, Intel's TCO, AMD's SP5100 TCO; coldplug loads the one the machine has), and the
+    /// kernel's SHA-256 behind AF_ALG.
     /// </summary>
-    public static readonly IReadOnlyList<string> UpgradeModules = ["efivarfs", "vfat", "nls_cp437", "nls_ascii", "i6300esb", "iTCO_wdt", "sp5100_tco"];
+    public static readonly IReadOnlyList<string> UpgradeModules = ["efivarfs", "vfat", "nls_cp437", "nls_ascii", "i6300esb", "iTCO_wdt", "sp5100_tco", .. HashModules];
 
     /// <summary>What a jailed OS's images from bundles need: loop devices and the two filesystems an OS image may be.</summary>
     public static readonly IReadOnlyList<string> OsImageModules = ["loop", "squashfs", "erofs"];

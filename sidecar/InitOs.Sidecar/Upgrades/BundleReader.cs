@@ -101,8 +101,8 @@ public static class BundleReader
         sink.Plan(description, artifacts);
         foreach (var artifact in artifacts)
         {
-            Stream(source, artifact, sink);
-            progress($"{artifact.Kind} {artifact.Name}: {artifact.Blob.Size} bytes, digest good");
+            var engine = Stream(source, artifact, sink);
+            progress($"{artifact.Kind} {artifact.Name}: {artifact.Blob.Size} bytes, digest good (SHA-256: {engine})");
         }
         source.End();
         return new VerifiedBundle(description, key, manifest.Digest, artifacts) { Proof = new BundleProof(manifestBytes, signatureText, descriptionBytes) };
@@ -186,10 +186,11 @@ public static class BundleReader
         return bytes;
     }
 
-    private static void Stream(IBundleSource source, BundleArtifact artifact, IArtifactSink sink)
+    /// <summary>One artifact streamed into the sink and committed once its digest is the signed one; returns which SHA-256 engine hashed it.</summary>
+    private static string Stream(IBundleSource source, BundleArtifact artifact, IArtifactSink sink)
     {
         var input = source.Open("blobs/sha256/" + artifact.Blob.Hex, artifact.Blob.Size, artifact.Blob.Size);
-        var sha = new InitOs.Sys.Sha256();
+        using var sha = InitOs.Sys.Digests.Sha256();
         var buffer = new byte[1 << 20];
         using (var output = sink.Begin(artifact))
         {
@@ -207,5 +208,6 @@ public static class BundleReader
             throw new BundleException($"{artifact.Kind} {artifact.Name}: its bytes do not match the signed digest {artifact.Blob.Digest}");
         }
         sink.Commit(artifact);
+        return sha.Engine;
     }
 }

@@ -178,7 +178,7 @@ public sealed class OsImageStore(string directory, string name)
         {
             throw new BundleException($"{path}: {(info.Exists ? $"{info.Length} bytes" : "missing")}, the signed size is {artifact.Blob.Size}");
         }
-        var digest = "sha256:" + Convert.ToHexStringLower(Sys.Sha256.HashFile(path));
+        var digest = "sha256:" + Convert.ToHexStringLower(Sys.Digests.HashFile(path));
         if (digest != artifact.Blob.Digest)
         {
             throw new BundleException($"{path}: its SHA-256 is {digest[..19]}…, not the signed {artifact.Blob.Digest[..19]}…");

@@ -19,9 +19,31 @@ public static class UpgradeBoot
 
     public static Phase Phase => new("upgrade",
     [
+        new("load-hash-modules", LoadHashModules),
         new("mount-esp", MountEsp),
         new("note-trial-boot", NoteTrialBoot),
     ], c => c.RequireSettings().Upgrade.Enabled);
+
+    /// <summary>AF_ALG's hash sockets and the fastest SHA-256 driver the CPU runs, when packed: the sidecar verifies bundles with them.</summary>
+    private static void LoadHashModules(BootContext context)
+    {
+        foreach (var module in new[] { "af_alg", "algif_hash", "sha256_ssse3" })
+        {
+            if (context.ModuleIndex is not { } index || context.Modules is not { } modules || !index.Contains(module) || index.IsBuiltin(module))
+            {
+                continue;
+            }
+            try
+            {
+                modules.Load(module);
+            }
+            catch (Exception e) when (e is SysException or Init.Modules.ModuleException)
+            {
+                // sha256_ssse3 refuses a CPU without SSSE3: the kernel's generic SHA-256 (or the managed one) does.
+                context.Log.Info($"upgrade: {module} not loaded ({e.Message}); bundles are hashed without it");
+            }
+        }
+    }
 
     private static void MountEsp(BootContext context)
     {
