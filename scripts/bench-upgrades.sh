@@ -26,7 +26,7 @@ cat "$out/bundle.tar" > /dev/null
 seconds_of() {
   local start
   start=$(date +%s.%N)
-  "$@" > /dev/null
+  "$@" > /dev/null || { echo "bench-upgrades: failed: $*" >&2; return 1; }
   awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.3f", e - s }'
 }
 median() { sort -n | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
@@ -58,7 +58,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$rauc_dir/key.pem" -out "$rau
 mkdir -p "$rauc_dir/content"
 mv "$out/os.img" "$rauc_dir/content/rootfs.img"
 printf '[update]\ncompatible=initos-bench\nversion=2.0\n\n[bundle]\nformat=plain\n\n[image.rootfs]\nfilename=rootfs.img\n' > "$rauc_dir/content/manifest.raucm"
-rauc bundle --cert="$rauc_dir/cert.pem" --key="$rauc_dir/key.pem" "$rauc_dir/content" "$rauc_dir/bundle.raucb" >/dev/null 2>&1
+rauc bundle --cert="$rauc_dir/cert.pem" --key="$rauc_dir/key.pem" "$rauc_dir/content" "$rauc_dir/bundle.raucb" >/dev/null 2>&1 \
+  || { echo "bench-upgrades: rauc bundle failed" >&2; exit 1; }
 rm -rf "$rauc_dir/content"
 for slot in A B; do
   truncate -s $(((mib + 16) << 20)) "$rauc_dir/slot$slot.img"
@@ -93,7 +94,7 @@ kill \$svc; wait \$svc 2>/dev/null
 awk -v s="\$start" -v e="\$end" 'BEGIN { printf "%.3f", e - s }'
 INSTALL
 chmod +x "$rauc_dir/install.sh"
-truncate -s $(((mib + 64) << 20)) "$rauc_dir/data.img"
+truncate -s $(((mib + 160) << 20)) "$rauc_dir/data.img"
 mkfs.ext4 -q "$rauc_dir/data.img"
 loops+=("$(losetup -f --show "$rauc_dir/data.img")")
 mkdir -p "$rauc_dir/data"
@@ -104,7 +105,7 @@ cat "$rauc_dir/bundle.raucb" "$out/bundle.tar" > /dev/null
 rauc_t=() stage_t=()
 for ((i = 0; i < ${BENCH_INSTALL_RUNS:-3}; i++)); do
   rm -f "$rauc_dir/primary" "$rauc_dir"/state-*
-  rauc_t+=("$(timeout 300 dbus-run-session -- "$rauc_dir/install.sh")")
+  rauc_t+=("$(timeout 300 dbus-run-session -- "$rauc_dir/install.sh" 2>/dev/null)")
   rm -rf "$rauc_dir/data/images"
   stage_t+=("$(seconds_of sh -c "'$initos' bundle stage '$out/bundle.tar' --images '$rauc_dir/data/images' --config '$rauc_dir/initos.toml' && sync")")
 done
