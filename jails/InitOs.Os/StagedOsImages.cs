@@ -29,16 +29,29 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
     /// </summary>
     public (string Directory, string Label)? Take(Action<string> usable)
     {
-        var pointer = store.ReadPointer();
+        ImagePointer? pointer;
+        try
+        {
+            pointer = store.ReadPointer();
+        }
+        catch (Exception e) when (e is BundleException or IOException)
+        {
+            // The data volume is not signed: a pointer that is not one names nothing; the directory image, pinned by the config, is all there is.
+            context.Log.Error($"os: the pointer {store.PointerPath} is unusable: {e.Message}; the directory image images/{store.Name} runs, if there is one");
+            return null;
+        }
         if (pointer is null)
         {
             return null;
         }
         var policy = pointer.Raise(signedPolicy);
+        if (pointer.HasTrial && !SpendStart(pointer))
+        {
+            pointer = pointer with { Trial = null, TriesLeft = 0 };
+        }
         if (pointer.HasTrial)
         {
             var trial = pointer.Trial!;
-            store.WritePointer(pointer with { TriesLeft = pointer.TriesLeft - 1 }, Steps());
             try
             {
                 var mounted = Mount(store.Prove(trial, policy));
@@ -49,7 +62,7 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
             catch (Exception e) when (e is BundleException or BootException or SysException or IOException)
             {
                 context.Log.Error($"os: the trial {store.Name}@{trial} cannot run: {e.Message}; dropped, back to {store.GoodLabel(pointer)}");
-                store.WritePointer(pointer with { Trial = null, TriesLeft = 0 }, Steps());
+                TryWritePointer(pointer with { Trial = null, TriesLeft = 0 }, $"dropping the trial {store.Name}@{trial}");
             }
         }
         else if (pointer.Trial is { } spent)
@@ -66,6 +79,29 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
     }
 
     private DurableSteps Steps() => new(line => context.Log.Info(line));
+
+    /// <summary>
+    /// One of the trial's starts, spent in the pointer before the trial runs; false when that
+    /// cannot be recorded (a full or read-only volume): a trial whose starts are not counted
+    /// could run for ever without a verdict, so the good version runs instead.
+    /// </summary>
+    private bool SpendStart(ImagePointer pointer) =>
+        TryWritePointer(pointer with { TriesLeft = pointer.TriesLeft - 1 }, $"counting a start of the trial {store.Name}@{pointer.Trial} ({store.GoodLabel(pointer)} runs instead)");
+
+    /// <summary>The pointer replaced; false, said in the log, when the volume does not take it (full, read-only).</summary>
+    private bool TryWritePointer(ImagePointer pointer, string purpose)
+    {
+        try
+        {
+            store.WritePointer(pointer, Steps());
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SysException)
+        {
+            context.Log.Error($"os: {store.PointerPath} cannot be written ({e.Message}): {purpose}");
+            return false;
+        }
+    }
 
     /// <summary>images/NAME@V on a read-only loop device at /run/initos/os/lower/NAME@V; the previous one let go.</summary>
     private (string Directory, string Label) Mount(ProvenImage image)

@@ -29,7 +29,38 @@ public sealed class ApplySink(InitosConfig settings, DurableSteps steps, Action<
         {
             throw new BundleException("the bundle carries OS images only, and this machine runs no jailed OS from the data volume's images/ ([os] image in mode privileged or unprivileged)");
         }
+        if (OsUidMap() is { } map && map != "0 0 4294967295")
+        {
+            // Its lower layer would need an idmapped mount, which squashfs and erofs lack (Linux 6.1).
+            throw new BundleException($"the jailed OS runs unprivileged (uid_map {map}); OS images from bundles are for privileged jails only so far (docs/upgrades.md)");
+        }
         return new OsImageSink(OsImageStore.OnDataVolume(name), steps, progress);
+    }
+
+    /// <summary>The running OS's uid_map (its init's, from PID 1's status file), spaces squeezed; null when it does not run.</summary>
+    internal static string? OsUidMap(string statusFile = Init.Supervision.StatusFile.DefaultPath)
+    {
+        if (!File.Exists(statusFile))
+        {
+            return null;
+        }
+        using var document = System.Text.Json.JsonDocument.Parse(Init.Supervision.StatusFile.Read(statusFile));
+        foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
+        {
+            if (service.GetProperty("name").GetString() == Init.Supervision.OsRestartSignals.Service && service.GetProperty("pid").GetInt32() is > 0 and var pid)
+            {
+                try
+                {
+                    var line = File.ReadLines($"/proc/{pid}/uid_map").FirstOrDefault() ?? "";
+                    return string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+                }
+                catch (IOException)
+                {
+                    return null;
+                }
+            }
+        }
+        return null;
     }
 
     private EspUkiSink UkiSink()

@@ -192,4 +192,39 @@ public sealed class OsImageStoreTests : IDisposable
         File.WriteAllText(_dir.File("not-an-image"), new string('x', 2000));
         Assert.Throws<BundleException>(() => OsImageStore.FsTypeOf(_dir.File("not-an-image")));
     }
+
+    /// <summary>
+    /// `upgrade apply` takes OS images for privileged jails only (an unprivileged one's lower layer
+    /// is mounted idmapped, which squashfs and erofs lack): the jail's uid_map tells them apart,
+    /// here a process of this host (identity) and one in a user namespace of its own.
+    /// </summary>
+    [Fact]
+    public void The_jails_uid_map_tells_a_privileged_os_from_an_unprivileged_one()
+    {
+        var status = _dir.File("services.json");
+        void Os(int pid) => File.WriteAllText(status, $"{{\"services\":[{{\"name\":\"sshd\",\"pid\":1}},{{\"name\":\"os\",\"pid\":{pid}}}]}}");
+        Assert.Null(ApplySink.OsUidMap(_dir.File("none.json")));
+        Os(Environment.ProcessId);
+        Assert.Equal("0 0 4294967295", ApplySink.OsUidMap(status));
+        using var inNamespace = System.Diagnostics.Process.Start("unshare", ["--user", "--map-user=0", "--map-group=0", "sleep", "30"]);
+        try
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            string? map = null;
+            while (DateTime.UtcNow < deadline && (map is null || map == "0 0 4294967295" || map.Length == 0))
+            {
+                // unshare execs sleep in the same process once the namespace and its map are made.
+                Os(inNamespace.Id);
+                map = ApplySink.OsUidMap(status);
+                Thread.Sleep(50);
+            }
+            // Root of the namespace is this (root) test process, one id mapped.
+            Assert.Equal("0 0 1", map);
+        }
+        finally
+        {
+            inNamespace.Kill();
+            inNamespace.WaitForExit();
+        }
+    }
 }
