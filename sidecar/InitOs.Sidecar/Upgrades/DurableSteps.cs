@@ -36,6 +36,23 @@ public sealed class DurableSteps(Action<string> log, StepHold? hold = null)
         });
     }
 
+    /// <summary>A partial file begun afresh: one left by an upgrade the power cut short is removed first (nothing points at a partial file).</summary>
+    public FileStream CreateFresh(string path)
+    {
+        if (File.Exists(path))
+        {
+            Delete(path);
+        }
+        return Create(path);
+    }
+
+    /// <summary>A written file made durable and closed: its fsync, as a step.</summary>
+    public void SyncAndClose(FileStream file)
+    {
+        Sync(file);
+        file.Dispose();
+    }
+
     public void Write(FileStream file, ReadOnlySpan<byte> bytes)
     {
         if (Step($"write {bytes.Length} bytes at {file.Position} of {file.Name}", torn: true))
@@ -73,14 +90,10 @@ public sealed class DurableSteps(Action<string> log, StepHold? hold = null)
     {
         var directory = Path.GetDirectoryName(path)!;
         var partial = Path.Combine(directory, $".{Path.GetFileName(path)}.partial");
-        if (File.Exists(partial))
-        {
-            Delete(partial);
-        }
-        using (var file = Create(partial))
+        using (var file = CreateFresh(partial))
         {
             Write(file, content);
-            Sync(file);
+            SyncAndClose(file);
         }
         Step($"rename {partial} → {path}");
         File.Move(partial, path, overwrite: true);

@@ -49,21 +49,15 @@ public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Ac
 
     public Stream Begin(BundleArtifact artifact)
     {
+        // A partial file left by an upgrade the power cut short was never booted (systemd-boot skips dot files).
         _partialPath = PartialPath(VersionOf(artifact));
-        if (File.Exists(_partialPath))
-        {
-            // Left by an upgrade the power cut short: never booted (systemd-boot skips dot files).
-            steps.Delete(_partialPath);
-        }
-        _partial = steps.Create(_partialPath);
+        _partial = steps.CreateFresh(_partialPath);
         return new StepStream(_partial, steps);
     }
 
     public void Commit(BundleArtifact artifact)
     {
-        var partial = _partial ?? throw new InvalidOperationException("Commit before Begin");
-        steps.Sync(partial);
-        partial.Dispose();
+        steps.SyncAndClose(_partial ?? throw new InvalidOperationException("Commit before Begin"));
         _partial = null;
         var entry = BootEntry.New(VersionOf(artifact), tries);
         var others = slots.List().Where(s => s.Entry.Version == entry.Version).ToList();

@@ -60,21 +60,13 @@ public sealed class OsImageSink(OsImageStore store, DurableSteps steps, Action<s
 
     public Stream Begin(BundleArtifact artifact)
     {
-        var partial = store.PartialPath(VersionOf(artifact));
-        if (File.Exists(partial))
-        {
-            // Left by an upgrade the power cut short: nothing points at it.
-            steps.Delete(partial);
-        }
-        _partial = steps.Create(partial);
+        _partial = steps.CreateFresh(store.PartialPath(VersionOf(artifact)));
         return new StepStream(_partial, steps);
     }
 
     public void Commit(BundleArtifact artifact)
     {
-        var partial = _partial ?? throw new InvalidOperationException("Commit before Begin");
-        steps.Sync(partial);
-        partial.Dispose();
+        steps.SyncAndClose(_partial ?? throw new InvalidOperationException("Commit before Begin"));
         _partial = null;
         var version = VersionOf(artifact);
         // The same version staged before (and found bad) goes: its proof first, so no proof outlives its image.
