@@ -42,6 +42,24 @@ public static class StatusFile
     /// <summary>The JSON as published (without the reserve's padding).</summary>
     public static string Read(string path = DefaultPath) => ReservedFile.ReadText(path);
 
+    /// <summary>One service's pid, starts and state, or null when there is no status file or no such service.</summary>
+    public static ServiceRow? Find(string name, string path = DefaultPath)
+    {
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+        using var document = JsonDocument.Parse(Read(path));
+        foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
+        {
+            if (service.GetProperty("name").GetString() == name)
+            {
+                return new ServiceRow(service.GetProperty("pid").GetInt32(), service.GetProperty("starts").GetInt32(), service.GetProperty("state").GetString() ?? "");
+            }
+        }
+        return null;
+    }
+
     /// <summary>A table for people: one line per service.</summary>
     public static string Table(string path = DefaultPath)
     {
@@ -56,3 +74,6 @@ public static class StatusFile
         return string.Join('\n', lines);
     }
 }
+
+/// <summary>A service as the status file has it.</summary>
+public readonly record struct ServiceRow(int Pid, int Starts, string State);

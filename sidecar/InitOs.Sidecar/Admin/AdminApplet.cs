@@ -129,24 +129,7 @@ public static class AdminApplet
         return 1;
     }
 
-    private readonly record struct ServiceRow(int Pid, int Starts, string State);
-
-    private static ServiceRow? ServiceEntry(string name)
-    {
-        if (!File.Exists(StatusFile.DefaultPath))
-        {
-            return null;
-        }
-        using var document = JsonDocument.Parse(StatusFile.Read());
-        foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
-        {
-            if (service.GetProperty("name").GetString() == name)
-            {
-                return new ServiceRow(service.GetProperty("pid").GetInt32(), service.GetProperty("starts").GetInt32(), service.GetProperty("state").GetString() ?? "");
-            }
-        }
-        return null;
-    }
+    private static ServiceRow? ServiceEntry(string name) => StatusFile.Find(name);
 
     private static int Help()
     {

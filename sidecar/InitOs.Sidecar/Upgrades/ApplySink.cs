@@ -40,27 +40,19 @@ public sealed class ApplySink(InitosConfig settings, DurableSteps steps, Action<
     /// <summary>The running OS's uid_map (its init's, from PID 1's status file), spaces squeezed; null when it does not run.</summary>
     internal static string? OsUidMap(string statusFile = Init.Supervision.StatusFile.DefaultPath)
     {
-        if (!File.Exists(statusFile))
+        if (Init.Supervision.StatusFile.Find(Init.Supervision.OsRestartSignals.Service, statusFile) is not { Pid: > 0 } os)
         {
             return null;
         }
-        using var document = System.Text.Json.JsonDocument.Parse(Init.Supervision.StatusFile.Read(statusFile));
-        foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
+        try
         {
-            if (service.GetProperty("name").GetString() == Init.Supervision.OsRestartSignals.Service && service.GetProperty("pid").GetInt32() is > 0 and var pid)
-            {
-                try
-                {
-                    var line = File.ReadLines($"/proc/{pid}/uid_map").FirstOrDefault() ?? "";
-                    return string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
-                }
-                catch (IOException)
-                {
-                    return null;
-                }
-            }
+            var line = File.ReadLines($"/proc/{os.Pid}/uid_map").FirstOrDefault() ?? "";
+            return string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries));
         }
-        return null;
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     private EspUkiSink UkiSink()

@@ -116,23 +116,9 @@ public static class JailedUpgrade
         return false;
     }
 
-    /// <summary>How many times PID 1 has started the OS (its status file).</summary>
-    private static int OsStarts()
-    {
-        if (!File.Exists(StatusFile.DefaultPath))
-        {
-            return 0;
-        }
-        using var document = System.Text.Json.JsonDocument.Parse(StatusFile.Read());
-        foreach (var service in document.RootElement.GetProperty("services").EnumerateArray())
-        {
-            if (service.GetProperty("name").GetString() == OsRestartSignals.Service && service.GetProperty("state").GetString() == "running")
-            {
-                return service.GetProperty("starts").GetInt32();
-            }
-        }
-        return 0;
-    }
+    /// <summary>How many times PID 1 has started the OS, counted while it runs (its status file).</summary>
+    private static int OsStarts() =>
+        StatusFile.Find(OsRestartSignals.Service) is { State: "running" } os ? os.Starts : 0;
 
     private static void Report(Action<string> say, string line)
     {

@@ -202,7 +202,7 @@ public sealed class OsImageStoreTests : IDisposable
     public void The_jails_uid_map_tells_a_privileged_os_from_an_unprivileged_one()
     {
         var status = _dir.File("services.json");
-        void Os(int pid) => File.WriteAllText(status, $"{{\"services\":[{{\"name\":\"sshd\",\"pid\":1}},{{\"name\":\"os\",\"pid\":{pid}}}]}}");
+        void Os(int pid) => File.WriteAllText(status, $"{{\"services\":[{{\"name\":\"sshd\",\"pid\":1,\"starts\":1,\"state\":\"running\"}},{{\"name\":\"os\",\"pid\":{pid},\"starts\":1,\"state\":\"running\"}}]}}");
         Assert.Null(ApplySink.OsUidMap(_dir.File("none.json")));
         Os(Environment.ProcessId);
         Assert.Equal("0 0 4294967295", ApplySink.OsUidMap(status));
