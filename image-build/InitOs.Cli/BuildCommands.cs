@@ -1,6 +1,7 @@
 using System.CommandLine;
 using InitOs.ImageBuild.Cpio;
 using InitOs.ImageBuild.Initramfs;
+using InitOs.ImageBuild.Oci;
 using InitOs.ImageBuild.Rootfs;
 using InitOs.Tools;
 using InitOs.Init.Config;
@@ -110,12 +111,36 @@ internal static class BuildCommands
         var debootstrap = Cli.Option<bool>("--debootstrap", "a Debian (minbase, systemd as init) by debootstrap instead, with a unit that prints INITOS-DEBIAN-UP at multi-user.target");
         var suite = Cli.Option<string>("--suite", "with --debootstrap: the Debian suite", () => DebianRootfs.DefaultSuite);
         var mirror = Cli.Option<string>("--mirror", "with --debootstrap: the Debian mirror", () => DebianRootfs.DefaultMirror);
-        var command = new Command("rootfs", "build the default OS (busybox-static with an init that prints INITOS-OS-UP) or, with --debootstrap, a Debian with systemd, as a labelled ext4 image")
+        var fromOci = Cli.Option<string?>("--from-oci", "a container image instead: an OCI image layout (directory), an OCI archive or a `docker save` archive; its layers applied in order");
+        var fromPodman = Cli.Option<string?>("--from-podman", "a container image in podman's storage instead (NAME[:TAG] or ID), exported with `podman image save`");
+        var podmanRoot = Cli.Option<string?>("--podman-root", "with --from-podman: podman's storage directory (default: the storage of the user running initos)");
+        var tag = Cli.Option<string?>("--tag", "with --from-oci: the image's tag when the source holds several");
+        var format = Cli.Option<string>("--format", "with --from-oci: ext4, erofs, squashfs, btrfs, or dir (a directory tree, e.g. images/NAME for the jail modes)", () => "ext4");
+        var command = new Command("rootfs", "build the default OS (busybox-static with an init that prints INITOS-OS-UP), with --debootstrap a Debian with systemd, or with --from-oci the root filesystem of a container image")
         {
-            output, label, uuid, size, debootstrap, suite, mirror,
+            output, label, uuid, size, debootstrap, suite, mirror, fromOci, fromPodman, podmanRoot, tag, format,
         };
         command.SetAction(r =>
         {
+            if (r.GetValue(fromPodman) is { } podmanImage)
+            {
+                Cli.RequireRoot("initos build rootfs --from-podman", "a layer sets owners, set-id bits, device nodes and extended attributes");
+                var exported = Directory.CreateTempSubdirectory("initos-podman-").FullName;
+                try
+                {
+                    var archive = Path.Combine(exported, "image.tar");
+                    PodmanImage.Save(podmanImage, archive, r.GetValue(podmanRoot));
+                    return FromOci(archive, null, ParseFormat(r.GetValue(format)!), r.GetValue(output)!, r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size), $"podman image {podmanImage}");
+                }
+                finally
+                {
+                    Directory.Delete(exported, true);
+                }
+            }
+            if (r.GetValue(fromOci) is { } source)
+            {
+                return FromOci(source, r.GetValue(tag), ParseFormat(r.GetValue(format)!), r.GetValue(output)!, r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size), source);
+            }
             bool debian = r.GetValue(debootstrap);
             if (debian)
             {
@@ -145,6 +170,26 @@ internal static class BuildCommands
         });
         return command;
     }
+
+    private static int FromOci(string source, string? tag, RootfsFormat format, string output, string label, string? uuid, int? size, string shownAs)
+    {
+        Cli.RequireRoot("initos build rootfs --from-oci", "a layer sets owners, set-id bits, device nodes and extended attributes");
+        var result = OciRootfs.Build(source, new OciRootfs.Options(format, output, label, tag, uuid, size), Console.WriteLine);
+        var kind = format == RootfsFormat.Directory ? "directory" : format.ToString().ToLowerInvariant();
+        var reference = result.Reference.Length > 0 && source == shownAs ? ":" + result.Reference : "";
+        Console.WriteLine($"rootfs {output}: {kind} from {shownAs}{reference} (config {result.ConfigDigest}): {result.Layers} layers, {result.Entries} entries, {result.TreeBytes / 1024} KiB of tree");
+        return 0;
+    }
+
+    private static RootfsFormat ParseFormat(string value) => value switch
+    {
+        "ext4" => RootfsFormat.Ext4,
+        "erofs" => RootfsFormat.Erofs,
+        "squashfs" => RootfsFormat.Squashfs,
+        "btrfs" => RootfsFormat.Btrfs,
+        "dir" => RootfsFormat.Directory,
+        _ => throw new ArgumentException($"--format {value}: expected ext4, erofs, squashfs, btrfs or dir"),
+    };
 
     private static Compression ParseCompression(string value) => value switch
     {

@@ -26,6 +26,9 @@ internal static class Cli
     public static string DefaultConfig => Path.Combine(AppContext.BaseDirectory, "defaults", "initos.toml");
 
     /// <summary>A key set's default directory: $XDG_CONFIG_HOME/initos/keys/NAME (~/.config/initos/keys/NAME).</summary>
+    /// <summary>~/.cache/initos ($XDG_CACHE_HOME): the kernel, the registry's blobs.</summary>
+    public static string CacheDirectory => Path.Combine(XdgDirectory("XDG_CACHE_HOME", ".cache"), "initos");
+
     public static string KeySetDirectory(string name) => Path.Combine(XdgDirectory("XDG_CONFIG_HOME", ".config"), "initos", "keys", name);
 
     private static string XdgDirectory(string variable, string underHome) =>

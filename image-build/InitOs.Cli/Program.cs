@@ -9,6 +9,8 @@ var root = new RootCommand("initos — build and boot InitOS images (workstation
     BuildCommands.Create(),
     RunCommand.Create(),
     BundleCommands.Create(),
+    RegistryCommands.Push(),
+    RegistryCommands.Pull(),
     KeysCommand.Create(),
     KeysCommand.Sign(),
     SshCommands.Ssh(),

@@ -29,6 +29,7 @@ public enum Errno
     EMFILE = 24,
     ENOSPC = 28,
     EROFS = 30,
+    ERANGE = 34,
     ENOSYS = 38,
     ENOTEMPTY = 39,
     ELOOP = 40,

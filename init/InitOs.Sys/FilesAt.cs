@@ -60,6 +60,71 @@ public static class FilesAt
         }
     }
 
+    /// <summary>
+    /// openat2 with RESOLVE_IN_ROOT: <paramref name="path"/> is resolved as if <paramref name="rootFd"/>
+    /// were /, so "..", absolute symlinks and relative ones that climb all stay inside it (how
+    /// an image's layers are unpacked: a symlink a layer made cannot send a later entry outside).
+    /// </summary>
+    public static unsafe Errno TryOpenInRoot(int rootFd, string path, OpenFlags flags, out int fd)
+    {
+        const long OpenAt2 = 437;
+        const ulong ResolveNoMagicLinks = 0x02, ResolveInRoot = 0x10;
+        var how = new Libc.OpenHow { Flags = (ulong)(flags | OpenFlags.CloseOnExec), Resolve = ResolveInRoot | ResolveNoMagicLinks };
+        long result = Libc.SyscallOpenAt2(OpenAt2, rootFd, path.Length == 0 ? "." : path, &how, (nuint)sizeof(Libc.OpenHow));
+        fd = (int)result;
+        return result >= 0 ? Errno.None : (Errno)Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>statx of <paramref name="name"/> in a directory, not following a symlink; null when absent.</summary>
+    public static unsafe FileStatus? TryStatusAt(int dirFd, string name, string what)
+    {
+        byte* buffer = stackalloc byte[256];
+        if (Libc.Statx(dirFd, name, AtSymlinkNoFollow, 0x7FF, buffer) < 0)
+        {
+            var errno = (Errno)Marshal.GetLastPInvokeError();
+            return errno is Errno.ENOENT ? null : throw new SysException($"stat({what})", errno);
+        }
+        return FileStatus.FromStatx(new ReadOnlySpan<byte>(buffer, 256));
+    }
+
+    /// <summary>linkat: a hard link, never through a symlink at either end.</summary>
+    public static void Link(int oldDirFd, string oldName, int newDirFd, string newName, string what)
+    {
+        if (Libc.LinkAt(oldDirFd, oldName, newDirFd, newName, 0) < 0)
+        {
+            throw SysException.FromLastError($"link({what})");
+        }
+    }
+
+    /// <summary>fchmodat: the caller knows the entry is not a symlink (Linux cannot change a symlink's mode).</summary>
+    public static void ChangeMode(int dirFd, string name, uint mode, string what)
+    {
+        if (Libc.FchmodAt(dirFd, name, mode, 0) < 0)
+        {
+            throw SysException.FromLastError($"chmod({what})");
+        }
+    }
+
+    /// <summary>utimensat without following a symlink: access and modification time both set to <paramref name="seconds"/>.<paramref name="nanoseconds"/>.</summary>
+    public static unsafe void SetTimes(int dirFd, string name, long seconds, long nanoseconds, string what)
+    {
+        var times = stackalloc Libc.TimeSpec[2];
+        times[0] = times[1] = new Libc.TimeSpec { Seconds = seconds, Nanoseconds = nanoseconds };
+        if (Libc.UtimensAt(dirFd, name, times, AtSymlinkNoFollow) < 0)
+        {
+            throw SysException.FromLastError($"utimensat({what})");
+        }
+    }
+
+    /// <summary>unlinkat of one entry (rmdir for a directory, which must be empty).</summary>
+    public static void Remove(int dirFd, string name, bool isDirectory, string what)
+    {
+        if (Libc.UnlinkAt(dirFd, name, isDirectory ? 0x200 : 0) < 0)
+        {
+            throw SysException.FromLastError($"unlink({what})");
+        }
+    }
+
     /// <summary>fstat of an open fd (O_PATH fds included).</summary>
     public static unsafe FileStatus StatusOf(int fd, string what)
     {

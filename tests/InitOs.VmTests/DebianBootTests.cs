@@ -13,7 +13,7 @@ namespace InitOs.VmTests;
 [Collection(BootCollection.Name)]
 public sealed class DebianBootTests
 {
-    internal const string Label = "initos-debian";
+    internal const string Label = DebianImage.Label;
     private readonly BootImages _images;
 
     public DebianBootTests(BootImages images) => _images = images;
@@ -71,25 +71,7 @@ public sealed class DebianBootTests
     /// <summary>A copy of the Debian root image (built once and cached under .cache/), in this run's scratch directory.</summary>
     internal static string Copy(BootImages images, string name)
     {
-        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(DebianRootfs.MarkerUnit)))[..12];
-        var cached = Path.Combine(RepoPaths.Root, ".cache", $"debian-{DebianRootfs.DefaultSuite}-{key}.img");
-        lock (typeof(DebianBootTests))
-        {
-            if (!File.Exists(cached))
-            {
-                var staging = Directory.CreateTempSubdirectory("initos-debian-").FullName;
-                try
-                {
-                    DebianRootfs.Stage(staging);
-                    FilesystemImage.CreateExt4(staging, cached + ".tmp", new FilesystemImage.Ext4Options(Label, SizeMiB: 1024));
-                    File.Move(cached + ".tmp", cached);
-                }
-                finally
-                {
-                    Tool.Run("rm", "-rf", "--one-file-system", staging);
-                }
-            }
-        }
+        var cached = DebianImage.Cached();
         var copy = images.Scratch(name);
         Tool.Run("cp", "--sparse=always", cached, copy);
         return copy;

@@ -38,6 +38,36 @@ public static class FilesystemImage
         AtomicFile.Replace(temporary, output);
     }
 
+    /// <summary>
+    /// A labelled btrfs image holding an exact copy of <paramref name="sourceDirectory"/>: made
+    /// empty, loop-mounted and filled by `cp -a --preserve=all` (owners, modes, hard links,
+    /// devices, extended attributes), because mkfs.btrfs --rootdir (btrfs-progs 6.2) writes
+    /// device nodes as 0,0. Root only, as the caller already is for a tree with owners.
+    /// </summary>
+    public static void CreateBtrfsCopy(string sourceDirectory, string output, string label, int sizeMiB)
+    {
+        var temporary = SizedTemporary(output, sizeMiB);
+        ExternalTool.Run("mkfs.btrfs", ["-q", "-f", "-L", label, temporary]);
+        var mountPoint = Directory.CreateTempSubdirectory("initos-btrfs-").FullName;
+        try
+        {
+            ExternalTool.Run("mount", ["-o", "loop", temporary, mountPoint]);
+            try
+            {
+                ExternalTool.Run("cp", ["-a", "--preserve=all", sourceDirectory.TrimEnd('/') + "/.", mountPoint]);
+            }
+            finally
+            {
+                ExternalTool.Run("umount", [mountPoint]);
+            }
+        }
+        finally
+        {
+            Directory.Delete(mountPoint);
+        }
+        AtomicFile.Replace(temporary, output);
+    }
+
     /// <summary>The image is made beside its place and moved there whole: a failure leaves nothing half-written.</summary>
     private static string SizedTemporary(string output, int sizeMiB)
     {

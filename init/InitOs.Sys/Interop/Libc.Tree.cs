@@ -1,0 +1,45 @@
+using System.Runtime.InteropServices;
+
+namespace InitOs.Sys.Interop;
+
+/// <summary>What unpacking a tree needs beyond the jail's *at calls: links, modes, times, extended attributes, openat2.</summary>
+internal static partial class Libc
+{
+    /// <summary>struct open_how (linux/openat2.h).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct OpenHow
+    {
+        public ulong Flags;
+        public ulong Mode;
+        public ulong Resolve;
+    }
+
+    /// <summary>struct timespec.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial long SyscallOpenAt2(long number, int dirFd, string path, OpenHow* how, nuint size);
+
+    [LibraryImport(Name, EntryPoint = "linkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int LinkAt(int oldDirFd, string oldPath, int newDirFd, string newPath, int flags);
+
+    [LibraryImport(Name, EntryPoint = "fchmodat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int FchmodAt(int dirFd, string path, uint mode, int flags);
+
+    [LibraryImport(Name, EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int UtimensAt(int dirFd, string path, TimeSpec* times, int flags);
+
+    [LibraryImport(Name, EntryPoint = "lsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial int Lsetxattr(string path, string name, byte* value, nuint size, int flags);
+
+    [LibraryImport(Name, EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial nint Lgetxattr(string path, string name, byte* value, nuint size);
+
+    [LibraryImport(Name, EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial nint Llistxattr(string path, byte* list, nuint size);
+}
