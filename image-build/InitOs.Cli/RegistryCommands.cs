@@ -78,7 +78,7 @@ internal static class RegistryCommands
         {
             throw new ArgumentException($"--plain-http: {reference.Registry} is not on this machine; plain HTTP goes only to a loopback registry (a test one)");
         }
-        return new RegistryClient(reference.Registry, new RegistryOptions
+        return InitOs.ImageBuild.Registry.HttpClientTransport.Client(reference.Registry, new RegistryOptions
         {
             PlainHttpHosts = plainHttp ? [reference.Host] : [],
             CaBundle = ca,

@@ -74,6 +74,8 @@ public static class ConfigLoader
         ["upgrade.deadline_seconds"] = (c, e, f) => c with { Upgrade = c.Upgrade with { DeadlineSeconds = Int(e, f, 1, 86400) } },
         ["upgrade.watchdog_seconds"] = (c, e, f) => c with { Upgrade = c.Upgrade with { WatchdogSeconds = Int(e, f, 0, 86400) } },
         ["upgrade.policy"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Policy = Enum(e, f, ConfigNames.UpgradePolicies) } },
+        ["upgrade.registry"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Registry = RegistryRepository(e, f) } },
+        ["upgrade.registry_plain_http"] = (c, e, f) => c with { Upgrade = c.Upgrade with { RegistryPlainHttp = Hosts(e, f) } },
         ["upgrade.probe.*"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Probes = [.. c.Upgrade.Probes, new UpgradeProbe { Line = e.Line }] } },
         ["upgrade.probe.*.tcp"] = (c, e, f) => Probe(c, e, p => p with { Tcp = TcpEndpoint(e, f) }),
         ["upgrade.probe.*.http"] = (c, e, f) => Probe(c, e, p => p with { Http = HttpUrl(e, f) }),
@@ -164,6 +166,33 @@ public static class ConfigLoader
         return colon > 0 && HttpProbeUrl.IsIpv4(value[..colon]) && int.TryParse(value[(colon + 1)..], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) && port is > 0 and < 65536
             ? value
             : throw Bad(e, file, $"\"{value}\" is not ADDRESS:PORT with an IPv4 address, such as \"127.0.0.1:8080\"");
+    }
+
+    /// <summary>"HOST[:PORT]/REPOSITORY": the registry named (a dot, a port or localhost), the repository in the OCI grammar.</summary>
+    private static string RegistryRepository(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        int slash = value.IndexOf('/', StringComparison.Ordinal);
+        var host = slash > 0 ? value[..slash] : "";
+        var repository = slash > 0 ? value[(slash + 1)..] : "";
+        bool hostOk = host.Contains('.', StringComparison.Ordinal) || host.Contains(':', StringComparison.Ordinal) || host == "localhost";
+        bool repositoryOk = repository.Length > 0 && repository.Split('/').All(c => c.Length > 0 && (char.IsAsciiLetterLower(c[0]) || char.IsAsciiDigit(c[0]))
+            && c.All(ch => char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch is '.' or '_' or '-'));
+        return hostOk && repositoryOk ? value : throw Bad(e, file, $"\"{value}\" is not REGISTRY/REPOSITORY such as \"registry.example:5000/initos/servers\" (no tag: `upgrade apply --from` gives it)");
+    }
+
+    /// <summary>Host names or IPv4 addresses (no ports, no schemes).</summary>
+    private static IReadOnlyList<string> Hosts(TomlEntry e, string file)
+    {
+        var hosts = Strings(e, file);
+        foreach (var host in hosts)
+        {
+            if (host.Length == 0 || !host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-'))
+            {
+                throw Bad(e, file, $"\"{host}\" is not a host name or IPv4 address (no port, no scheme)");
+            }
+        }
+        return hosts;
     }
 
     /// <summary>A shell command line for the jailed OS: one line, at most 1024 characters.</summary>

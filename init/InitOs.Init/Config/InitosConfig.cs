@@ -56,6 +56,10 @@ public sealed record UpgradeConfig
     /// <summary>Who blesses a trial boot: the sidecar's verdict (auto) or an admin (manual, `upgrade bless`).</summary>
     public UpgradePolicy Policy { get; init; } = UpgradePolicy.Auto;
     public IReadOnlyList<UpgradeProbe> Probes { get; init; } = [];
+    /// <summary>The registry repository `upgrade apply --from TAG` fetches from ("HOST[:PORT]/REPO"); null: --from names the whole reference.</summary>
+    public string? Registry { get; init; }
+    /// <summary>Registry hosts reached over plain HTTP (a test registry); every other one over HTTPS.</summary>
+    public IReadOnlyList<string> RegistryPlainHttp { get; init; } = [];
 
     /// <summary>Upgrades are on when the config names keys to check bundles with and this image's release.</summary>
     public bool Enabled => Keys.Count > 0 && Version is not null;

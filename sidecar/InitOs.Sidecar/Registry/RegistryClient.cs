@@ -1,8 +1,3 @@
-using System.Net;
-using System.Net.Http.Headers;
-using System.Net.Security;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 
@@ -25,30 +20,20 @@ public sealed class RegistryClient : IDisposable
         "application/vnd.docker.distribution.manifest.list.v2+json",
     ];
 
-    private readonly HttpClient _http;
+    private readonly IRegistryTransport _transport;
     private readonly RegistryOptions _options;
     private readonly string _base;
     private readonly string _registry;
-    private AuthenticationHeaderValue? _authorization;
+    private string? _authorization;
 
-    public RegistryClient(string registry, RegistryOptions options)
+    /// <summary>A client of <paramref name="registry"/> ("HOST[:PORT]") over <paramref name="transport"/>, which it owns: plain HTTP to a host the options allow, else HTTPS.</summary>
+    public RegistryClient(string registry, RegistryOptions options, IRegistryTransport transport)
     {
         _registry = registry;
         _options = options;
+        _transport = transport;
         var host = new ImageReference(registry, "x", null, null).Host;
-        bool plain = options.PlainHttpHosts.Contains(host, StringComparer.OrdinalIgnoreCase);
-        _base = (plain ? "http://" : "https://") + registry;
-        var handler = new SocketsHttpHandler
-        {
-            AllowAutoRedirect = true,
-            ConnectTimeout = TimeSpan.FromSeconds(30),
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        };
-        if (!plain && (options.CaBundle is not null || options.PinnedSha256 is not null))
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = CheckCertificate };
-        }
-        _http = new HttpClient(handler) { Timeout = options.Timeout };
+        _base = (options.PlainHttpHosts.Contains(host, StringComparer.OrdinalIgnoreCase) ? "http://" : "https://") + registry;
     }
 
     /// <summary>Bytes of blob content fetched over the network (resumed downloads count once per byte received).</summary>
@@ -57,35 +42,27 @@ public sealed class RegistryClient : IDisposable
     /// <summary>Bytes of blob content uploaded.</summary>
     public long BytesPushed { get; private set; }
 
-    public void Dispose() => _http.Dispose();
+    public void Dispose() => _transport.Dispose();
 
     /// <summary>A manifest by tag or digest: its bytes, media type and digest (checked against the digest asked for).</summary>
     public (byte[] Bytes, string MediaType, string Digest) GetManifest(ImageReference reference)
     {
-        using var response = Send(() =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Get, Url(reference.Repository, "manifests", reference.Reference));
-            foreach (var type in ManifestTypes)
-            {
-                request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue(type));
-            }
-            return request;
-        }, reference.Repository, $"manifest {reference}");
-        Expect(response, HttpStatusCode.OK, $"manifest {reference}");
-        var bytes = ReadBounded(response, LargestManifest, $"manifest {reference}");
-        var digest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(bytes));
+        using var answer = Send(new RegistryRequest("GET", Url(reference.Repository, "manifests", reference.Reference)).With("Accept", string.Join(", ", ManifestTypes)),
+            reference.Repository, $"manifest {reference}");
+        Expect(answer, 200, $"manifest {reference}");
+        var bytes = ReadBounded(answer, LargestManifest, $"manifest {reference}");
+        var digest = "sha256:" + Convert.ToHexStringLower(InitOs.Sys.Sha256.Hash(bytes));
         if (reference.Digest is not null && digest != reference.Digest)
         {
             throw new RegistryException($"{_registry}: manifest {reference} has digest {digest}: refused");
         }
-        var type = response.Content.Headers.ContentType?.MediaType ?? MediaTypeOf(bytes) ?? "";
-        return (bytes, type, digest);
+        return (bytes, answer.ContentType ?? MediaTypeOf(bytes) ?? "", digest);
     }
 
     public bool HasBlob(string repository, string digest)
     {
-        using var response = Send(() => new HttpRequestMessage(HttpMethod.Head, Url(repository, "blobs", digest)), repository, $"blob {digest}");
-        return response.StatusCode == HttpStatusCode.OK || (response.StatusCode == HttpStatusCode.NotFound ? false : throw Failed(response, $"{repository} blob {digest}"));
+        using var answer = Send(new RegistryRequest("HEAD", Url(repository, "blobs", digest)), repository, $"blob {digest}");
+        return answer.Status == 200 || (answer.Status == 404 ? false : throw Failed(answer, $"{repository} blob {digest}"));
     }
 
     /// <summary>Uploads a blob (POST for a session, then one PUT with the digest) unless the registry has it; true when it was sent.</summary>
@@ -95,19 +72,14 @@ public sealed class RegistryClient : IDisposable
         {
             return false;
         }
-        using var start = Send(() => new HttpRequestMessage(HttpMethod.Post, Url(repository, "blobs", "uploads/")), repository, $"upload of {digest}");
-        Expect(start, HttpStatusCode.Accepted, $"{repository} upload of {digest}");
-        var location = start.Headers.Location ?? throw new RegistryException($"{_registry}/{repository}: upload of {digest}: no Location in the answer (HTTP 202)");
-        var target = location.IsAbsoluteUri ? location : new Uri(new Uri(_base), location);
+        using var start = Send(new RegistryRequest("POST", Url(repository, "blobs", "uploads/")), repository, $"upload of {digest}");
+        Expect(start, 202, $"{repository} upload of {digest}");
+        var location = start.Header("Location") ?? throw new RegistryException($"{_registry}/{repository}: upload of {digest}: no Location in the answer (HTTP 202)");
+        var target = Uri.TryCreate(location, UriKind.Absolute, out var absolute) && absolute.Scheme.StartsWith("http", StringComparison.Ordinal) ? absolute : new Uri(new Uri(_base), location);
         var separator = target.Query.Length > 0 ? "&" : "?";
-        using var put = Send(() =>
-        {
-            var content = new StreamContent(open());
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            content.Headers.ContentLength = size;
-            return new HttpRequestMessage(HttpMethod.Put, new Uri(target + separator + "digest=" + Uri.EscapeDataString(digest))) { Content = content };
-        }, repository, $"upload of {digest}");
-        Expect(put, HttpStatusCode.Created, $"{repository} upload of {digest}");
+        using var put = Send(new RegistryRequest("PUT", new Uri(target + separator + "digest=" + Uri.EscapeDataString(digest))) { Body = open, BodyLength = size, ContentType = "application/octet-stream" },
+            repository, $"upload of {digest}");
+        Expect(put, 201, $"{repository} upload of {digest}");
         BytesPushed += size;
         return true;
     }
@@ -115,14 +87,10 @@ public sealed class RegistryClient : IDisposable
     /// <summary>PUT a manifest by tag or digest; true when the registry answered with OCI-Subject (it keeps referrers itself).</summary>
     public bool PushManifest(string repository, string reference, byte[] bytes, string mediaType)
     {
-        using var response = Send(() =>
-        {
-            var content = new ByteArrayContent(bytes);
-            content.Headers.ContentType = new MediaTypeHeaderValue(mediaType);
-            return new HttpRequestMessage(HttpMethod.Put, Url(repository, "manifests", reference)) { Content = content };
-        }, repository, $"manifest {reference}");
-        Expect(response, HttpStatusCode.Created, $"{_registry}/{repository} manifest {reference}");
-        return response.Headers.Contains("OCI-Subject");
+        using var answer = Send(new RegistryRequest("PUT", Url(repository, "manifests", reference)) { Body = () => new MemoryStream(bytes, false), BodyLength = bytes.Length, ContentType = mediaType },
+            repository, $"manifest {reference}");
+        Expect(answer, 201, $"{_registry}/{repository} manifest {reference}");
+        return answer.Header("OCI-Subject") is not null;
     }
 
     /// <summary>
@@ -131,20 +99,15 @@ public sealed class RegistryClient : IDisposable
     /// </summary>
     public IReadOnlyList<(string Digest, long Size, string? ArtifactType)> Referrers(string repository, string digest)
     {
-        using (var response = Send(() =>
+        using (var answer = Send(new RegistryRequest("GET", Url(repository, "referrers", digest)).With("Accept", "application/vnd.oci.image.index.v1+json"), repository, $"referrers of {digest}"))
         {
-            var request = new HttpRequestMessage(HttpMethod.Get, Url(repository, "referrers", digest));
-            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.oci.image.index.v1+json"));
-            return request;
-        }, repository, $"referrers of {digest}"))
-        {
-            if (response.StatusCode == HttpStatusCode.OK && response.Content.Headers.ContentType?.MediaType == "application/vnd.oci.image.index.v1+json")
+            if (answer.Status == 200 && answer.ContentType == "application/vnd.oci.image.index.v1+json")
             {
-                return ReadIndex(ReadBounded(response, LargestManifest, $"referrers of {digest}"), $"{repository} referrers of {digest}");
+                return ReadIndex(ReadBounded(answer, LargestManifest, $"referrers of {digest}"), $"{repository} referrers of {digest}");
             }
-            if (response.StatusCode is not (HttpStatusCode.NotFound or HttpStatusCode.OK))
+            if (answer.Status is not (404 or 200))
             {
-                throw Failed(response, $"{repository} referrers of {digest}");
+                throw Failed(answer, $"{repository} referrers of {digest}");
             }
         }
         var fallback = new ImageReference(_registry, repository, FallbackTag(digest), null);
@@ -175,13 +138,13 @@ public sealed class RegistryClient : IDisposable
             {
                 offset = DownloadFrom(repository, digest, size, offset, destination);
             }
-            catch (Exception e) when (e is IOException or HttpRequestException or TaskCanceledException)
+            catch (IOException)
             {
                 offset = destination.Length;
                 resumes++;
                 if (resumes > _options.Resumes)
                 {
-                    throw new RegistryException($"{_registry}/{repository}: blob {digest}: the download broke off at byte {offset} of {size} {resumes} times ({e.Message})");
+                    throw new RegistryException($"{_registry}/{repository}: blob {digest}: the download broke off at byte {offset} of {size} {resumes} times");
                 }
             }
         }
@@ -189,30 +152,22 @@ public sealed class RegistryClient : IDisposable
 
     private long DownloadFrom(string repository, string digest, long size, long offset, Stream destination)
     {
-        using var response = Send(() =>
-        {
-            var request = new HttpRequestMessage(HttpMethod.Get, Url(repository, "blobs", digest));
-            if (offset > 0)
-            {
-                request.Headers.Range = new RangeHeaderValue(offset, null);
-            }
-            return request;
-        }, repository, $"blob {digest}", HttpCompletionOption.ResponseHeadersRead);
-        if (response.StatusCode == HttpStatusCode.OK && offset > 0)
+        var request = new RegistryRequest("GET", Url(repository, "blobs", digest));
+        using var answer = Send(offset > 0 ? request.With("Range", $"bytes={offset}-") : request, repository, $"blob {digest}");
+        if (answer.Status == 200 && offset > 0)
         {
             // The registry ignored the Range: start over.
             destination.SetLength(0);
             offset = 0;
         }
-        else if (response.StatusCode != (offset > 0 ? HttpStatusCode.PartialContent : HttpStatusCode.OK))
+        else if (answer.Status != (offset > 0 ? 206 : 200))
         {
-            throw Failed(response, $"{repository} blob {digest}");
+            throw Failed(answer, $"{repository} blob {digest}");
         }
         destination.Position = offset;
-        using var body = response.Content.ReadAsStream();
         var buffer = new byte[1 << 16];
         int n;
-        while ((n = body.Read(buffer)) > 0)
+        while ((n = answer.Body.Read(buffer)) > 0)
         {
             if (offset + n > size)
             {
@@ -229,51 +184,45 @@ public sealed class RegistryClient : IDisposable
         return offset;
     }
 
-    private HttpResponseMessage Send(Func<HttpRequestMessage> make, string repository, string what, HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+    private RegistryAnswer Send(RegistryRequest request, string repository, string what)
     {
-        var response = SendOnce(make, completion, what);
-        if (response.StatusCode != HttpStatusCode.Unauthorized || response.Headers.WwwAuthenticate.Count == 0)
+        var answer = SendOnce(request, what);
+        if (answer.Status != 401 || answer.Header("WWW-Authenticate") is not { } challenge)
         {
-            return response;
+            return answer;
         }
-        var challenge = response.Headers.WwwAuthenticate.First();
-        response.Dispose();
+        answer.Dispose();
         _authorization = Authenticate(challenge, repository, what);
-        return SendOnce(make, completion, what);
+        return SendOnce(request, what);
     }
 
-    private HttpResponseMessage SendOnce(Func<HttpRequestMessage> make, HttpCompletionOption completion, string what)
+    private RegistryAnswer SendOnce(RegistryRequest request, string what)
     {
-        using var request = make();
-        request.Headers.Authorization = _authorization;
         try
         {
-            return _http.Send(request, completion);
+            return _transport.Send(_authorization is null ? request : request.With("Authorization", _authorization));
         }
-        catch (HttpRequestException e) when (e.InnerException is System.Security.Authentication.AuthenticationException)
-        {
-            throw new RegistryException($"{_registry}: {what}: the registry's certificate is not trusted ({e.InnerException.Message})");
-        }
-        catch (HttpRequestException e) when (request.Content is null)
+        catch (IOException e) when (request.Method != "GET" || !request.Url.AbsolutePath.Contains("/blobs/", StringComparison.Ordinal))
         {
             throw new RegistryException($"{_registry}: {what}: {e.Message}");
         }
     }
 
     /// <summary>Basic with the credentials, or a Bearer token from the realm the challenge names (with the credentials when there are some).</summary>
-    private AuthenticationHeaderValue Authenticate(AuthenticationHeaderValue challenge, string repository, string what)
+    private string Authenticate(string challenge, string repository, string what)
     {
-        var basic = _options.Credentials is { } credentials ? Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)) : null;
-        if (challenge.Scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
+        var basic = _options.Credentials is { } credentials ? "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(credentials)) : null;
+        int space = challenge.IndexOf(' ', StringComparison.Ordinal);
+        var scheme = space < 0 ? challenge : challenge[..space];
+        if (scheme.Equals("Basic", StringComparison.OrdinalIgnoreCase))
         {
-            return basic is not null ? new AuthenticationHeaderValue("Basic", basic)
-                : throw new RegistryException($"{_registry}: {what}: the registry asks for a user and password (HTTP 401); none given", 401);
+            return basic ?? throw new RegistryException($"{_registry}: {what}: the registry asks for a user and password (HTTP 401); none given", 401);
         }
-        if (!challenge.Scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
+        if (!scheme.Equals("Bearer", StringComparison.OrdinalIgnoreCase))
         {
-            throw new RegistryException($"{_registry}: {what}: authentication scheme {challenge.Scheme} is not one InitOS speaks (Basic, Bearer)", 401);
+            throw new RegistryException($"{_registry}: {what}: authentication scheme {scheme} is not one InitOS speaks (Basic, Bearer)", 401);
         }
-        var parameters = ChallengeParameters(challenge.Parameter ?? "");
+        var parameters = ChallengeParameters(space < 0 ? "" : challenge[(space + 1)..]);
         var realm = parameters.GetValueOrDefault("realm") ?? throw new RegistryException($"{_registry}: {what}: a Bearer challenge without a realm", 401);
         var query = new List<string>();
         if (parameters.TryGetValue("service", out var service))
@@ -281,19 +230,15 @@ public sealed class RegistryClient : IDisposable
             query.Add("service=" + Uri.EscapeDataString(service));
         }
         query.Add("scope=" + Uri.EscapeDataString(parameters.GetValueOrDefault("scope") ?? $"repository:{repository}:pull,push"));
-        using var request = new HttpRequestMessage(HttpMethod.Get, realm + (realm.Contains('?', StringComparison.Ordinal) ? "&" : "?") + string.Join('&', query));
-        if (basic is not null)
+        var request = new RegistryRequest("GET", new Uri(realm + (realm.Contains('?', StringComparison.Ordinal) ? "&" : "?") + string.Join('&', query)));
+        using var answer = _transport.Send(basic is null ? request : request.With("Authorization", basic));
+        if (answer.Status != 200)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", basic);
+            throw new RegistryException($"{_registry}: {what}: the token service {realm} answered HTTP {answer.Status}", answer.Status);
         }
-        using var response = _http.Send(request);
-        if (response.StatusCode != HttpStatusCode.OK)
-        {
-            throw new RegistryException($"{_registry}: {what}: the token service {realm} answered HTTP {(int)response.StatusCode}", (int)response.StatusCode);
-        }
-        using var json = JsonDocument.Parse(ReadBounded(response, 1 << 20, "token"));
+        using var json = JsonDocument.Parse(ReadBounded(answer, 1 << 20, "token"));
         var token = (json.RootElement.TryGetProperty("token", out var t) ? t : json.RootElement.TryGetProperty("access_token", out var a) ? a : default).GetString();
-        return token is { Length: > 0 } ? new AuthenticationHeaderValue("Bearer", token)
+        return token is { Length: > 0 } ? "Bearer " + token
             : throw new RegistryException($"{_registry}: {what}: the token service {realm} gave no token");
     }
 
@@ -318,37 +263,6 @@ public sealed class RegistryClient : IDisposable
             at = close + 1;
         }
         return result;
-    }
-
-    private bool CheckCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        if (certificate is null)
-        {
-            return false;
-        }
-        using var presented = new X509Certificate2(certificate);
-        if (_options.PinnedSha256 is { } pin)
-        {
-            return Convert.ToHexStringLower(SHA256.HashData(presented.RawData)) == pin.ToLowerInvariant().Replace(":", "", StringComparison.Ordinal);
-        }
-        if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0 || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
-        {
-            return false;
-        }
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(_options.CaBundle!);
-        custom.ChainPolicy.CustomTrustStore.AddRange(roots);
-        if (chain is not null)
-        {
-            foreach (var element in chain.ChainElements.Skip(1))
-            {
-                custom.ChainPolicy.ExtraStore.Add(element.Certificate);
-            }
-        }
-        return custom.Build(presented);
     }
 
     private IReadOnlyList<(string Digest, long Size, string? ArtifactType)> ReadIndex(byte[] bytes, string what)
@@ -380,17 +294,16 @@ public sealed class RegistryClient : IDisposable
         }
     }
 
-    private static byte[] ReadBounded(HttpResponseMessage response, long largest, string what)
+    private static byte[] ReadBounded(RegistryAnswer answer, long largest, string what)
     {
-        if (response.Content.Headers.ContentLength > largest)
+        if (answer.ContentLength > largest)
         {
-            throw new RegistryException($"{what}: {response.Content.Headers.ContentLength} bytes (at most {largest})");
+            throw new RegistryException($"{what}: {answer.ContentLength} bytes (at most {largest})");
         }
-        using var stream = response.Content.ReadAsStream();
         using var memory = new MemoryStream();
         var buffer = new byte[1 << 16];
         int n;
-        while ((n = stream.Read(buffer)) > 0)
+        while ((n = answer.Body.Read(buffer)) > 0)
         {
             memory.Write(buffer, 0, n);
             if (memory.Length > largest)
@@ -401,26 +314,26 @@ public sealed class RegistryClient : IDisposable
         return memory.ToArray();
     }
 
-    private void Expect(HttpResponseMessage response, HttpStatusCode status, string what)
+    private void Expect(RegistryAnswer answer, int status, string what)
     {
-        if (response.StatusCode != status)
+        if (answer.Status != status)
         {
-            throw Failed(response, what);
+            throw Failed(answer, what);
         }
     }
 
-    private RegistryException Failed(HttpResponseMessage response, string what)
+    private RegistryException Failed(RegistryAnswer answer, string what)
     {
         string detail = "";
         try
         {
-            detail = Encoding.UTF8.GetString(ReadBounded(response, 4096, what)).Trim();
+            detail = Encoding.UTF8.GetString(ReadBounded(answer, 4096, what)).Trim();
         }
-        catch (Exception e) when (e is RegistryException or IOException or HttpRequestException)
+        catch (Exception e) when (e is RegistryException or IOException)
         {
             // The status says enough.
         }
-        return new RegistryException($"{_registry}: {what}: HTTP {(int)response.StatusCode} {response.ReasonPhrase}{(detail.Length > 0 ? ": " + detail[..Math.Min(300, detail.Length)] : "")}", (int)response.StatusCode);
+        return new RegistryException($"{_registry}: {what}: HTTP {answer.Status} {answer.Reason}{(detail.Length > 0 ? ": " + detail[..Math.Min(300, detail.Length)] : "")}", answer.Status);
     }
 
     private Uri Url(string repository, string kind, string reference) => new($"{_base}/v2/{repository}/{kind}/{reference}");

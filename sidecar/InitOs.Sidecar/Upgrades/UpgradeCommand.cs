@@ -16,6 +16,7 @@ public static class UpgradeCommand
     public const string Usage = """
           upgrade status [--json]       (admin) the boot slots on the ESP: version, good/trial/bad, tries left
           upgrade apply [--reboot]      (admin) a signed bundle on stdin (ssh HOST upgrade apply < bundle.tar): verified, then staged to boot next
+                                          (--from REGISTRY/REPO:TAG|@sha256:…, or --from TAG with [upgrade] registry: fetched from an OCI registry)
                                           (--hold-at K [--torn]: stop for good before durable step K, for power-cut tests)
           upgrade bless                 (admin) bless the running trial version (for [upgrade] policy = "manual")
           upgrade rollback              (admin) mark the running version bad and reboot into the previous good one
@@ -32,7 +33,7 @@ public static class UpgradeCommand
             ["apply", .. var options] => Apply(settings, ApplyOptions.Parse(options)),
             ["bless"] => BlessImage(settings) ?? Bless(config),
             ["rollback"] => Rollback(config),
-            _ => Refuse($"upgrade {string.Join(' ', words)}: expected status [--json], apply [--reboot] [--hold-at K [--torn]], bless or rollback"),
+            _ => Refuse($"upgrade {string.Join(' ', words)}: expected status [--json], apply [--from REF] [--reboot] [--hold-at K [--torn]], bless or rollback"),
         };
     }
 
@@ -131,12 +132,13 @@ public static class UpgradeCommand
     }
 
     /// <summary>apply's words: --reboot; --hold-at K [--torn] (power-cut tests: hold before durable step K).</summary>
-    private sealed record ApplyOptions(bool Reboot, StepHold? Hold)
+    private sealed record ApplyOptions(bool Reboot, StepHold? Hold, string? From)
     {
         public static ApplyOptions Parse(string[] words)
         {
             bool reboot = false, torn = false;
             int? hold = null;
+            string? from = null;
             for (int i = 0; i < words.Length; i++)
             {
                 switch (words[i])
@@ -147,19 +149,22 @@ public static class UpgradeCommand
                     case "--torn":
                         torn = true;
                         break;
+                    case "--from" when i + 1 < words.Length:
+                        from = words[++i];
+                        break;
                     case "--hold-at" when i + 1 < words.Length && int.TryParse(words[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out int step) && step > 0:
                         hold = step;
                         i++;
                         break;
                     default:
-                        throw new ArgumentException($"upgrade apply: '{words[i]}' is not an option (--reboot, --hold-at K, --torn)");
+                        throw new ArgumentException($"upgrade apply: '{words[i]}' is not an option (--from REF, --reboot, --hold-at K, --torn)");
                 }
             }
             if (torn && hold is null)
             {
                 throw new ArgumentException("upgrade apply: --torn goes with --hold-at K");
             }
-            return new ApplyOptions(reboot, hold is { } k ? new StepHold(k, torn) : null);
+            return new ApplyOptions(reboot, hold is { } k ? new StepHold(k, torn) : null, from);
         }
     }
 
@@ -169,16 +174,36 @@ public static class UpgradeCommand
         var steps = new DurableSteps(KernelLogLine.Write, options.Hold);
         var sink = new ApplySink(settings, steps, Say);
         VerifiedBundle bundle;
+        Registry.RegistryClient? client = null;
         try
         {
-            var input = Console.OpenStandardInput();
             var config = settings.Upgrade;
-            bundle = BundleReader.Read(new TarBundleSource(input), new TrustPolicy(config.Keys, config.Compatible, config.MinVersion), sink, Say);
+            IBundleSource source;
+            if (options.From is { } from)
+            {
+                var reference = RegistrySource.Reference(config, from);
+                client = RegistrySource.Client(config, reference);
+                Say($"fetching {reference}");
+                source = new Registry.RegistryBundleSource(client, reference, new Registry.BlobCache(RegistrySource.CacheDirectory()));
+            }
+            else
+            {
+                source = new TarBundleSource(Console.OpenStandardInput());
+            }
+            bundle = BundleReader.Read(source, new TrustPolicy(config.Keys, config.Compatible, config.MinVersion), sink, Say);
+            if (client is not null)
+            {
+                Say($"{client.BytesFetched} bytes fetched from the registry");
+            }
         }
-        catch (BundleException e)
+        catch (Exception e) when (e is BundleException or Registry.RegistryException)
         {
             KernelLogLine.Write($"upgrade: a bundle was refused: {e.Message}");
             return Refuse($"refused: {e.Message}; nothing of it was kept");
+        }
+        finally
+        {
+            client?.Dispose();
         }
         if (sink.Jailed is { } jailed)
         {

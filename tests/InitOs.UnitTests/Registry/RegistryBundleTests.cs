@@ -74,12 +74,36 @@ public sealed class RegistryBundleTests : IDisposable
         }
         using var proxy = new CuttingProxy(_registry.Port, cutAfter: ImageBytes / 2, cuts: 2);
         var viaProxy = reference with { Registry = $"127.0.0.1:{proxy.Port}" };
-        using var flaky = new RegistryClient(viaProxy.Registry, new RegistryOptions { PlainHttpHosts = ["127.0.0.1"] });
+        using var flaky = InitOs.ImageBuild.Registry.HttpClientTransport.Client(viaProxy.Registry, new RegistryOptions { PlainHttpHosts = ["127.0.0.1"] });
         var report = BundlePull.Pull(viaProxy, flaky, new BlobCache(_dir.File("cache")), Trusting(key), _dir.File("pulled.tar"));
         Assert.Equal(File.ReadAllBytes(bundle), File.ReadAllBytes(_dir.File("pulled.tar")));
         Assert.Equal(2, proxy.Cuts);
         Assert.InRange(report.BytesFetched, ImageBytes, ImageBytes + 65536);
         Console.WriteLine($"registry: a {ImageBytes}-byte image cut {proxy.Cuts} times, resumed: {report.BytesFetched} bytes fetched in all");
+    }
+
+    [Fact]
+    public void The_machines_own_http_client_pulls_the_same_bytes_and_resumes_a_cut_download()
+    {
+        var key = Key("release");
+        var bundle = Bundle("1.0", key, ("os", RandomFile("os.img", 6)));
+        var reference = ImageReference.Parse($"{_registry.Address}/initos/machine:1.0");
+        using (var client = Client())
+        {
+            BundlePush.Push(bundle, reference, client);
+        }
+        using var proxy = new CuttingProxy(_registry.Port, cutAfter: ImageBytes / 3, cuts: 1);
+        var viaProxy = reference with { Registry = $"127.0.0.1:{proxy.Port}" };
+        var options = new RegistryOptions { PlainHttpHosts = ["127.0.0.1"] };
+        using var machine = new RegistryClient(viaProxy.Registry, options, new PlainHttpTransport(TimeSpan.FromSeconds(10)));
+        var report = BundlePull.Pull(viaProxy, machine, new BlobCache(_dir.File("cache")), Trusting(key), _dir.File("pulled.tar"));
+        Assert.Equal(File.ReadAllBytes(bundle), File.ReadAllBytes(_dir.File("pulled.tar")));
+        Assert.Equal(1, proxy.Cuts);
+        Assert.InRange(report.BytesFetched, ImageBytes, ImageBytes + 65536);
+
+        using var https = new RegistryClient(_registry.Address, new RegistryOptions(), new PlainHttpTransport(TimeSpan.FromSeconds(10)));
+        var refused = Assert.Throws<RegistryException>(() => https.GetManifest(reference));
+        Assert.Contains("HTTPS needs TLS, which the initramfs does not carry", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -125,7 +149,7 @@ public sealed class RegistryBundleTests : IDisposable
         Assert.True(RegistryOptions.IsLoopback("127.0.0.1") && RegistryOptions.IsLoopback("::1") && !RegistryOptions.IsLoopback("10.0.2.2"));
     }
 
-    private RegistryClient Client() => new(_registry.Address, new RegistryOptions { PlainHttpHosts = ["127.0.0.1"] });
+    private RegistryClient Client() => InitOs.ImageBuild.Registry.HttpClientTransport.Client(_registry.Address, new RegistryOptions { PlainHttpHosts = ["127.0.0.1"] });
 
     private static TrustPolicy Trusting(string key) => new([File.ReadAllText(key + ".pub").Trim()], "initos", null);
 

@@ -25,7 +25,7 @@ public sealed class RegistryConnectionTests : IDisposable
         var manifest = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[]}"u8.ToArray();
 
         // A CA bundle and the right credentials: the push and the fetch work.
-        using (var client = new RegistryClient(registry.Address, new RegistryOptions { CaBundle = ca, Credentials = "admin:s3cret" }))
+        using (var client = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new RegistryOptions { CaBundle = ca, Credentials = "admin:s3cret" }))
         {
             client.PushManifest("initos/probe", "t1", manifest, "application/vnd.oci.image.index.v1+json");
             Assert.Equal(manifest, client.GetManifest(ImageReference.Parse($"{registry.Address}/initos/probe:t1")).Bytes);
@@ -33,7 +33,7 @@ public sealed class RegistryConnectionTests : IDisposable
 
         // The certificate pinned instead of a CA.
         var pin = Tool.Run("sh", "-c", $"openssl x509 -in {certificate} -outform DER | sha256sum").Split(' ')[0];
-        using (var pinned = new RegistryClient(registry.Address, new RegistryOptions { PinnedSha256 = pin, Credentials = "admin:s3cret" }))
+        using (var pinned = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new RegistryOptions { PinnedSha256 = pin, Credentials = "admin:s3cret" }))
         {
             Assert.Equal(manifest, pinned.GetManifest(ImageReference.Parse($"{registry.Address}/initos/probe:t1")).Bytes);
         }
@@ -41,7 +41,7 @@ public sealed class RegistryConnectionTests : IDisposable
         var reference = ImageReference.Parse($"{registry.Address}/initos/probe:t1");
         string Refusal(RegistryOptions options)
         {
-            using var client = new RegistryClient(registry.Address, options);
+            using var client = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, options);
             return Assert.Throws<RegistryException>(() => client.GetManifest(reference)).Message;
         }
         Assert.Contains("the registry's certificate is not trusted", Refusal(new RegistryOptions { Credentials = "admin:s3cret" }), StringComparison.Ordinal);
