@@ -68,6 +68,8 @@ public sealed class JailedUpgradeBootTests
     {
         using var baseTree = new TempDirectory("initos-jailed-os-base-");
         Tree(baseTree.Path, "1.0", serves: true);
+        // 5.0 comes from a registry: Debian's docker-registry on the host, which QEMU's user network shows the guest as 10.0.2.2.
+        using var registry = new LocalRegistry();
         var data = _images.Scratch("jailed-upgrade-data.img");
         var report = DataVolume.Create(new DataVolume.Spec { SizeMiB = 256, Images = new Dictionary<string, string> { ["os"] = baseTree.Path } }, data);
         var initramfs = _images.InitramfsWith("jailed-upgrade", GuestConfig.Pid1($$"""
@@ -87,6 +89,8 @@ public sealed class JailedUpgradeBootTests
             tries = 2
             settle_seconds = 3
             deadline_seconds = 20
+            registry = "10.0.2.2:{{registry.Port}}/initos/os"
+            registry_plain_http = ["10.0.2.2"]
 
             [[upgrade.probe]]
             command = "pidof httpd"
@@ -101,6 +105,7 @@ public sealed class JailedUpgradeBootTests
         var v3 = Bundle("3.0", serves: false);
         var v31 = Bundle("3.1", serves: true, init: false);
         var v4 = Bundle("4.0", serves: true);
+        var v5 = Bundle("5.0", serves: true);
         int port = SidecarSshBootTests.FreePort();
         using var vm = new VmBoot(nameof(JailedUpgradeBootTests), new QemuOptions
         {
@@ -161,6 +166,24 @@ public sealed class JailedUpgradeBootTests
         Assert.DoesNotContain("stays mounted", vm.Session.Log, StringComparison.Ordinal);
 
         TheHostGoingDownDuringATrialSpendsOneStartAndTheBootsJudgeRules(vm, client, target, v4);
+        AnUpgradeFetchedFromARegistryIsJudgedTheSameWay(vm, client, target, registry, v5);
+    }
+
+    /// <summary>5.0 pushed to the registry from the workstation, then `upgrade apply --from 5.0`: the sidecar fetches it (its own HTTP client), the same reader proves it, the same judge blesses it.</summary>
+    private static void AnUpgradeFetchedFromARegistryIsJudgedTheSameWay(VmBoot vm, AdminClient client, AdminTarget target, LocalRegistry registry, string bundle)
+    {
+        using (var workstation = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new InitOs.Sidecar.Registry.RegistryOptions { PlainHttpHosts = ["127.0.0.1"] }))
+        {
+            BundlePush.Push(bundle, InitOs.Sidecar.Registry.ImageReference.Parse($"{registry.Address}/initos/os"), workstation);
+        }
+        var fetched = AdminSessions.RunWhenUp(client, target, "upgrade apply --from 5.0");
+        Assert.True(fetched.Succeeded, $"{fetched.ExitCode}: {fetched.Output} {fetched.Error}");
+        Assert.Contains($"fetching 10.0.2.2:{registry.Port}/initos/os:5.0", fetched.Output, StringComparison.Ordinal);
+        Assert.Contains("upgrade: verdict on os@5.0: good; blessed", fetched.Output, StringComparison.Ordinal);
+        var bytes = long.Parse(Regex.Match(fetched.Output, @"(?<n>\d+) bytes fetched from the registry").Groups["n"].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(bytes, 100_000, 64L << 20);
+        vm.Expect("OS-VERSION=5.0 start=");
+        Console.WriteLine($"jailed upgrade from a registry: {bytes} bytes fetched");
     }
 
     /// <summary>
