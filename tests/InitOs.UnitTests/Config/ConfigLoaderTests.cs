@@ -48,6 +48,8 @@ public sealed class ConfigLoaderTests
             settle_seconds = 5
             deadline_seconds = 60
             policy = "manual"
+            registry = "10.0.2.2:5000/initos/servers"
+            registry_plain_http = ["10.0.2.2"]
             [[upgrade.probe]]
             tcp = "10.88.0.2:80"
             [[upgrade.probe]]
@@ -58,6 +60,8 @@ public sealed class ConfigLoaderTests
         Assert.True(config.Enabled);
         Assert.Equal(("2.1", 2, 0, 5, 60, UpgradePolicy.Manual), (config.Version, config.Tries, config.KeepPrevious, config.SettleSeconds, config.DeadlineSeconds, config.Policy));
         Assert.Equal(["tcp 10.88.0.2:80", "http http://10.88.0.2/health", "command 'systemctl is-system-running'"], config.Probes.Select(p => p.Describe()));
+        Assert.Equal("10.0.2.2:5000/initos/servers", config.Registry);
+        Assert.Equal(["10.0.2.2"], config.RegistryPlainHttp);
         Assert.False(new UpgradeConfig { Version = "1.0" }.Enabled);
     }
 
@@ -88,6 +92,9 @@ public sealed class ConfigLoaderTests
     [InlineData("[[root]]\ndevice = \"x\"\n", 1, "root.0", "unknown key")]
     [InlineData("[upgrade]\nversion = \"2.0-rc1\"\n", 2, "upgrade.version", "is not a version such as 1.0")]
     [InlineData("[upgrade]\ntries = 0\n", 2, "upgrade.tries", "out of range 1..9")]
+    [InlineData("[upgrade]\nregistry = \"initos/servers\"\n", 2, "upgrade.registry", "is not REGISTRY/REPOSITORY")]
+    [InlineData("[upgrade]\nregistry = \"r.example/Servers:2.0\"\n", 2, "upgrade.registry", "is not REGISTRY/REPOSITORY")]
+    [InlineData("[upgrade]\nregistry_plain_http = [\"http://10.0.2.2\"]\n", 2, "upgrade.registry_plain_http", "is not a host name or IPv4 address")]
     [InlineData("[upgrade]\npolicy = \"sometimes\"\n", 2, "upgrade.policy", "is not one of auto, manual")]
     [InlineData("[[upgrade.probe]]\ntcp = \"localhost\"\n", 2, "upgrade.probe.0.tcp", "is not ADDRESS:PORT with an IPv4 address")]
     [InlineData("[[upgrade.probe]]\nhttp = \"https://x/health\"\n", 2, "upgrade.probe.0.http", "is not an http:// URL to an IPv4 address")]
