@@ -35,7 +35,10 @@ internal static class SshCommands
         var parallel = Cli.Option<int>("--parallel", "machines at a time", () => 8);
         var command = new Argument<string[]>("COMMAND") { Description = "the admin command (after --)", Arity = ArgumentArity.OneOrMore };
         var (key, knownHosts, timeout) = Common();
-        var fleet = new Command("fleet", "run an admin command on many machines at once; a table of results; exit 1 if any failed") { hosts, parallel, command, key, knownHosts, timeout };
+        var fleet = new Command("fleet", "run an admin command on many machines at once (after --); a table of results; exit 1 if any failed. `fleet upgrade` and `fleet status`: rollouts in waves")
+        {
+            hosts, parallel, command, key, knownHosts, timeout, RolloutCommands.Upgrade(), RolloutCommands.Status(),
+        };
         fleet.SetAction(r =>
         {
             var client = Client(r.GetValue(key)!, r.GetValue(knownHosts)!, r.GetValue(timeout));
@@ -47,12 +50,12 @@ internal static class SshCommands
         return fleet;
     }
 
-    private static (Option<string> Key, Option<string> KnownHosts, Option<int> Timeout) Common() =>
+    internal static (Option<string> Key, Option<string> KnownHosts, Option<int> Timeout) Common() =>
         (Cli.Option<string>("--key", "the private key (OpenSSH format)", () => DefaultKey),
          Cli.Option<string>("--known-hosts", "where host keys are pinned", () => KnownHosts.DefaultPath),
          Cli.Option<int>("--timeout", "seconds for connecting and for the command", () => 30));
 
-    private static AdminClient Client(string key, string knownHosts, int timeoutSeconds)
+    internal static AdminClient Client(string key, string knownHosts, int timeoutSeconds)
     {
         if (!File.Exists(key))
         {

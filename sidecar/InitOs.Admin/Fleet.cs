@@ -12,23 +12,48 @@ public static class Fleet
         {
             throw new FileNotFoundException($"hosts file {path} does not exist");
         }
-        var targets = new List<AdminTarget>();
+        return ReadLines(path).Select(l => l.Target).ToList();
+    }
+
+    /// <summary>
+    /// The hosts file's lines: a target (host, host:port, user@host:port), then optional
+    /// key=value words (pin=VERSION: a rollout leaves the host at that version); # comments.
+    /// Errors name file:line.
+    /// </summary>
+    public static IReadOnlyList<(AdminTarget Target, IReadOnlyDictionary<string, string> Options)> ReadLines(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"hosts file {path} does not exist");
+        }
+        var lines = new List<(AdminTarget, IReadOnlyDictionary<string, string>)>();
         foreach (var (line, number) in File.ReadLines(path).Select((l, i) => (l.Split('#')[0].Trim(), i + 1)))
         {
             if (line.Length == 0)
             {
                 continue;
             }
+            var words = line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            var options = new Dictionary<string, string>(StringComparer.Ordinal);
             try
             {
-                targets.Add(AdminTarget.Parse(line));
+                foreach (var word in words.Skip(1))
+                {
+                    int equals = word.IndexOf('=', StringComparison.Ordinal);
+                    if (equals <= 0 || word[..equals] != "pin" || equals == word.Length - 1)
+                    {
+                        throw new ArgumentException($"\"{word}\" is not an option of a host (pin=VERSION)");
+                    }
+                    options[word[..equals]] = word[(equals + 1)..];
+                }
+                lines.Add((AdminTarget.Parse(words[0]), options));
             }
             catch (ArgumentException e)
             {
                 throw new ArgumentException($"{path}:{number}: {e.Message}");
             }
         }
-        return targets.Count > 0 ? targets : throw new ArgumentException($"{path}: no hosts in it");
+        return lines.Count > 0 ? lines : throw new ArgumentException($"{path}: no hosts in it");
     }
 
     public static IReadOnlyList<AdminResult> Run(IReadOnlyList<AdminTarget> targets, int parallel, Func<AdminTarget, AdminResult> run)
