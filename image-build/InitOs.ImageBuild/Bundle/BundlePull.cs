@@ -18,7 +18,7 @@ public static class BundlePull
     {
         long before = client.BytesFetched;
         int hits = cache.Hits;
-        var source = new RegistryBundleSource(client, reference, cache);
+        var source = new RegistryBundleSource(client, reference, cache, policy.AnySigner ? null : policy.Keys);
         using var writer = BundleOutput.Create(output);
         var verified = BundleReader.Read(new TeeSource(source, writer), policy, new DiscardingSink(), progress);
         writer.Commit();

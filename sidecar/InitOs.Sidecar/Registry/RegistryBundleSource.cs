@@ -20,7 +20,8 @@ public sealed class RegistryBundleSource : IBundleSource
     private readonly Dictionary<string, long> _artifacts = new(StringComparer.Ordinal);
     private readonly List<Stream> _open = [];
 
-    public RegistryBundleSource(RegistryClient client, ImageReference reference, BlobCache cache)
+    /// <param name="trustedKeys">The keyring: of several signatures (a bundle signed again with a new key, for rotation) the newest one by a key of it is used; null or none matching: the newest.</param>
+    public RegistryBundleSource(RegistryClient client, ImageReference reference, BlobCache cache, IReadOnlyList<string>? trustedKeys = null)
     {
         _client = client;
         _reference = reference;
@@ -33,11 +34,8 @@ public sealed class RegistryBundleSource : IBundleSource
         {
             throw new RegistryException($"{reference} ({digest}): no signature among its referrers (the referrers API and the tag {RegistryClient.FallbackTag(digest)})");
         }
-        // The newest signature (the fallback index lists them in the order they were pushed).
-        var signature = signatures[^1];
-        var (signatureManifest, _, _) = client.GetManifest(reference.WithDigest(signature.Digest));
         var subject = new Descriptor(BundleDocuments.ManifestType, digest, manifest.Length);
-        var signatureBlob = BundleDocuments.ReadSignatureManifest(signatureManifest, subject);
+        var (signature, signatureManifest, signatureBlob) = ChooseSignature(signatures, subject, manifest, trustedKeys);
 
         _documents["oci-layout"] = BundleDocuments.LayoutFile;
         _documents["index.json"] = BundleDocuments.Index(
@@ -56,6 +54,40 @@ public sealed class RegistryBundleSource : IBundleSource
     }
 
     public string ManifestDigest { get; }
+
+    /// <summary>
+    /// The registry lists signatures in the order they were pushed. Newest first, the first
+    /// whose signature verifies over the manifest with a key of the keyring; when none does
+    /// (or there is no keyring), the newest, for the reader to refuse by name or accept.
+    /// A signature is a few hundred bytes, so looking costs little; the reader checks the
+    /// chosen one again, as for any bundle.
+    /// </summary>
+    private ((string Digest, long Size, string? ArtifactType) Entry, byte[] Manifest, Descriptor Blob) ChooseSignature(
+        List<(string Digest, long Size, string? ArtifactType)> signatures, Descriptor subject, byte[] manifest, IReadOnlyList<string>? trustedKeys)
+    {
+        ((string, long, string?), byte[], Descriptor)? newest = null;
+        foreach (var candidate in Enumerable.Reverse(signatures))
+        {
+            var (bytes, _, _) = _client.GetManifest(_reference.WithDigest(candidate.Digest));
+            var blob = BundleDocuments.ReadSignatureManifest(bytes, subject);
+            newest ??= (candidate, bytes, blob);
+            if (trustedKeys is not { Count: > 0 } || blob.Size > 64 * 1024)
+            {
+                break;
+            }
+            var text = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(_cache.Fetch(_client, _reference.Repository, blob.Digest, blob.Size)));
+            try
+            {
+                InitOs.Init.Trust.SshSignature.Verify(text, manifest, BundleDocuments.SignatureNamespace, trustedKeys, "a signature in the registry");
+                return (candidate, bytes, blob);
+            }
+            catch (InitOs.Init.Trust.SignatureException)
+            {
+                // Another key's, or damaged: try the one before it.
+            }
+        }
+        return newest!.Value;
+    }
 
     public string Version { get; }
 

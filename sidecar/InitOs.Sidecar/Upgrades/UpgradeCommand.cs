@@ -184,7 +184,7 @@ public static class UpgradeCommand
                 var reference = RegistrySource.Reference(config, from);
                 client = RegistrySource.Client(config, reference);
                 Say($"fetching {reference}");
-                source = new Registry.RegistryBundleSource(client, reference, new Registry.BlobCache(RegistrySource.CacheDirectory()));
+                source = new Registry.RegistryBundleSource(client, reference, new Registry.BlobCache(RegistrySource.CacheDirectory()), config.Keys);
             }
             else
             {

@@ -139,6 +139,28 @@ public sealed class RegistryBundleTests : IDisposable
     }
 
     [Fact]
+    public void A_bundle_signed_again_with_a_new_key_is_pulled_with_whichever_key_the_machine_trusts()
+    {
+        var image = RandomFile("os.img", 7);
+        var old = Bundle("1.0", Key("old"), ("os", image));
+        var rotated = _dir.File("bundle-1.0-new.tar");
+        BundleWriter.Write(new BundleSpec("1.0", "initos", "0", null, [new("os", image)], Key("new")), rotated);
+        var reference = ImageReference.Parse($"{_registry.Address}/initos/rotate:1.0");
+        using var client = Client();
+        var first = BundlePush.Push(old, reference, client);
+        var second = BundlePush.Push(rotated, reference, client);
+        Assert.Equal(first.ManifestDigest, second.ManifestDigest);
+        Assert.Equal(2, client.Referrers("initos/rotate", first.ManifestDigest).Count);
+
+        var byOld = BundlePull.Pull(reference, client, new BlobCache(_dir.File("cache")), Trusting(Key("old")), _dir.File("old.tar"));
+        Assert.Equal(File.ReadAllBytes(old), File.ReadAllBytes(_dir.File("old.tar")));
+        Assert.Equal(File.ReadAllText(Key("old") + ".pub").Trim(), byOld.Bundle.Key);
+        var byNew = BundlePull.Pull(reference, client, new BlobCache(_dir.File("cache")), Trusting(Key("new")), _dir.File("new.tar"));
+        Assert.Equal(File.ReadAllBytes(rotated), File.ReadAllBytes(_dir.File("new.tar")));
+        Assert.Equal(File.ReadAllText(Key("new") + ".pub").Trim(), byNew.Bundle.Key);
+    }
+
+    [Fact]
     public void References_are_parsed_strictly()
     {
         var reference = ImageReference.Parse("registry.example:5000/team/initos-bundle:2.0");

@@ -32,9 +32,12 @@ public sealed class AdminClientTests : IDisposable
     public void A_hosts_file_skips_comments_and_names_a_bad_line()
     {
         var file = _dir.File("hosts");
-        File.WriteAllText(file, "# fleet\nbox1\n\nbox2:2222  # rack 2\nbad host\n");
+        File.WriteAllText(file, "# fleet\nbox1\n\nbox2:2222  # rack 2\nadmin@\n");
         var e = Assert.Throws<ArgumentException>(() => Fleet.ReadHosts(file));
-        Assert.Equal($"{file}:5: \"bad host\" is not a host, host:port or user@host:port", e.Message);
+        Assert.Equal($"{file}:5: \"\" is not a host, host:port or user@host:port", e.Message);
+        File.WriteAllText(file, "box1\nbad host\n");
+        e = Assert.Throws<ArgumentException>(() => Fleet.ReadHosts(file));
+        Assert.Equal($"{file}:2: \"host\" is not an option of a host (pin=VERSION)", e.Message);
         File.WriteAllText(file, "# fleet\nbox1\n\nbox2:2222  # rack 2\n");
         Assert.Equal([new AdminTarget("box1"), new AdminTarget("box2", 2222)], Fleet.ReadHosts(file));
     }
