@@ -116,13 +116,13 @@ public sealed class Rollout(RolloutOptions options, IRolloutClock clock, Func<Ro
                 places.Release();
                 break;
             }
-            WaitForWindow(host);
+            // The start is the instant the window was seen open, not a later reading of the clock.
+            var started = WaitForWindow(host);
             if (state.Failures >= options.HaltAfter)
             {
                 places.Release();
                 break;
             }
-            var started = clock.Now;
             state.Update(host.Name, r => r with { State = HostState.Running, Started = started, Error = null }, statePath);
             log?.Invoke($"{host.Name}: upgrading to {options.To}");
             running.Add(Task.Run(() =>
@@ -160,8 +160,8 @@ public sealed class Rollout(RolloutOptions options, IRolloutClock clock, Func<Ro
         }
     }
 
-    /// <summary>Until the window is open, then the host's jitter, and the window again (the jitter may have run past its end).</summary>
-    private void WaitForWindow(RolloutHost host)
+    /// <summary>Until the window is open, then the host's jitter, and the window again (the jitter may have run past its end); the instant it was seen open.</summary>
+    private DateTimeOffset WaitForWindow(RolloutHost host)
     {
         var jitter = Jitter(host);
         while (true)
@@ -178,9 +178,10 @@ public sealed class Rollout(RolloutOptions options, IRolloutClock clock, Func<Ro
                 jitter = TimeSpan.Zero;
                 continue;
             }
-            if (options.Window is null || options.Window.IsOpen(clock.Now))
+            var now = clock.Now;
+            if (options.Window is null || options.Window.IsOpen(now))
             {
-                return;
+                return now;
             }
         }
     }
