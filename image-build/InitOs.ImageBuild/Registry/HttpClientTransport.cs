@@ -89,7 +89,7 @@ public sealed class HttpClientTransport : IRegistryTransport
     }
 
     /// <summary>The response's body; disposing it disposes the response.</summary>
-    private sealed class ResponseStream(HttpResponseMessage response) : Stream
+    private sealed class ResponseStream(HttpResponseMessage response) : InitOs.Sidecar.ReadOnlyStream
     {
         private readonly Stream _body = response.Content.ReadAsStream();
 
@@ -105,15 +105,6 @@ public sealed class HttpClientTransport : IRegistryTransport
             }
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

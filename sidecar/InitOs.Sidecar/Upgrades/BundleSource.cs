@@ -82,7 +82,7 @@ public sealed class TarBundleSource(Stream input) : IBundleSource
     }
 
     /// <summary>The current member's bytes, and not one more.</summary>
-    private sealed class MemberStream(TarBundleSource source) : Stream
+    private sealed class MemberStream(TarBundleSource source) : ReadOnlyStream
     {
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -99,15 +99,6 @@ public sealed class TarBundleSource(Stream input) : IBundleSource
             return n;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
 
