@@ -43,7 +43,7 @@ public static class BundlePull
         public void End() => inner.End();
     }
 
-    private sealed class TeeStream(Stream inner, Stream copy) : Stream
+    private sealed class TeeStream(Stream inner, Stream copy) : InitOs.Sidecar.ReadOnlyStream
     {
         public override int Read(byte[] buffer, int offset, int count)
         {
@@ -52,15 +52,7 @@ public static class BundlePull
             return n;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => inner.Length;
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class DiscardingSink : IArtifactSink

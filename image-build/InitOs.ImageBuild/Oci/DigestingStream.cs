@@ -3,15 +3,9 @@ using InitOs.Sys;
 namespace InitOs.ImageBuild.Oci;
 
 /// <summary>A read-only stream that hashes what passes through it: a layer's diff ID is checked as the layer is applied.</summary>
-public sealed class DigestingStream(Stream inner) : Stream
+public sealed class DigestingStream(Stream inner) : InitOs.Sidecar.ReadOnlyStream
 {
     private readonly IDigest _digest = Digests.Sha256();
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
@@ -28,14 +22,6 @@ public sealed class DigestingStream(Stream inner) : Stream
         CopyTo(Null);
         return "sha256:" + Convert.ToHexStringLower(_digest.Finish());
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {
