@@ -64,6 +64,20 @@ public sealed class AdminAuditTests
         Assert.Equal("", result.Out);
     }
 
+    [Theory]
+    [InlineData("status; cat /etc/passwd", "initos admin: 'status;' is not a word an admin command takes")]
+    [InlineData("logs $(id)", "initos admin: '$(id)' is not a word an admin command takes")]
+    [InlineData("upgrade apply --from 10.0.2.2:5000/initos/os:2.0", "initos admin: upgrade apply needs the admin role")]
+    [InlineData("upgrade apply --from 10.0.2.2:5000/initos/os@sha256:0123abcd", "initos admin: upgrade apply needs the admin role")]
+    public void Words_are_names_paths_and_registry_references_nothing_a_shell_would_read(string words, string expected)
+    {
+        // A viewer's key: words that pass the check are then refused for the role, so nothing runs.
+        var result = JailCli.Admin(words, "--role", "viewer", "--key", Print);
+        Assert.Equal(2, result.Code);
+        Assert.StartsWith(expected, result.Err, StringComparison.Ordinal);
+        Assert.Equal("", result.Out);
+    }
+
     [Fact]
     public void A_role_the_box_does_not_know_is_refused_not_taken_as_admin()
     {

@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace InitOs.TestKit;
 
 /// <summary>
-/// Debian's docker-registry (Distribution 2.8) on 127.0.0.1, its storage in a scratch
+/// Debian's docker-registry (Distribution 2.8) on 127.0.0.1 (or another local address), its storage in a scratch
 /// directory: started for a test, killed and removed after. Optionally with TLS (a certificate
 /// and key) and Basic authentication (an htpasswd file).
 /// </summary>
@@ -14,9 +14,10 @@ public sealed class LocalRegistry : IDisposable
     private readonly Process _process;
     private readonly TempDirectory _scratch;
 
-    public LocalRegistry(string? certificate = null, string? key = null, string? htpasswd = null)
+    public LocalRegistry(string? certificate = null, string? key = null, string? htpasswd = null, string host = "127.0.0.1")
     {
         _scratch = new TempDirectory("initos-registry-");
+        Host = host;
         Port = FreePort();
         Storage = _scratch.File("storage");
         var config = _scratch.File("config.yml");
@@ -32,7 +33,7 @@ public sealed class LocalRegistry : IDisposable
               filesystem:
                 rootdirectory: {Storage}
             {auth}http:
-              addr: 127.0.0.1:{Port}{tls}
+              addr: {host}:{Port}{tls}
             """);
         var start = new ProcessStartInfo("docker-registry", ["serve", config])
         {
@@ -45,15 +46,17 @@ public sealed class LocalRegistry : IDisposable
         _process.ErrorDataReceived += (_, _) => { };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        WaitForPort(Port, TimeSpan.FromSeconds(20));
+        WaitForPort(Port, TimeSpan.FromSeconds(20), IPAddress.Parse(host));
     }
+
+    public string Host { get; }
 
     public int Port { get; }
 
     /// <summary>Where the registry keeps blobs: docker/registry/v2/blobs/sha256/XX/HEX/data.</summary>
     public string Storage { get; }
 
-    public string Address => $"127.0.0.1:{Port}";
+    public string Address => $"{Host}:{Port}";
 
     public string BlobFile(string digest) => Path.Combine(Storage, "docker", "registry", "v2", "blobs", "sha256", digest[7..9], digest[7..], "data");
 
@@ -79,7 +82,7 @@ public sealed class LocalRegistry : IDisposable
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public static void WaitForPort(int port, TimeSpan timeout)
+    public static void WaitForPort(int port, TimeSpan timeout, IPAddress? address = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -87,7 +90,7 @@ public sealed class LocalRegistry : IDisposable
             try
             {
                 using var client = new TcpClient();
-                client.Connect(IPAddress.Loopback, port);
+                client.Connect(address ?? IPAddress.Loopback, port);
                 return;
             }
             catch (SocketException) when (DateTime.UtcNow < deadline)

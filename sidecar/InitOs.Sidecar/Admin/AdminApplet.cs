@@ -36,10 +36,10 @@ public static class AdminApplet
             words = Environment.GetEnvironmentVariable("SSH_ORIGINAL_COMMAND") is { } requested
                 ? requested.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 : rest;
-            if (words.FirstOrDefault(w => !w.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/')) is { } bad)
+            if (words.FirstOrDefault(w => !IsAdminWord(w)) is { } bad)
             {
                 Audit(session, ["(refused words)"], "refused: not admin words");
-                return Refuse($"'{bad}' is not a word an admin command takes (letters, digits, '-', '_', '.', '/')");
+                return Refuse($"'{bad}' is not a word an admin command takes (letters, digits, '-', '_', '.', '/', ':', '@')");
             }
             var needed = AdminRoles.Needed(words);
             if (needed > session.Role)
@@ -58,6 +58,12 @@ public static class AdminApplet
             return 2;
         }
     }
+
+    /// <summary>
+    /// What a word may hold: names, versions, paths, and registry references (HOST:PORT/REPO:TAG,
+    /// REPO@sha256:HEX). Nothing a shell or a log reader would take for syntax.
+    /// </summary>
+    private static bool IsAdminWord(string word) => word.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or ':' or '@');
 
     private static int Dispatch(string[] words)
     {

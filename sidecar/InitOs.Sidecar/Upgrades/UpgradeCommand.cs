@@ -184,11 +184,13 @@ public static class UpgradeCommand
                 var reference = RegistrySource.Reference(config, from);
                 client = RegistrySource.Client(config, reference);
                 Say($"fetching {reference}");
+                KernelLogLine.Write($"upgrade: fetching {reference}");
                 source = new Registry.RegistryBundleSource(client, reference, new Registry.BlobCache(RegistrySource.CacheDirectory()), config.Keys);
             }
             else
             {
                 source = new TarBundleSource(Console.OpenStandardInput());
+                KernelLogLine.Write("upgrade: reading a bundle from the admin session");
             }
             bundle = BundleReader.Read(source, new TrustPolicy(config.Keys, config.Compatible, config.MinVersion), sink, Say);
             if (client is not null)

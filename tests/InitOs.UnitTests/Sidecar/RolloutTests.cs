@@ -53,7 +53,7 @@ public sealed class RolloutTests : IDisposable
     public void Waves_run_in_order_inside_the_window_at_most_k_at_once_and_leave_pinned_hosts_alone()
     {
         var hosts = Hosts(20, pinned: [4, 11]);
-        var clock = new TestClock(Friday);
+        var clock = new ManualClock(Friday);
         var starts = new List<(string Host, DateTimeOffset At)>();
         var finished = new List<string>();
         int now = 0, most = 0;
@@ -115,7 +115,7 @@ public sealed class RolloutTests : IDisposable
             return host.Name is "root@h3:22" or "root@h5:22" ? HostOutcome.Failure("2.0 was judged bad; the host rolled back to 1.0 by itself", "1.0") : HostOutcome.Success("2.0");
         }
         var options = new RolloutOptions("r.example/os:2.0", "20,100%", MaxParallel: 1, HaltAfter: 2);
-        var halted = new Rollout(options, new TestClock(Friday), Flaky).Run(hosts, path);
+        var halted = new Rollout(options, new ManualClock(Friday), Flaky).Run(hosts, path);
         Assert.True(halted.Halted);
         Assert.Equal(["root@h1:22", "root@h2:22", "root@h3:22", "root@h4:22", "root@h5:22"], tried);
         Assert.Equal(5, halted.Hosts.Count(h => h.State == HostState.Pending));
@@ -124,16 +124,16 @@ public sealed class RolloutTests : IDisposable
 
         // Run again as it was: still halted, nothing starts.
         tried.Clear();
-        Assert.True(new Rollout(options, new TestClock(Friday), Flaky).Run(hosts, path).Halted);
+        Assert.True(new Rollout(options, new ManualClock(Friday), Flaky).Run(hosts, path).Halted);
         Assert.Empty(tried);
 
         // The admin looked at the two and allows more failures: the rest go on; the failed two are left as they are.
-        var resumed = new Rollout(options with { HaltAfter = 5 }, new TestClock(Friday), Flaky).Run(hosts, path);
+        var resumed = new Rollout(options with { HaltAfter = 5 }, new ManualClock(Friday), Flaky).Run(hosts, path);
         Assert.False(resumed.Halted);
         Assert.Equal(["root@h6:22", "root@h7:22", "root@h8:22", "root@h9:22", "root@h10:22"], tried);
         Assert.Equal((8, 2), (resumed.Hosts.Count(h => h.State == HostState.Upgraded), resumed.Failures));
 
-        var other = Assert.Throws<ArgumentException>(() => new Rollout(options with { To = "r.example/os:3.0" }, new TestClock(Friday), Flaky).Run(hosts, path));
+        var other = Assert.Throws<ArgumentException>(() => new Rollout(options with { To = "r.example/os:3.0" }, new ManualClock(Friday), Flaky).Run(hosts, path));
         Assert.Contains("the state of a rollout to r.example/os:2.0, not r.example/os:3.0", other.Message, StringComparison.Ordinal);
     }
 
@@ -150,7 +150,7 @@ public sealed class RolloutTests : IDisposable
         ]);
         crashed.Save(path);
         var tried = new List<string>();
-        var state = new Rollout(options, new TestClock(Friday), h => { tried.Add(h.Name); return HostOutcome.Success("2.0"); }).Run(hosts, path);
+        var state = new Rollout(options, new ManualClock(Friday), h => { tried.Add(h.Name); return HostOutcome.Success("2.0"); }).Run(hosts, path);
         Assert.Equal(["root@h2:22", "root@h3:22"], tried);
         Assert.All(state.Hosts, h => Assert.Equal(HostState.Upgraded, h.State));
 
@@ -166,30 +166,4 @@ public sealed class RolloutTests : IDisposable
 
     private static List<RolloutHost> Hosts(int count, int[]? pinned = null) =>
         Enumerable.Range(0, count).Select(i => new RolloutHost(new AdminTarget($"h{i + 1}"), pinned?.Contains(i) == true ? "1.0" : null)).ToList();
-
-    /// <summary>A clock that moves only when slept on (by any thread).</summary>
-    private sealed class TestClock(DateTimeOffset start) : IRolloutClock
-    {
-        private readonly object _lock = new();
-        private DateTimeOffset _now = start;
-
-        public DateTimeOffset Now
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return _now;
-                }
-            }
-        }
-
-        public void Sleep(TimeSpan time)
-        {
-            lock (_lock)
-            {
-                _now += time > TimeSpan.Zero ? time : TimeSpan.Zero;
-            }
-        }
-    }
 }
