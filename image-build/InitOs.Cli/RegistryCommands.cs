@@ -71,6 +71,16 @@ internal static class RegistryCommands
         Cli.Option<string?>("--ca", "a PEM CA bundle the registry's certificate must chain to (instead of the system's roots)"),
         Cli.Option<string?>("--pin", "the SHA-256 (hex) of the registry's certificate: only that certificate is accepted"));
 
+    private static string ReadCa(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"--ca {path}: no such file");
+        }
+        var text = File.ReadAllText(path);
+        return text.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal) ? text : throw new ArgumentException($"--ca {path}: no PEM certificate in it (-----BEGIN CERTIFICATE-----)");
+    }
+
     /// <summary>The client; credentials come from INITOS_REGISTRY_AUTH (user:password), never from the command line (ps would show them).</summary>
     private static RegistryClient Client(ImageReference reference, bool plainHttp, string? ca, string? pin)
     {
@@ -81,7 +91,7 @@ internal static class RegistryCommands
         return InitOs.ImageBuild.Registry.HttpClientTransport.Client(reference.Registry, new RegistryOptions
         {
             PlainHttpHosts = plainHttp ? [reference.Host] : [],
-            CaBundle = ca,
+            CaPem = ca is null ? null : ReadCa(ca),
             PinnedSha256 = pin,
             Credentials = Environment.GetEnvironmentVariable("INITOS_REGISTRY_AUTH"),
         });

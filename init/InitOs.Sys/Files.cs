@@ -28,7 +28,10 @@ public static class Files
     }
 
     /// <summary>read(2), retried on EINTR: the count read, 0 at end of file.</summary>
-    public static unsafe int Read(int fd, byte[] buffer)
+    public static int Read(int fd, byte[] buffer) => Read(fd, buffer.AsSpan());
+
+    /// <summary>read(2) into a span, retried on EINTR: the count read, 0 at end of file.</summary>
+    public static unsafe int Read(int fd, Span<byte> buffer)
     {
         fixed (byte* pointer = buffer)
         {

@@ -14,6 +14,9 @@ public sealed class TcpConnection : IDisposable
 
     private TcpConnection(int fd) => _fd = fd;
 
+    /// <summary>The socket (non-blocking), for TLS on top of it (<see cref="TlsConnection"/>).</summary>
+    internal int Descriptor => _fd;
+
     /// <exception cref="SysException">Refused, unreachable, or no answer within <paramref name="timeout"/> (ETIMEDOUT).</exception>
     public static unsafe TcpConnection Connect(IPAddress address, int port, TimeSpan timeout)
     {
@@ -66,13 +69,17 @@ public sealed class TcpConnection : IDisposable
     }
 
     /// <summary>Up to buffer's length, waiting at most <paramref name="timeout"/> for the first byte; 0 at the end of the stream.</summary>
-    public int Receive(byte[] buffer, TimeSpan timeout)
+    public int Receive(byte[] buffer, TimeSpan timeout) => Receive(buffer.AsSpan(), timeout);
+
+    /// <summary>Up to the span's length, waiting at most <paramref name="timeout"/> for the first byte; 0 at the end of the stream.</summary>
+    public int Receive(Span<byte> buffer, TimeSpan timeout)
     {
         Wait(Libc.PollIn, timeout, "receive");
         return Files.Read(_fd, buffer);
     }
 
-    private unsafe void Wait(short events, TimeSpan timeout, string what)
+    /// <summary>Until the socket is ready for <paramref name="events"/>; ETIMEDOUT after <paramref name="timeout"/>.</summary>
+    internal unsafe void Wait(short events, TimeSpan timeout, string what)
     {
         var poll = new Libc.PollFd { Fd = _fd, Events = events };
         int ready = Libc.Poll(&poll, 1, (int)timeout.TotalMilliseconds);

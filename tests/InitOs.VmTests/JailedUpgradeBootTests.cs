@@ -68,11 +68,16 @@ public sealed class JailedUpgradeBootTests
     {
         using var baseTree = new TempDirectory("initos-jailed-os-base-");
         Tree(baseTree.Path, "1.0", serves: true);
-        // 5.0 comes from a registry: Debian's docker-registry on the host, which QEMU's user network shows the guest as 10.0.2.2.
-        using var registry = new LocalRegistry();
+        // 5.0 comes from a registry over HTTPS: Debian's docker-registry on the host, which QEMU's user
+        // network shows the guest as 10.0.2.2, with a certificate of a test CA that the signed config names.
+        using var tls = new TempDirectory("initos-registry-ca-");
+        var certificates = new TestCertificates(tls.Path);
+        var (certificate, certificateKey) = certificates.Server("registry", "127.0.0.1", "10.0.2.2");
+        using var registry = new LocalRegistry(certificate, certificateKey);
+        var ca = File.ReadAllText(certificates.Ca);
         var data = _images.Scratch("jailed-upgrade-data.img");
         var report = DataVolume.Create(new DataVolume.Spec { SizeMiB = 256, Images = new Dictionary<string, string> { ["os"] = baseTree.Path } }, data);
-        var initramfs = _images.InitramfsWith("jailed-upgrade", GuestConfig.Pid1($$"""
+        var initramfs = _images.InitramfsWith("jailed-upgrade", GuestConfig.Pid1($$""""
             [data]
             device = "LABEL=initos-data"
 
@@ -90,7 +95,9 @@ public sealed class JailedUpgradeBootTests
             settle_seconds = 3
             deadline_seconds = 20
             registry = "10.0.2.2:{{registry.Port}}/initos/os"
-            registry_plain_http = ["10.0.2.2"]
+            registry_ca = """
+            {{ca.Trim()}}
+            """
 
             [[upgrade.probe]]
             command = "pidof httpd"
@@ -98,7 +105,7 @@ public sealed class JailedUpgradeBootTests
             [[upgrade.probe]]
             http = "http://127.0.0.1:8080/"
 
-            """ + GuestConfig.DhcpAndSidecar(Key("admin") + ".pub"),
+            """" + GuestConfig.DhcpAndSidecar(Key("admin") + ".pub"),
             modules: "load = [\"virtio_blk\", \"btrfs\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"overlay\"]",
             mode: "privileged"));
         var v2 = Bundle("2.0", serves: true);
@@ -166,13 +173,17 @@ public sealed class JailedUpgradeBootTests
         Assert.DoesNotContain("stays mounted", vm.Session.Log, StringComparison.Ordinal);
 
         TheHostGoingDownDuringATrialSpendsOneStartAndTheBootsJudgeRules(vm, client, target, v4);
-        AnUpgradeFetchedFromARegistryIsJudgedTheSameWay(vm, client, target, registry, v5);
+        AnUpgradeFetchedFromARegistryIsJudgedTheSameWay(vm, client, target, registry, ca, v5);
     }
 
-    /// <summary>5.0 pushed to the registry from the workstation, then `upgrade apply --from 5.0`: the sidecar fetches it (its own HTTP client), the same reader proves it, the same judge blesses it.</summary>
-    private static void AnUpgradeFetchedFromARegistryIsJudgedTheSameWay(VmBoot vm, AdminClient client, AdminTarget target, LocalRegistry registry, string bundle)
+    /// <summary>
+    /// 5.0 pushed to the registry from the workstation, then `upgrade apply --from 5.0`: the
+    /// sidecar fetches it over HTTPS (its own HTTP client, OpenSSL packed because the config names
+    /// a CA), the same reader proves it, the same judge blesses it.
+    /// </summary>
+    private static void AnUpgradeFetchedFromARegistryIsJudgedTheSameWay(VmBoot vm, AdminClient client, AdminTarget target, LocalRegistry registry, string ca, string bundle)
     {
-        using (var workstation = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new InitOs.Sidecar.Registry.RegistryOptions { PlainHttpHosts = ["127.0.0.1"] }))
+        using (var workstation = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new InitOs.Sidecar.Registry.RegistryOptions { CaPem = ca }))
         {
             BundlePush.Push(bundle, InitOs.Sidecar.Registry.ImageReference.Parse($"{registry.Address}/initos/os"), workstation);
         }

@@ -41,6 +41,7 @@ public static class InitramfsBuilder
             AddShell(archive, spec.Busybox);
             AddSidecar(archive, config);
             AddRecoveryPassword(archive, config);
+            AddRegistryTls(archive, config);
             var vmKit = AddVmKitDigests(archive, spec.VmKitQemu);
             AddExtraExecutables(archive, spec.ExtraExecutables);
             AddExtraTrees(archive, spec.ExtraTrees);
@@ -143,6 +144,25 @@ public static class InitramfsBuilder
         if (!archive.Paths.Contains(target))
         {
             AddExecutable(archive, target, source);
+        }
+    }
+
+    /// <summary>With [upgrade] registry_ca or registry_pin: OpenSSL's libssl and libcrypto, which the sidecar's TLS client loads.</summary>
+    private static void AddRegistryTls(CpioArchive archive, InitosConfig config)
+    {
+        if (config.Upgrade.RegistryCa is null && config.Upgrade.RegistryPin is null)
+        {
+            return;
+        }
+        foreach (var name in new[] { "libssl.so.3", "libcrypto.so.3" })
+        {
+            var source = LibraryResolver.DefaultSearchDirectories.Select(d => Path.Combine(d, name)).FirstOrDefault(File.Exists)
+                ?? throw new FileNotFoundException($"[upgrade] registry_ca or registry_pin needs {name} (libssl3) on the build machine; looked in {string.Join(", ", LibraryResolver.DefaultSearchDirectories)}");
+            var target = "lib/x86_64-linux-gnu/" + name;
+            if (!archive.Paths.Contains(target))
+            {
+                AddExecutable(archive, target, source);
+            }
         }
     }
 

@@ -1,7 +1,5 @@
 using System.Net.Http.Headers;
 using System.Net.Security;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using InitOs.Sidecar.Registry;
 
 namespace InitOs.ImageBuild.Registry;
@@ -9,21 +7,19 @@ namespace InitOs.ImageBuild.Registry;
 /// <summary>
 /// The workstation's way to a registry: .NET's HttpClient (HTTP/1.1 and 2, TLS, redirects;
 /// the Authorization header is not carried to another host). The registry's certificate is
-/// checked against the system's roots, or a CA bundle, or one pinned certificate
-/// (<see cref="RegistryOptions"/>).
+/// checked against the system's roots, or CA certificates, or one pinned certificate
+/// (<see cref="CertificateTrust"/>).
 /// </summary>
 public sealed class HttpClientTransport : IRegistryTransport
 {
     private readonly HttpClient _http;
-    private readonly RegistryOptions _options;
 
     public HttpClientTransport(RegistryOptions options)
     {
-        _options = options;
         var handler = new SocketsHttpHandler { AllowAutoRedirect = true, ConnectTimeout = TimeSpan.FromSeconds(30) };
-        if (options.CaBundle is not null || options.PinnedSha256 is not null)
+        if (CertificateTrust.HasOwnTrust(options))
         {
-            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = CheckCertificate };
+            handler.SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = (_, certificate, _, errors) => CertificateTrust.Check(options, certificate, errors) };
         }
         _http = new HttpClient(handler) { Timeout = options.Timeout };
     }
@@ -63,30 +59,6 @@ public sealed class HttpClientTransport : IRegistryTransport
     }
 
     public void Dispose() => _http.Dispose();
-
-    private bool CheckCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
-    {
-        if (certificate is null)
-        {
-            return false;
-        }
-        using var presented = new X509Certificate2(certificate);
-        if (_options.PinnedSha256 is { } pin)
-        {
-            return Convert.ToHexStringLower(SHA256.HashData(presented.RawData)) == pin.ToLowerInvariant().Replace(":", "", StringComparison.Ordinal);
-        }
-        if ((errors & (SslPolicyErrors.RemoteCertificateNameMismatch | SslPolicyErrors.RemoteCertificateNotAvailable)) != 0)
-        {
-            return false;
-        }
-        using var custom = new X509Chain();
-        custom.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-        custom.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-        var roots = new X509Certificate2Collection();
-        roots.ImportFromPemFile(_options.CaBundle!);
-        custom.ChainPolicy.CustomTrustStore.AddRange(roots);
-        return custom.Build(presented);
-    }
 
     /// <summary>The response's body; disposing it disposes the response.</summary>
     private sealed class ResponseStream(HttpResponseMessage response) : InitOs.Sidecar.ReadOnlyStream

@@ -76,6 +76,8 @@ public static class ConfigLoader
         ["upgrade.policy"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Policy = Enum(e, f, ConfigNames.UpgradePolicies) } },
         ["upgrade.registry"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Registry = RegistryRepository(e, f) } },
         ["upgrade.registry_plain_http"] = (c, e, f) => c with { Upgrade = c.Upgrade with { RegistryPlainHttp = Hosts(e, f) } },
+        ["upgrade.registry_ca"] = (c, e, f) => c with { Upgrade = c.Upgrade with { RegistryCa = PemCertificates(e, f) } },
+        ["upgrade.registry_pin"] = (c, e, f) => c with { Upgrade = c.Upgrade with { RegistryPin = CertificatePin(e, f) } },
         ["upgrade.probe.*"] = (c, e, f) => c with { Upgrade = c.Upgrade with { Probes = [.. c.Upgrade.Probes, new UpgradeProbe { Line = e.Line }] } },
         ["upgrade.probe.*.tcp"] = (c, e, f) => Probe(c, e, p => p with { Tcp = TcpEndpoint(e, f) }),
         ["upgrade.probe.*.http"] = (c, e, f) => Probe(c, e, p => p with { Http = HttpUrl(e, f) }),
@@ -179,6 +181,28 @@ public static class ConfigLoader
         bool repositoryOk = repository.Length > 0 && repository.Split('/').All(c => c.Length > 0 && (char.IsAsciiLetterLower(c[0]) || char.IsAsciiDigit(c[0]))
             && c.All(ch => char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch is '.' or '_' or '-'));
         return hostOk && repositoryOk ? value : throw Bad(e, file, $"\"{value}\" is not REGISTRY/REPOSITORY such as \"registry.example:5000/initos/servers\" (no tag: `upgrade apply --from` gives it)");
+    }
+
+    /// <summary>
+    /// PEM text with at least one certificate and nothing but certificates. Only its form is
+    /// checked here: PID 1 does not load OpenSSL to read a config; the certificates are parsed
+    /// when a registry is reached.
+    /// </summary>
+    private static string PemCertificates(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file);
+        const string begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----";
+        var blocks = value.Split(begin);
+        bool ok = blocks.Length > 1 && string.IsNullOrWhiteSpace(blocks[0]) && blocks.Skip(1).All(b => b.Split(end) is [var body, var after] && string.IsNullOrWhiteSpace(after)
+            && body.Where(ch => !char.IsWhiteSpace(ch)).All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '+' or '/' or '='));
+        return ok ? value : throw Bad(e, file, "expected PEM certificates (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----, in a \"\"\" string), nothing else");
+    }
+
+    /// <summary>The SHA-256 of a certificate's DER bytes: 64 hex digits, colons allowed between pairs.</summary>
+    private static string CertificatePin(TomlEntry e, string file)
+    {
+        var value = NonEmpty(e, file).Replace(":", "", StringComparison.Ordinal).ToLowerInvariant();
+        return value.Length == 64 && value.All(char.IsAsciiHexDigit) ? value : throw Bad(e, file, "expected the SHA-256 of the registry's certificate (64 hex digits: openssl x509 -outform DER | sha256sum)");
     }
 
     /// <summary>Host names or IPv4 addresses (no ports, no schemes).</summary>

@@ -60,6 +60,10 @@ public sealed record UpgradeConfig
     public string? Registry { get; init; }
     /// <summary>Registry hosts reached over plain HTTP (a test registry); every other one over HTTPS.</summary>
     public IReadOnlyList<string> RegistryPlainHttp { get; init; } = [];
+    /// <summary>CA certificates (PEM) an HTTPS registry's certificate must chain to: the machine carries no system roots.</summary>
+    public string? RegistryCa { get; init; }
+    /// <summary>Or the one certificate accepted: the SHA-256 of its DER bytes, lower-case hex.</summary>
+    public string? RegistryPin { get; init; }
 
     /// <summary>Upgrades are on when the config names keys to check bundles with and this image's release.</summary>
     public bool Enabled => Keys.Count > 0 && Version is not null;

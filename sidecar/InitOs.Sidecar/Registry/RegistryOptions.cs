@@ -1,14 +1,16 @@
 namespace InitOs.Sidecar.Registry;
 
 /// <summary>
-/// How a registry is reached. HTTPS always, checked against the system's roots, a CA bundle
-/// (<see cref="CaBundle"/>, PEM) or one pinned certificate (<see cref="PinnedSha256"/>, the
-/// SHA-256 of its DER bytes); plain HTTP only to a host named in <see cref="PlainHttpHosts"/>,
-/// and on the workstation only to a loopback one (a test registry).
+/// How a registry is reached. HTTPS always, checked against the system's roots (workstation
+/// only), CA certificates (<see cref="CaPem"/>) or one pinned certificate (<see
+/// cref="PinnedSha256"/>, the SHA-256 of its DER bytes): <see cref="CertificateTrust"/>; plain
+/// HTTP only to a host named in <see cref="PlainHttpHosts"/>, and on the workstation only to a
+/// loopback one (a test registry).
 /// </summary>
 public sealed record RegistryOptions
 {
-    public string? CaBundle { get; init; }
+    /// <summary>The CA certificates, PEM text (the workstation's --ca file, the machine's [upgrade] registry_ca).</summary>
+    public string? CaPem { get; init; }
 
     public string? PinnedSha256 { get; init; }
 

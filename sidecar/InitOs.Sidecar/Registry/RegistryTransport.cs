@@ -38,8 +38,9 @@ public sealed class RegistryAnswer(int status, string reason, IReadOnlyList<KeyV
 
 /// <summary>
 /// How the registry client's requests travel. The workstation uses .NET's HttpClient (HTTPS,
-/// CA bundles, pins); the machine a small HTTP/1.1 client over the interop layer's TCP calls
-/// (<see cref="PlainHttpTransport"/>): HttpClient would add about 3 MB to the box.
+/// CA bundles, pins); the machine a small HTTP/1.1 client over the interop layer's TCP calls,
+/// with SslStream for HTTPS (<see cref="MachineHttpTransport"/>): HttpClient would add about
+/// 3 MB to the box.
 /// </summary>
 public interface IRegistryTransport : IDisposable
 {

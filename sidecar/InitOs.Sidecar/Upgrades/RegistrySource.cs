@@ -24,11 +24,11 @@ public static class RegistrySource
         return ImageReference.Parse(from.StartsWith("sha256:", StringComparison.Ordinal) ? $"{repository}@{from}" : $"{repository}:{from}");
     }
 
-    /// <summary>HTTPS unless the signed config names the host in registry_plain_http (a test registry).</summary>
+    /// <summary>HTTPS trusted through the signed config's registry_ca or registry_pin, unless it names the host in registry_plain_http (a test registry).</summary>
     public static RegistryClient Client(UpgradeConfig config, ImageReference reference)
     {
-        var options = new RegistryOptions { PlainHttpHosts = config.RegistryPlainHttp };
-        return new RegistryClient(reference.Registry, options, new PlainHttpTransport(TimeSpan.FromSeconds(30)));
+        var options = new RegistryOptions { PlainHttpHosts = config.RegistryPlainHttp, CaPem = config.RegistryCa, PinnedSha256 = config.RegistryPin };
+        return new RegistryClient(reference.Registry, options, new MachineHttpTransport(options, TimeSpan.FromSeconds(30)));
     }
 
     public static string CacheDirectory()

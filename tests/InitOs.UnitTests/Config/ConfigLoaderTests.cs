@@ -66,6 +66,15 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Reads_the_registry_trust_a_pem_ca_and_a_pin()
+    {
+        const string pem = "-----BEGIN CERTIFICATE-----\nMIIBhTCCASugAwIBAgIUQ0lR\nAbCd+/==\n-----END CERTIFICATE-----\n";
+        var config = ConfigLoader.Parse($"[upgrade]\nregistry_ca = \"\"\"\n{pem}\"\"\"\nregistry_pin = \"AB:{new string('c', 62)}\"\n", File).Upgrade;
+        Assert.Equal(pem, config.RegistryCa);
+        Assert.Equal("ab" + new string('c', 62), config.RegistryPin);
+    }
+
+    [Fact]
     public void Dotted_keys_at_top_level_mean_the_same_as_tables()
     {
         var config = ConfigLoader.Parse("root.device = \"UUID=1\"\nmodules.load = []\n", File);
@@ -95,6 +104,9 @@ public sealed class ConfigLoaderTests
     [InlineData("[upgrade]\nregistry = \"initos/servers\"\n", 2, "upgrade.registry", "is not REGISTRY/REPOSITORY")]
     [InlineData("[upgrade]\nregistry = \"r.example/Servers:2.0\"\n", 2, "upgrade.registry", "is not REGISTRY/REPOSITORY")]
     [InlineData("[upgrade]\nregistry_plain_http = [\"http://10.0.2.2\"]\n", 2, "upgrade.registry_plain_http", "is not a host name or IPv4 address")]
+    [InlineData("[upgrade]\nregistry_ca = \"/etc/ssl/ca.pem\"\n", 2, "upgrade.registry_ca", "expected PEM certificates")]
+    [InlineData("[upgrade]\nregistry_ca = \"\"\"\n-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n\"\"\"\n", 2, "upgrade.registry_ca", "nothing else")]
+    [InlineData("[upgrade]\nregistry_pin = \"abc\"\n", 2, "upgrade.registry_pin", "64 hex digits")]
     [InlineData("[upgrade]\npolicy = \"sometimes\"\n", 2, "upgrade.policy", "is not one of auto, manual")]
     [InlineData("[[upgrade.probe]]\ntcp = \"localhost\"\n", 2, "upgrade.probe.0.tcp", "is not ADDRESS:PORT with an IPv4 address")]
     [InlineData("[[upgrade.probe]]\nhttp = \"https://x/health\"\n", 2, "upgrade.probe.0.http", "is not an http:// URL to an IPv4 address")]

@@ -95,15 +95,15 @@ public sealed class RegistryBundleTests : IDisposable
         using var proxy = new CuttingProxy(_registry.Port, cutAfter: ImageBytes / 3, cuts: 1);
         var viaProxy = reference with { Registry = $"127.0.0.1:{proxy.Port}" };
         var options = new RegistryOptions { PlainHttpHosts = ["127.0.0.1"] };
-        using var machine = new RegistryClient(viaProxy.Registry, options, new PlainHttpTransport(TimeSpan.FromSeconds(10)));
+        using var machine = new RegistryClient(viaProxy.Registry, options, new MachineHttpTransport(options, TimeSpan.FromSeconds(10)));
         var report = BundlePull.Pull(viaProxy, machine, new BlobCache(_dir.File("cache")), Trusting(key), _dir.File("pulled.tar"));
         Assert.Equal(File.ReadAllBytes(bundle), File.ReadAllBytes(_dir.File("pulled.tar")));
         Assert.Equal(1, proxy.Cuts);
         Assert.InRange(report.BytesFetched, ImageBytes, ImageBytes + 65536);
 
-        using var https = new RegistryClient(_registry.Address, new RegistryOptions(), new PlainHttpTransport(TimeSpan.FromSeconds(10)));
+        using var https = new RegistryClient(_registry.Address, new RegistryOptions(), new MachineHttpTransport(new RegistryOptions(), TimeSpan.FromSeconds(10)));
         var refused = Assert.Throws<RegistryException>(() => https.GetManifest(reference));
-        Assert.Contains("HTTPS needs TLS, which the initramfs does not carry", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("HTTPS from the machine needs [upgrade] registry_ca or registry_pin in the signed config", refused.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -6,7 +6,8 @@ namespace InitOs.UnitTests.Registry;
 /// <summary>
 /// How the client reaches a registry: HTTPS checked against a CA bundle or a pinned
 /// certificate (the system's roots refuse a test CA), Basic authentication, and plain HTTP only
-/// where allowed. Against Debian's docker-registry with TLS and an htpasswd file.
+/// where allowed; the machine's own HTTPS (OpenSSL through the interop layer) with the same
+/// rules. Against Debian's docker-registry with TLS and an htpasswd file.
 /// </summary>
 public sealed class RegistryConnectionTests : IDisposable
 {
@@ -17,7 +18,9 @@ public sealed class RegistryConnectionTests : IDisposable
     [Fact]
     public void Https_is_trusted_through_a_ca_bundle_or_a_pin_and_basic_authentication_is_answered()
     {
-        var (ca, certificate, key) = Certificates();
+        var certificates = new TestCertificates(_dir.Path);
+        var ca = certificates.Ca;
+        var (certificate, key) = certificates.Server("server", "127.0.0.1");
         var htpasswd = _dir.File("htpasswd");
         var hash = Tool.Run("python3", "-c", "import crypt; print(crypt.crypt('s3cret', crypt.mksalt(crypt.METHOD_BLOWFISH)))").Trim();
         File.WriteAllText(htpasswd, $"admin:{hash}\n");
@@ -25,14 +28,14 @@ public sealed class RegistryConnectionTests : IDisposable
         var manifest = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[]}"u8.ToArray();
 
         // A CA bundle and the right credentials: the push and the fetch work.
-        using (var client = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new RegistryOptions { CaBundle = ca, Credentials = "admin:s3cret" }))
+        using (var client = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new RegistryOptions { CaPem = File.ReadAllText(ca), Credentials = "admin:s3cret" }))
         {
             client.PushManifest("initos/probe", "t1", manifest, "application/vnd.oci.image.index.v1+json");
             Assert.Equal(manifest, client.GetManifest(ImageReference.Parse($"{registry.Address}/initos/probe:t1")).Bytes);
         }
 
         // The certificate pinned instead of a CA.
-        var pin = Tool.Run("sh", "-c", $"openssl x509 -in {certificate} -outform DER | sha256sum").Split(' ')[0];
+        var pin = TestCertificates.Pin(certificate);
         using (var pinned = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new RegistryOptions { PinnedSha256 = pin, Credentials = "admin:s3cret" }))
         {
             Assert.Equal(manifest, pinned.GetManifest(ImageReference.Parse($"{registry.Address}/initos/probe:t1")).Bytes);
@@ -46,18 +49,48 @@ public sealed class RegistryConnectionTests : IDisposable
         }
         Assert.Contains("the registry's certificate is not trusted", Refusal(new RegistryOptions { Credentials = "admin:s3cret" }), StringComparison.Ordinal);
         Assert.Contains("the registry's certificate is not trusted", Refusal(new RegistryOptions { PinnedSha256 = new string('0', 64), Credentials = "admin:s3cret" }), StringComparison.Ordinal);
-        Assert.Contains("asks for a user and password (HTTP 401); none given", Refusal(new RegistryOptions { CaBundle = ca }), StringComparison.Ordinal);
-        Assert.Contains("HTTP 401", Refusal(new RegistryOptions { CaBundle = ca, Credentials = "admin:wrong" }), StringComparison.Ordinal);
+        Assert.Contains("asks for a user and password (HTTP 401); none given", Refusal(new RegistryOptions { CaPem = File.ReadAllText(ca) }), StringComparison.Ordinal);
+        Assert.Contains("HTTP 401", Refusal(new RegistryOptions { CaPem = File.ReadAllText(ca), Credentials = "admin:wrong" }), StringComparison.Ordinal);
     }
 
-    /// <summary>A test CA and a certificate for 127.0.0.1 signed by it (openssl, P-256).</summary>
-    private (string Ca, string Certificate, string Key) Certificates()
+    [Fact]
+    public void The_machine_speaks_https_through_openssl_trusting_only_the_configs_ca_or_pin()
     {
-        string F(string name) => _dir.File(name);
-        Tool.Run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", F("ca.key"), "-out", F("ca.pem"), "-days", "2", "-subj", "/CN=initos-test-ca");
-        Tool.Run("openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", F("server.key"), "-out", F("server.csr"), "-subj", "/CN=127.0.0.1");
-        File.WriteAllText(F("san.ext"), "subjectAltName=IP:127.0.0.1\n");
-        Tool.Run("openssl", "x509", "-req", "-in", F("server.csr"), "-CA", F("ca.pem"), "-CAkey", F("ca.key"), "-CAcreateserial", "-out", F("server.pem"), "-days", "2", "-extfile", F("san.ext"));
-        return (F("ca.pem"), F("server.pem"), F("server.key"));
+        var certificates = new TestCertificates(_dir.Path);
+        var (certificate, key) = certificates.Server("server", "127.0.0.1");
+        using var registry = new LocalRegistry(certificate, key);
+        var manifest = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":[]}"u8.ToArray();
+        var ca = File.ReadAllText(certificates.Ca);
+        using (var workstation = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, new RegistryOptions { CaPem = ca }))
+        {
+            workstation.PushManifest("initos/machine", "t1", manifest, "application/vnd.oci.image.index.v1+json");
+        }
+        var reference = ImageReference.Parse($"{registry.Address}/initos/machine:t1");
+        RegistryClient Machine(RegistryOptions options, string? address = null) => new(address ?? registry.Address, options, new MachineHttpTransport(options, TimeSpan.FromSeconds(10)));
+        string Refusal(RegistryOptions options)
+        {
+            using var client = Machine(options);
+            return Assert.Throws<RegistryException>(() => client.GetManifest(reference)).Message;
+        }
+
+        using (var byCa = Machine(new RegistryOptions { CaPem = ca }))
+        {
+            Assert.Equal(manifest, byCa.GetManifest(reference).Bytes);
+        }
+        using (var byPin = Machine(new RegistryOptions { PinnedSha256 = TestCertificates.Pin(certificate) }))
+        {
+            Assert.Equal(manifest, byPin.GetManifest(reference).Bytes);
+        }
+
+        // Another CA; the right CA but a certificate for another address; a wrong pin; no trust at all.
+        var stranger = new TestCertificates(Directory.CreateDirectory(_dir.File("stranger")).FullName);
+        Assert.Equal($"{registry.Address}: the server's certificate is not trusted: unable to get local issuer certificate", Refusal(new RegistryOptions { CaPem = File.ReadAllText(stranger.Ca) }));
+        Assert.Equal($"{registry.Address}: the server's certificate is not the pinned one", Refusal(new RegistryOptions { PinnedSha256 = new string('0', 64) }));
+        Assert.Contains("HTTPS from the machine needs [upgrade] registry_ca or registry_pin", Refusal(new RegistryOptions()), StringComparison.Ordinal);
+        var (elsewhere, elsewhereKey) = certificates.Server("elsewhere", "10.9.9.9");
+        using var misnamed = new LocalRegistry(elsewhere, elsewhereKey);
+        using var client = Machine(new RegistryOptions { CaPem = ca }, misnamed.Address);
+        var mismatch = Assert.Throws<RegistryException>(() => client.GetManifest(ImageReference.Parse($"{misnamed.Address}/initos/machine:t1"))).Message;
+        Assert.Contains("the server's certificate is not trusted: IP address mismatch", mismatch, StringComparison.Ordinal);
     }
 }
