@@ -14,7 +14,8 @@ public sealed class LocalRegistry : IDisposable
     private readonly Process _process;
     private readonly TempDirectory _scratch;
 
-    public LocalRegistry(string? certificate = null, string? key = null, string? htpasswd = null, string host = "127.0.0.1")
+    /// <param name="token">Token authentication instead: the token service's URL, the certificate its tokens are signed with, the service and issuer names.</param>
+    public LocalRegistry(string? certificate = null, string? key = null, string? htpasswd = null, string host = "127.0.0.1", (string Realm, string Certificate, string Service, string Issuer)? token = null)
     {
         _scratch = new TempDirectory("initos-registry-");
         Host = host;
@@ -22,7 +23,9 @@ public sealed class LocalRegistry : IDisposable
         Storage = _scratch.File("storage");
         var config = _scratch.File("config.yml");
         var tls = certificate is null ? "" : $"\n  tls:\n    certificate: {certificate}\n    key: {key}";
-        var auth = htpasswd is null ? "" : $"auth:\n  htpasswd:\n    realm: initos-test\n    path: {htpasswd}\n";
+        var auth = htpasswd is not null ? $"auth:\n  htpasswd:\n    realm: initos-test\n    path: {htpasswd}\n"
+            : token is { } t ? $"auth:\n  token:\n    realm: {t.Realm}\n    service: {t.Service}\n    issuer: {t.Issuer}\n    rootcertbundle: {t.Certificate}\n"
+            : "";
         File.WriteAllText(config, $"""
             version: 0.1
             log:

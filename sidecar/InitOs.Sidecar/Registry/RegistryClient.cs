@@ -224,6 +224,11 @@ public sealed class RegistryClient : IDisposable
         }
         var parameters = ChallengeParameters(space < 0 ? "" : challenge[(space + 1)..]);
         var realm = parameters.GetValueOrDefault("realm") ?? throw new RegistryException($"{_registry}: {what}: a Bearer challenge without a realm", 401);
+        // The realm is the registry's word: the credentials go there only as they would go to a registry.
+        if (!Uri.TryCreate(realm, UriKind.Absolute, out var realmUrl) || !(realmUrl.Scheme == "https" || (realmUrl.Scheme == "http" && _options.PlainHttpHosts.Contains(realmUrl.Host, StringComparer.OrdinalIgnoreCase))))
+        {
+            throw new RegistryException($"{_registry}: {what}: the token service \"{realm}\" is not an https:// URL (nor plain HTTP to a host allowed it); nothing was sent there", 401);
+        }
         var query = new List<string>();
         if (parameters.TryGetValue("service", out var service))
         {
@@ -237,7 +242,11 @@ public sealed class RegistryClient : IDisposable
             throw new RegistryException($"{_registry}: {what}: the token service {realm} answered HTTP {answer.Status}", answer.Status);
         }
         using var json = JsonDocument.Parse(ReadBounded(answer, 1 << 20, "token"));
-        var token = (json.RootElement.TryGetProperty("token", out var t) ? t : json.RootElement.TryGetProperty("access_token", out var a) ? a : default).GetString();
+        var root = json.RootElement;
+        var token = root.ValueKind != JsonValueKind.Object ? null
+            : root.TryGetProperty("token", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString()
+            : root.TryGetProperty("access_token", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString()
+            : null;
         return token is { Length: > 0 } ? "Bearer " + token
             : throw new RegistryException($"{_registry}: {what}: the token service {realm} gave no token");
     }
