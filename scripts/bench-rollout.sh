@@ -103,6 +103,7 @@ for k in 1 4 "$count"; do
     --state "$work/rollout.json" --key "$work/admin" --known-hosts "$work/known_hosts" --verdict-timeout 300 > "$work/rollout-$k.log" 2>&1 \
     || { cat "$work/rollout-$k.log" >&2; echo "bench-rollout: the rollout at --max-parallel $k failed" >&2; exit 1; }
   wall[$k]=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
+  if [[ $k == 4 ]]; then "$initos" fleet status --state "$work/rollout.json" > "$work/status-4.txt"; fi
   "$sim" stop "$work/fleet" > /dev/null
   kill "${registries[-1]}"; wait "${registries[-1]}" 2>/dev/null || true; unset 'registries[-1]'
 done
@@ -112,3 +113,5 @@ printf '  %-22s %10s %14s %22s\n' "--max-parallel" "wall (s)" "hosts/minute" "sp
 for k in 1 4 "$count"; do
   awk -v k="$k" -v w="${wall[$k]}" -v one="${wall[1]}" -v n="$count" 'BEGIN { printf "  %-22s %10.1f %14.1f %22.2f\n", k, w, n * 60 / w, one / w }'
 done
+echo "  the rollout at --max-parallel 4, as \`initos fleet status\` shows it:"
+sed 's/^/    /' "$work/status-4.txt"

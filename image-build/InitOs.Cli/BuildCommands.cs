@@ -6,6 +6,7 @@ using InitOs.ImageBuild.Rootfs;
 using InitOs.Tools;
 using InitOs.Init.Config;
 using InitOs.Init.Modules;
+using InitOs.Sidecar.Registry;
 
 namespace InitOs.Cli;
 
@@ -111,14 +112,17 @@ internal static class BuildCommands
         var debootstrap = Cli.Option<bool>("--debootstrap", "a Debian (minbase, systemd as init) by debootstrap instead, with a unit that prints INITOS-DEBIAN-UP at multi-user.target");
         var suite = Cli.Option<string>("--suite", "with --debootstrap: the Debian suite", () => DebianRootfs.DefaultSuite);
         var mirror = Cli.Option<string>("--mirror", "with --debootstrap: the Debian mirror", () => DebianRootfs.DefaultMirror);
-        var fromOci = Cli.Option<string?>("--from-oci", "a container image instead: an OCI image layout (directory), an OCI archive or a `docker save` archive; its layers applied in order");
+        var fromOci = Cli.Option<string?>("--from-oci", "a container image instead: an OCI image layout (directory), an OCI archive, a `docker save` archive, or REGISTRY/REPO:TAG|@sha256:… in a registry; its layers applied in order");
         var fromPodman = Cli.Option<string?>("--from-podman", "a container image in podman's storage instead (NAME[:TAG] or ID), exported with `podman image save`");
         var podmanRoot = Cli.Option<string?>("--podman-root", "with --from-podman: podman's storage directory (default: the storage of the user running initos)");
         var tag = Cli.Option<string?>("--tag", "with --from-oci: the image's tag when the source holds several");
-        var format = Cli.Option<string>("--format", "with --from-oci: ext4, erofs, squashfs, btrfs, or dir (a directory tree, e.g. images/NAME for the jail modes)", () => "ext4");
+        var format = Cli.Option<string>("--format", "with --from-oci: ext4, erofs, squashfs, btrfs, dir (a directory tree, e.g. images/NAME for the jail modes), or vm (ext4 with the modules of --kernel-dir: mode vm's disk image, paired with a VM kit of that kernel)", () => "ext4");
+        var kernelDir = Cli.Option<string>("--kernel-dir", "with --format vm: the unpacked Debian kernel the VM kit boots (initos build data --vm-kit --kernel-dir)", () => Cli.DefaultKernelDirectory);
+        var (plain, ca, pin) = RegistryCommands.ConnectionOptions();
+        var cache = Cli.Option<string>("--cache", "with --from-oci REGISTRY/…: the blob cache (a blob there is not fetched again)", () => Path.Combine(Cli.CacheDirectory, "blobs"));
         var command = new Command("rootfs", "build the default OS (busybox-static with an init that prints INITOS-OS-UP), with --debootstrap a Debian with systemd, or with --from-oci the root filesystem of a container image")
         {
-            output, label, uuid, size, debootstrap, suite, mirror, fromOci, fromPodman, podmanRoot, tag, format,
+            output, label, uuid, size, debootstrap, suite, mirror, fromOci, fromPodman, podmanRoot, tag, format, kernelDir, plain, ca, pin, cache,
         };
         command.SetAction(r =>
         {
@@ -130,16 +134,26 @@ internal static class BuildCommands
                 {
                     var archive = Path.Combine(exported, "image.tar");
                     PodmanImage.Save(podmanImage, archive, r.GetValue(podmanRoot));
-                    return FromOci(archive, null, ParseFormat(r.GetValue(format)!), r.GetValue(output)!, r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size), $"podman image {podmanImage}");
+                    return FromOci(archive, null, ParseFormat(r.GetValue(format)!), r.GetValue(output)!, r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size), r.GetValue(kernelDir)!, $"podman image {podmanImage}");
                 }
                 finally
                 {
                     Directory.Delete(exported, true);
                 }
             }
+            if (r.GetValue(fromOci) is { } registrySource && OciRegistryImage.IsReference(registrySource))
+            {
+                Cli.RequireRoot("initos build rootfs --from-oci", "a layer sets owners, set-id bits, device nodes and extended attributes");
+                var reference = ImageReference.Parse(registrySource);
+                using var client = RegistryCommands.Client(reference, r.GetValue(plain), r.GetValue(ca), r.GetValue(pin));
+                var options = new OciRootfs.Options(ParseFormat(r.GetValue(format)!), r.GetValue(output)!, r.GetValue(label)!, null, r.GetValue(uuid), r.GetValue(size), r.GetValue(kernelDir));
+                var built = OciRegistryImage.Build(reference, client, new BlobCache(r.GetValue(cache)!), options, Console.WriteLine);
+                Console.WriteLine($"rootfs {options.Output}: {r.GetValue(format)} from {reference} (config {built.ConfigDigest}): {built.Layers} layers, {built.Entries} entries, {built.TreeBytes / 1024} KiB of tree; {client.BytesFetched} bytes fetched{PairNote(built)}");
+                return 0;
+            }
             if (r.GetValue(fromOci) is { } source)
             {
-                return FromOci(source, r.GetValue(tag), ParseFormat(r.GetValue(format)!), r.GetValue(output)!, r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size), source);
+                return FromOci(source, r.GetValue(tag), ParseFormat(r.GetValue(format)!), r.GetValue(output)!, r.GetValue(label)!, r.GetValue(uuid), r.GetValue(size), r.GetValue(kernelDir)!, source);
             }
             bool debian = r.GetValue(debootstrap);
             if (debian)
@@ -171,15 +185,20 @@ internal static class BuildCommands
         return command;
     }
 
-    private static int FromOci(string source, string? tag, RootfsFormat format, string output, string label, string? uuid, int? size, string shownAs)
+    private static int FromOci(string source, string? tag, RootfsFormat format, string output, string label, string? uuid, int? size, string kernelDirectory, string shownAs)
     {
         Cli.RequireRoot("initos build rootfs --from-oci", "a layer sets owners, set-id bits, device nodes and extended attributes");
-        var result = OciRootfs.Build(source, new OciRootfs.Options(format, output, label, tag, uuid, size), Console.WriteLine);
+        var result = OciRootfs.Build(source, new OciRootfs.Options(format, output, label, tag, uuid, size, kernelDirectory), Console.WriteLine);
         var kind = format == RootfsFormat.Directory ? "directory" : format.ToString().ToLowerInvariant();
         var reference = result.Reference.Length > 0 && source == shownAs ? ":" + result.Reference : "";
-        Console.WriteLine($"rootfs {output}: {kind} from {shownAs}{reference} (config {result.ConfigDigest}): {result.Layers} layers, {result.Entries} entries, {result.TreeBytes / 1024} KiB of tree");
+        Console.WriteLine($"rootfs {output}: {kind} from {shownAs}{reference} (config {result.ConfigDigest}): {result.Layers} layers, {result.Entries} entries, {result.TreeBytes / 1024} KiB of tree{PairNote(result)}");
         return 0;
     }
+
+    /// <summary>Format vm: which kernel the image pairs with.</summary>
+    private static string PairNote(OciRootfs.Result result) => result.KernelVersion is { } version
+        ? $"; with the modules of kernel {version}: boot it in mode vm with a VM kit of that kernel (initos build data --vm-kit --kernel-dir … --image NAME=THIS)"
+        : "";
 
     private static RootfsFormat ParseFormat(string value) => value switch
     {
@@ -188,7 +207,8 @@ internal static class BuildCommands
         "squashfs" => RootfsFormat.Squashfs,
         "btrfs" => RootfsFormat.Btrfs,
         "dir" => RootfsFormat.Directory,
-        _ => throw new ArgumentException($"--format {value}: expected ext4, erofs, squashfs, btrfs or dir"),
+        "vm" => RootfsFormat.Vm,
+        _ => throw new ArgumentException($"--format {value}: expected ext4, erofs, squashfs, btrfs, dir or vm"),
     };
 
     private static Compression ParseCompression(string value) => value switch

@@ -66,7 +66,7 @@ internal static class RegistryCommands
         return command;
     }
 
-    private static (Option<bool> Plain, Option<string?> Ca, Option<string?> Pin) ConnectionOptions() => (
+    internal static (Option<bool> Plain, Option<string?> Ca, Option<string?> Pin) ConnectionOptions() => (
         Cli.Option<bool>("--plain-http", "speak plain HTTP: only to a registry on this machine (127.0.0.1, ::1, localhost), a test registry"),
         Cli.Option<string?>("--ca", "a PEM CA bundle the registry's certificate must chain to (instead of the system's roots)"),
         Cli.Option<string?>("--pin", "the SHA-256 (hex) of the registry's certificate: only that certificate is accepted"));
@@ -82,7 +82,7 @@ internal static class RegistryCommands
     }
 
     /// <summary>The client; credentials come from INITOS_REGISTRY_AUTH (user:password), never from the command line (ps would show them).</summary>
-    private static RegistryClient Client(ImageReference reference, bool plainHttp, string? ca, string? pin)
+    internal static RegistryClient Client(ImageReference reference, bool plainHttp, string? ca, string? pin)
     {
         if (plainHttp && !RegistryOptions.IsLoopback(reference.Host))
         {

@@ -61,7 +61,10 @@ public sealed class TlsConnection : IDisposable
         {
             throw Failure("SSL_CTX_new");
         }
-        Libssl.CtxCtrl(_context, Libssl.CtrlSetMinProtoVersion, Libssl.Tls12Version, 0);
+        if (Libssl.CtxCtrl(_context, Libssl.CtrlSetMinProtoVersion, Libssl.Tls12Version, 0) != 1)
+        {
+            throw Failure("SSL_CTX_set_min_proto_version(TLS 1.2)");
+        }
         if (trust.CaPem is { } pem)
         {
             AddCertificates(pem);

@@ -14,6 +14,11 @@ public enum RootfsFormat
     Btrfs,
     /// <summary>A directory tree, e.g. images/NAME on a data volume for the jail modes.</summary>
     Directory,
+    /// <summary>
+    /// Mode vm's half of the kernel + rootfs pair: an ext4 disk image (images/NAME) holding the
+    /// modules of the kernel the VM kit boots it with, so the OS can load its kernel's modules.
+    /// </summary>
+    Vm,
 }
 
 /// <summary>
@@ -25,9 +30,12 @@ public enum RootfsFormat
 /// </summary>
 public static class OciRootfs
 {
-    public sealed record Options(RootfsFormat Format, string Output, string Label, string? Tag = null, string? Uuid = null, int? SizeMiB = null);
+    /// <param name="KernelDirectory">Format vm: the unpacked Debian kernel the VM kit boots (its lib/modules/VERSION goes into the image).</param>
+    public sealed record Options(RootfsFormat Format, string Output, string Label, string? Tag = null, string? Uuid = null, int? SizeMiB = null, string? KernelDirectory = null);
 
-    public sealed record Result(string Reference, string ConfigDigest, int Layers, long Entries, long TreeBytes);
+    /// <param name="KernelVersion">Format vm: the kernel whose modules the image holds.</param>
+    public sealed record Result(string Reference, string ConfigDigest, int Layers, long Entries, long TreeBytes, string? KernelVersion = null);
+
 
     public static Result Build(string source, Options options, Action<string>? log = null)
     {
@@ -40,9 +48,10 @@ public static class OciRootfs
             // The root's mode when the image has no "./" entry, as umoci and runc leave it.
             File.SetUnixFileMode(staging, (UnixFileMode)0x1ED);
             long entries = Unpack(image, staging, log);
+            var kernel = options.Format == RootfsFormat.Vm ? AddKernelModules(staging, options.KernelDirectory, log) : null;
             long bytes = TreeBytes(staging);
             Write(staging, output, options, image.ConfigDigest, bytes);
-            return new Result(image.Reference, image.ConfigDigest, image.Layers.Count, entries, bytes);
+            return new Result(image.Reference, image.ConfigDigest, image.Layers.Count, entries, bytes, kernel);
         }
         finally
         {
@@ -72,6 +81,28 @@ public static class OciRootfs
         return applier.EntriesApplied;
     }
 
+    /// <summary>
+    /// The kernel's modules tree into the image's /usr/lib/modules/VERSION (or /lib/modules when
+    /// /lib is a directory of its own rather than the usual link to usr/lib), as the kernel
+    /// package installs it. An image that already has that version's modules is refused: two
+    /// sources for one kernel's modules would be a guess.
+    /// </summary>
+    private static string AddKernelModules(string root, string? kernelDirectory, Action<string>? log)
+    {
+        var kernel = Kernel.KernelFolder.Open(kernelDirectory ?? throw new ArgumentException("--format vm needs the kernel the VM kit boots (--kernel-dir)"));
+        var lib = new FileInfo(Path.Combine(root, "lib")).LinkTarget is null && Directory.Exists(Path.Combine(root, "lib")) ? "lib" : "usr/lib";
+        var modules = Path.Combine(root, lib, "modules");
+        var target = Path.Combine(modules, kernel.Version);
+        if (Path.Exists(target))
+        {
+            throw new ArgumentException($"the image already has /{lib}/modules/{kernel.Version}; --format vm adds the kit kernel's modules there and will not mix two sets");
+        }
+        Directory.CreateDirectory(modules);
+        ExternalTool.Run("cp", ["-a", "--", kernel.ModuleDirectory, target]);
+        log?.Invoke($"added the modules of kernel {kernel.Version} at /{lib}/modules/{kernel.Version}");
+        return kernel.Version;
+    }
+
     private static string PartialDirectory(string output)
     {
         if (Directory.Exists(output) || File.Exists(output))
@@ -93,7 +124,7 @@ public static class OciRootfs
         int size = options.SizeMiB ?? (int)Math.Max(options.Format == RootfsFormat.Btrfs ? 128 : 16, (treeBytes * 5 / 4 / (1 << 20)) + 32);
         switch (options.Format)
         {
-            case RootfsFormat.Ext4:
+            case RootfsFormat.Ext4 or RootfsFormat.Vm:
                 FilesystemImage.CreateExt4(staging, output, new FilesystemImage.Ext4Options(options.Label, uuid, size));
                 break;
             case RootfsFormat.Btrfs:

@@ -9,8 +9,9 @@ namespace InitOs.JailTests.Images;
 /// re-create files and directories (whiteouts, an opaque directory, a file over a directory and
 /// back, hard links, devices, a fifo, set-id and sticky bits, binary and text xattrs, entries
 /// through symlinks that point at / and above it) unpacks to the same tree as `umoci unpack`,
-/// file by file; every output format holds that tree; a flipped bit or a lying diff ID is
-/// refused with nothing written.
+/// file by file; every output format holds that tree, and so does the image fetched from a
+/// registry; a flipped bit (in a layout or in the registry) or a lying diff ID is refused with
+/// nothing written.
 /// </summary>
 public sealed class OciRootfsTests
 {
@@ -84,6 +85,40 @@ public sealed class OciRootfsTests
     }
 
     [Fact]
+    public void The_vm_format_is_the_tree_with_the_modules_of_the_kit_kernel_beside_it()
+    {
+        using var work = new TempDirectory("initos-oci-");
+        var layout = work.File("layout");
+        SyntheticImage(work.Path).WriteLayout(layout, "v1");
+        var expected = TreeListing.Of(Built(layout, work.File("dir")));
+        var kernel = InitOs.ImageBuild.Kernel.KernelFolder.Open(RepoPaths.Require(RepoPaths.KernelDirectory, "make kernel"));
+
+        var image = work.File("vm.img");
+        var result = OciRootfs.Build(layout, new OciRootfs.Options(RootfsFormat.Vm, image, "oci-vm", KernelDirectory: kernel.Root));
+        Assert.Equal(kernel.Version, result.KernelVersion);
+        var modules = $"usr/lib/modules/{kernel.Version}";
+        Directory.CreateDirectory(work.File("mnt"));
+        Tool.Run("mount", "-o", "loop,ro", image, work.File("mnt"));
+        try
+        {
+            // The image's own tree unchanged (lib is its link to usr/lib, so the modules went under usr/lib).
+            var listing = TreeListing.Of(work.File("mnt"));
+            var ownTree = new SortedDictionary<string, string>(listing.Where(e => e.Key != "lost+found" && e.Key != "usr/lib/modules" && !e.Key.StartsWith("usr/lib/modules/", StringComparison.Ordinal)).ToDictionary(), StringComparer.Ordinal);
+            Assert.Empty(TreeListing.Differences(expected, ownTree));
+            // The kernel's modules as its package installs them: every file, byte for byte.
+            var kernelModules = TreeListing.Of(kernel.ModuleDirectory);
+            var inImage = new SortedDictionary<string, string>(listing.Where(e => e.Key == modules || e.Key.StartsWith(modules + "/", StringComparison.Ordinal))
+                .ToDictionary(e => e.Key == modules ? "" : e.Key[(modules.Length + 1)..], e => e.Value), StringComparer.Ordinal);
+            Assert.Empty(TreeListing.Differences(kernelModules, inImage));
+            Assert.True(File.Exists(Path.Combine(work.File("mnt"), modules, "modules.dep")));
+        }
+        finally
+        {
+            Tool.Run("umount", work.File("mnt"));
+        }
+    }
+
+    [Fact]
     public void An_image_in_podmans_storage_gives_the_same_tree_as_its_archive()
     {
         using var work = new TempDirectory("initos-oci-");
@@ -109,6 +144,59 @@ public sealed class OciRootfsTests
 
         var missing = Assert.Throws<ArgumentException>(() => PodmanImage.Save("no-such-image:v9", Path.Combine(export, "other.tar"), storage));
         Assert.Contains("podman image no-such-image:v9", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void An_image_in_a_registry_gives_the_tree_of_its_layout_and_a_changed_blob_there_is_refused()
+    {
+        using var work = new TempDirectory("initos-oci-");
+        var layout = work.File("layout");
+        SyntheticImage(work.Path).WriteLayout(layout, "v1");
+        var expected = TreeListing.Of(Built(layout, work.File("from-layout")));
+        using var registry = new LocalRegistry();
+        var options = new InitOs.Sidecar.Registry.RegistryOptions { PlainHttpHosts = ["127.0.0.1"] };
+        using var client = InitOs.ImageBuild.Registry.HttpClientTransport.Client(registry.Address, options);
+        Push(layout, client, "initos/synthetic", "v1");
+        var reference = InitOs.Sidecar.Registry.ImageReference.Parse($"{registry.Address}/initos/synthetic:v1");
+
+        var fromRegistry = work.File("from-registry");
+        var result = OciRegistryImage.Build(reference, client, new InitOs.Sidecar.Registry.BlobCache(work.File("cache")), new OciRootfs.Options(RootfsFormat.Directory, fromRegistry, "unused"));
+        Assert.Equal(3, result.Layers);
+        Assert.Empty(TreeListing.Differences(expected, TreeListing.Of(fromRegistry)));
+
+        // One byte of a layer changed in the registry's own storage: refused naming the blob, nothing written.
+        using var index = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layout, "index.json")));
+        var manifestDigest = index.RootElement.GetProperty("manifests")[0].GetProperty("digest").GetString()!;
+        using var manifest = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", manifestDigest[7..])));
+        var layer = manifest.RootElement.GetProperty("layers")[1].GetProperty("digest").GetString()!;
+        var stored = registry.BlobFile(layer);
+        var bytes = File.ReadAllBytes(stored);
+        bytes[bytes.Length / 2] ^= 0x01;
+        File.WriteAllBytes(stored, bytes);
+        var tampered = work.File("tampered");
+        var refused = Assert.Throws<InitOs.Sidecar.Registry.RegistryException>(() =>
+            OciRegistryImage.Build(reference, client, new InitOs.Sidecar.Registry.BlobCache(work.File("fresh-cache")), new OciRootfs.Options(RootfsFormat.Directory, tampered, "unused")));
+        Assert.Contains($"blob {layer} from initos/synthetic: its bytes have digest", refused.Message, StringComparison.Ordinal);
+        Assert.False(Path.Exists(tampered));
+    }
+
+    /// <summary>An OCI layout's image into a registry as any OCI client pushes it: every blob, then the manifest under the tag.</summary>
+    private static void Push(string layout, InitOs.Sidecar.Registry.RegistryClient client, string repository, string tag)
+    {
+        foreach (var blob in Directory.GetFiles(Path.Combine(layout, "blobs", "sha256")))
+        {
+            client.PushBlob(repository, "sha256:" + Path.GetFileName(blob), new FileInfo(blob).Length, () => File.OpenRead(blob));
+        }
+        using var index = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(layout, "index.json")));
+        var descriptor = index.RootElement.GetProperty("manifests")[0];
+        var digest = descriptor.GetProperty("digest").GetString()!;
+        client.PushManifest(repository, tag, File.ReadAllBytes(Path.Combine(layout, "blobs", "sha256", digest[7..])), descriptor.GetProperty("mediaType").GetString()!);
+    }
+
+    private static string Built(string source, string output)
+    {
+        OciRootfs.Build(source, new OciRootfs.Options(RootfsFormat.Directory, output, "unused"));
+        return output;
     }
 
     [Fact]
