@@ -10,7 +10,8 @@ namespace InitOs.UnitTests.Registry;
 /// 127.0.0.1): push, pull byte for byte, a second version that changes one image fetches only
 /// that image, a download cut mid-blob resumes with Range, a blob changed in the registry's
 /// storage is refused with nothing kept, the signature is found through the referrers tag
-/// fallback (2.8 has no referrers API), and errors name the registry, the reference and the status.
+/// fallback (2.8 has no referrers API) or, with the API added in front of it, through the API,
+/// and errors name the registry, the reference and the status.
 /// </summary>
 public sealed class RegistryBundleTests : IDisposable
 {
@@ -169,6 +170,29 @@ public sealed class RegistryBundleTests : IDisposable
         Assert.Contains("is not a repository name", Assert.Throws<ArgumentException>(() => ImageReference.Parse("r.example/Team/bundle")).Message, StringComparison.Ordinal);
         Assert.Contains("is not sha256:", Assert.Throws<ArgumentException>(() => ImageReference.Parse("r.example/bundle@sha256:abc")).Message, StringComparison.Ordinal);
         Assert.True(RegistryOptions.IsLoopback("127.0.0.1") && RegistryOptions.IsLoopback("::1") && !RegistryOptions.IsLoopback("10.0.2.2"));
+    }
+
+    [Fact]
+    public void With_the_referrers_api_the_registry_keeps_the_link_no_fallback_tag_is_written_and_the_pull_finds_the_signature_through_it()
+    {
+        var key = Key("release");
+        var bundle = Bundle("1.0", key, ("os", RandomFile("os-api.img", 7)));
+        using var shim = new ReferrersShim(_registry.Port);
+        var options = new RegistryOptions { PlainHttpHosts = ["127.0.0.1"] };
+        var reference = ImageReference.Parse($"{shim.Address}/initos/api:1.0");
+        using (var workstation = InitOs.ImageBuild.Registry.HttpClientTransport.Client(shim.Address, options))
+        {
+            var pushed = BundlePush.Push(bundle, reference, workstation);
+            Assert.True(pushed.ReferrersApi);
+            using var direct = Client();
+            var fallback = ImageReference.Parse($"{_registry.Address}/initos/api:{RegistryClient.FallbackTag(pushed.ManifestDigest)}");
+            Assert.Equal((int?)404, Assert.Throws<RegistryException>(() => direct.GetManifest(fallback)).Status);
+        }
+        // The machine's client: the signature comes from the API's answer, the bundle byte for byte.
+        using var machine = new RegistryClient(shim.Address, options, new MachineHttpTransport(options, TimeSpan.FromSeconds(10)));
+        BundlePull.Pull(reference, machine, new BlobCache(_dir.File("api-cache")), Trusting(key), _dir.File("api-pulled.tar"));
+        Assert.Equal(File.ReadAllBytes(bundle), File.ReadAllBytes(_dir.File("api-pulled.tar")));
+        Assert.True(shim.ReferrersAnswered > 0);
     }
 
     private RegistryClient Client() => InitOs.ImageBuild.Registry.HttpClientTransport.Client(_registry.Address, new RegistryOptions { PlainHttpHosts = ["127.0.0.1"] });
