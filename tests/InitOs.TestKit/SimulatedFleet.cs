@@ -40,7 +40,7 @@ public sealed class SimulatedFleet : IDisposable
         {
             File.WriteAllText(Path.Combine(host, "configs", configVersion + ".toml"), toml);
         }
-        File.WriteAllText(Path.Combine(host, "authorized_keys"), $"command=\"{SshSidecar.ForcedCommand(admin)}\",no-port-forwarding,no-agent-forwarding,no-X11-forwarding {admin.Key}\n");
+        File.WriteAllText(Path.Combine(host, "authorized_keys"), SshSidecar.AuthorizedKeysLine(admin));
         if (failingVersions.Length > 0)
         {
             File.WriteAllLines(Path.Combine(host, "fail-versions"), failingVersions);

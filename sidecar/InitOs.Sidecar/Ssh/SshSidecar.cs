@@ -65,11 +65,13 @@ public static class SshSidecar
         }
         var ssh = Path.GetDirectoryName(AuthorizedKeys)!;
         Directory.CreateDirectory(ssh, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        const string restrictions = "no-port-forwarding,no-agent-forwarding,no-X11-forwarding";
-        var lines = sidecar.AllAdmins.Select(admin => $"command=\"{ForcedCommand(admin)}\",{restrictions} {admin.Key}\n");
-        File.WriteAllText(AuthorizedKeys, string.Concat(lines));
+        File.WriteAllText(AuthorizedKeys, string.Concat(sidecar.AllAdmins.Select(AuthorizedKeysLine)));
         File.SetUnixFileMode(AuthorizedKeys, UnixFileMode.UserRead | UnixFileMode.UserWrite);
     }
+
+    /// <summary>root's authorized_keys line for an admin key: its forced command, no forwarding of any kind.</summary>
+    public static string AuthorizedKeysLine(AdminKey admin) =>
+        $"command=\"{ForcedCommand(admin)}\",no-port-forwarding,no-agent-forwarding,no-X11-forwarding {admin.Key}\n";
 
     /// <summary>
     /// What a key's sessions run: the admin command told the key's role and fingerprint by
