@@ -31,6 +31,11 @@ public sealed class OsConsole
     public string SlavePath { get; }
     public string LogPath { get; }
 
+    /// <summary>Shown every chunk of the OS's console output as it is relayed (mode vm looks for its guest's marker).</summary>
+    public Action<ReadOnlySpan<byte>>? Watch { get => Volatile.Read(ref _watch); set => Volatile.Write(ref _watch, value); }
+
+    private Action<ReadOnlySpan<byte>>? _watch;
+
     /// <summary>The OS's console for a boot: output to the host console and the log; input from the host console unless a service of InitOS's own is interactive there.</summary>
     public static OsConsole OpenForOs(Init.Boot.BootContext context, string logPath)
     {
@@ -135,6 +140,7 @@ public sealed class OsConsole
                 host.Write(bytes); // a console that went away only loses the copy there
             }
             log.Append(bytes);
+            Watch?.Invoke(bytes);
         }, stopAtEnd: false);
     }
 

@@ -81,7 +81,7 @@ public sealed class OsJail
             if (settings.Upgrade.Enabled)
             {
                 var upgrade = settings.Upgrade;
-                _staged = new StagedOsImages(context, OsImageStore.OnDataVolume(name), new TrustPolicy(upgrade.Keys, upgrade.Compatible, upgrade.MinVersion));
+                _staged = new StagedOsImages(context, OsImageStore.OnDataVolume(name), new TrustPolicy(upgrade.Keys, upgrade.Compatible, upgrade.MinVersion), upgrade.Version!);
                 OsEnds.LoadModules(context, ["loop"], "OS images staged from bundles");
             }
             if (_staged is { HasPointer: true })
@@ -170,7 +170,8 @@ public sealed class OsJail
         return options with { Image = image, Hostname = _config.Hostname ?? HostnameOf(image) };
     }
 
-    private static void WriteRunning(string label)
+    /// <summary>What this start of the OS runs (NAME@V, NAME or root), for the sidecar's judge and `upgrade status`.</summary>
+    internal static void WriteRunning(string label)
     {
         Directory.CreateDirectory(StateDirectory);
         File.WriteAllText(OsImageStore.RunningFile, label + "\n");

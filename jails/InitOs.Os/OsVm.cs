@@ -6,6 +6,7 @@ using InitOs.Init.Supervision;
 using InitOs.Jails.Network;
 using InitOs.Jails.Vm;
 using InitOs.Jails.Vm.Kvm;
+using InitOs.Sidecar.Upgrades;
 using InitOs.Sys;
 
 namespace InitOs.Os;
@@ -32,6 +33,8 @@ public sealed class OsVm
     private JailNetwork? _network;
     private VmMachine? _running;
     private int _starts;
+    private StagedOsImages? _staged;
+    private GuestUpMarker? _guestUp;
 
     public static bool InVm(BootContext context) => context.RequireSettings().Mode == BootMode.Vm;
 
@@ -118,14 +121,29 @@ public sealed class OsVm
         context.Log.Info($"os: VM kit {kit}: {vm.Machine}, {vm.MemoryMiB} MiB, {vm.Cpus} CPU(s), accel {vm.Accel}");
     }
 
-    /// <summary>An image file under images/ (os.image), or the root device as the host found it.</summary>
+    /// <summary>
+    /// An image file under images/ (os.image), or the root device as the host found it. With
+    /// upgrades on and images staged from bundles (the pointer images/NAME.current), the disk is
+    /// chosen, and proven, at each start instead (<see cref="ChooseDisk"/>).
+    /// </summary>
     private void FindDisk(BootContext context)
     {
         var settings = context.RequireSettings();
         string disk;
-        if (_config.Image is { } name)
+        if (_config.Image is { } name && settings.Upgrade.Enabled)
         {
-            disk = Path.Combine(DataConfig.MountPoint, "images", name);
+            var upgrade = settings.Upgrade;
+            _staged = new StagedOsImages(context, OsImageStore.OnDataVolume(name), new TrustPolicy(upgrade.Keys, upgrade.Compatible, upgrade.MinVersion), upgrade.Version!);
+        }
+        if (_staged is { HasPointer: true })
+        {
+            _guestRoot = "/dev/vda";
+            context.Log.Info($"os: the VM's disk from the pointer images/{_config.Image}{OsImageStore.PointerSuffix}: chosen and proven at each start, its writes dropped");
+            return;
+        }
+        if (_config.Image is { } name2)
+        {
+            disk = Path.Combine(DataConfig.MountPoint, "images", name2);
             if (Directory.Exists(disk))
             {
                 throw new BootException($"os.image: {disk} is a directory (a jail mode's image); mode vm boots a disk image file");
@@ -162,7 +180,37 @@ public sealed class OsVm
     private void OpenConsole(BootContext context)
     {
         _console = OsConsole.OpenForOs(context, Path.Combine(StateDirectory, "console.log"));
+        _guestUp = new GuestUpMarker(() => Volatile.Read(ref _starts));
+        _console.Watch = _guestUp.Scan;
         _spec = _spec! with { Serial = _console.SlavePath };
+    }
+
+    /// <summary>
+    /// This start's disk when images come from bundles: the pointer's trial (a start spent) or
+    /// good version, proven, booted with its writes dropped so the file stays as signed; or,
+    /// with no good version yet, images/NAME. Written to /run/initos/os/image for the judge.
+    /// </summary>
+    private VmSpec ChooseDisk(VmSpec spec)
+    {
+        if (_staged is not { HasPointer: true } staged)
+        {
+            OsJail.WriteRunning(_config.Image ?? "root");
+            return spec;
+        }
+        if (staged.TakeFile() is { } image)
+        {
+            OsJail.WriteRunning(image.Label);
+            _log.Info($"os: start {_starts} boots {image.Label} ({image.FsType}, {image.Digest[..19]}…, signed by {Init.Config.PublicKeys.Fingerprint(image.Key)}), proven");
+            return spec with { Disk = image.Path, Snapshot = true };
+        }
+        var name = _config.Image!;
+        var disk = Path.Combine(DataConfig.MountPoint, "images", name);
+        if (!File.Exists(disk))
+        {
+            throw new BootException($"os.image: the pointer names no good version and there is no disk image {disk} to fall back on");
+        }
+        OsJail.WriteRunning(name);
+        return spec with { Disk = disk, Snapshot = !_config.KeepUpper };
     }
 
     /// <summary>QEMU as PID 1 supervises it; the host's shutdown presses the guest's power button first.</summary>
@@ -183,7 +231,9 @@ public sealed class OsVm
     private int Start()
     {
         var spec = _spec ?? throw new InvalidOperationException("the os phase did not run");
-        _starts++;
+        Interlocked.Increment(ref _starts);
+        _guestUp?.Reset();
+        spec = ChooseDisk(spec);
         string ip = "off";
         if (_config.Network == "bridge")
         {

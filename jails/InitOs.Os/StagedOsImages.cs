@@ -12,8 +12,11 @@ namespace InitOs.Os;
 /// config's keys (the data volume is not signed), then mounted read-only to be the jail's lower
 /// layer. A trial that cannot be proven or has no init is dropped from the pointer on the spot
 /// and the good version starts instead, so a bad image never needs a verdict to be left behind.
+/// A trial that came with a UKI (one bundle carrying both) runs only under that UKI's release
+/// (<paramref name="release"/>, this boot's signed [upgrade] version): the previous UKI, booted
+/// because the new one was never made bootable or was judged bad, keeps its good image.
 /// </summary>
-internal sealed class StagedOsImages(BootContext context, OsImageStore store, TrustPolicy signedPolicy)
+internal sealed class StagedOsImages(BootContext context, OsImageStore store, TrustPolicy signedPolicy, string release)
 {
     private const string MountRoot = OsJail.StateDirectory + "/lower";
 
@@ -27,7 +30,24 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
     /// good version (the directory image images/NAME runs). <paramref name="usable"/> throws a
     /// BootException when a mounted image cannot run (no init).
     /// </summary>
-    public (string Directory, string Label)? Take(Action<string> usable)
+    public (string Directory, string Label)? Take(Action<string> usable) =>
+        TakeWith(image =>
+        {
+            var mounted = Mount(image);
+            usable(mounted.Directory);
+            return new MountedImage(mounted.Directory, mounted.Label);
+        }) is { } chosen ? (chosen.Directory, chosen.Label) : null;
+
+    /// <summary>
+    /// Mode vm's: the proven image file for this start (the guest boots it as its disk, its
+    /// writes dropped, so the file stays as proven); null as for <see cref="Take"/>.
+    /// </summary>
+    public ProvenImage? TakeFile() => TakeWith(image => image);
+
+    private sealed record MountedImage(string Directory, string Label);
+
+    /// <summary>The pointer's trial (a start spent) or good version, proven and handed to <paramref name="use"/>; a trial that fails either is dropped.</summary>
+    private T? TakeWith<T>(Func<ProvenImage, T> use) where T : class
     {
         ImagePointer? pointer;
         try
@@ -45,6 +65,11 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
             return null;
         }
         var policy = pointer.Raise(signedPolicy);
+        if (pointer.HasTrial && !pointer.TrialRunsUnder(release))
+        {
+            context.Log.Info($"os: the trial {store.Name}@{pointer.Trial} came with UKI {pointer.TrialUki} and this boot is {release}: {store.GoodLabel(pointer)} runs");
+            pointer = pointer with { Trial = null, TriesLeft = 0 };
+        }
         if (pointer.HasTrial && !SpendStart(pointer))
         {
             pointer = pointer with { Trial = null, TriesLeft = 0 };
@@ -54,15 +79,15 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
             var trial = pointer.Trial!;
             try
             {
-                var mounted = Mount(store.Prove(trial, policy));
-                usable(mounted.Directory);
-                context.Log.Info($"os: the trial {mounted.Label} ({pointer.TriesLeft - 1} more starts after this one); the sidecar judges it");
-                return mounted;
+                var chosen = use(store.Prove(trial, policy));
+                context.Log.Info($"os: the trial {store.Name}@{trial} ({pointer.TriesLeft - 1} more starts after this one); the sidecar judges it");
+                return chosen;
             }
             catch (Exception e) when (e is BundleException or BootException or SysException or IOException)
             {
                 context.Log.Error($"os: the trial {store.Name}@{trial} cannot run: {e.Message}; dropped, back to {store.GoodLabel(pointer)}");
-                TryWritePointer(pointer with { Trial = null, TriesLeft = 0 }, $"dropping the trial {store.Name}@{trial}");
+                // Its starts end here; the judge sees a trial with none left and rules it bad.
+                TryWritePointer(pointer with { TriesLeft = 0 }, $"dropping the trial {store.Name}@{trial}");
             }
         }
         else if (pointer.Trial is { } spent)
@@ -73,9 +98,7 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
         {
             return null;
         }
-        var image = Mount(store.Prove(good, policy));
-        usable(image.Directory);
-        return image;
+        return use(store.Prove(good, policy));
     }
 
     private DurableSteps Steps() => new(line => context.Log.Info(line));
@@ -110,12 +133,17 @@ internal sealed class StagedOsImages(BootContext context, OsImageStore store, Tr
         {
             return (current.Directory, current.Label);
         }
+        if (context.RequireSettings().Mode == Init.Config.BootMode.Unprivileged && !OsImageStore.Idmappable(image.FsType))
+        {
+            throw new BootException($"the image {image.Label} is {image.FsType} and the OS runs unprivileged: its lower layer is mounted idmapped, which Linux 6.1 allows on ext4 only");
+        }
         RootTasks.EnsureFilesystem(context, image.FsType);
         var directory = Path.Combine(MountRoot, image.Label);
         Directory.CreateDirectory(directory);
         using (var loop = LoopDevice.AttachReadOnly(image.Path))
         {
-            Mounts.Mount(loop.Path, directory, image.FsType, MountFlags.ReadOnly, null);
+            // noload: a read-only ext4 image has no journal to replay (mkfs -d leaves it clean).
+            Mounts.Mount(loop.Path, directory, image.FsType, MountFlags.ReadOnly, image.FsType == "ext4" ? "noload" : null);
         }
         context.Log.Info($"os: image {image.Label} ({image.FsType}, {image.Digest[..19]}…, signed by {Init.Config.PublicKeys.Fingerprint(image.Key)}) proven and mounted on {directory}");
         LetGo();

@@ -37,12 +37,12 @@ public sealed class JailedUpgradeBootTests
     }
 
     /// <summary>The default OS that says its version at each start and, when <paramref name="serves"/>, answers HTTP on port 8080.</summary>
-    private static void Tree(string directory, string version, bool serves, bool init = true)
+    internal static void Tree(string directory, string version, bool serves, bool init = true)
     {
         var inittab = "::once:/etc/announce\n" + (serves ? "::respawn:/usr/sbin/httpd -f -p 8080 -h /www\n" : "") + DefaultRootfs.Inittab + "\n";
         DefaultRootfs.Stage(directory, extras:
         [
-            new DefaultRootfs.ExtraFile("etc/announce", $"#!/bin/sh\necho \"OS-VERSION={version} start=$INITOS_JAIL_STARTS\"\n"),
+            new DefaultRootfs.ExtraFile("etc/announce", $"#!/bin/sh\necho \"OS-VERSION={version} start=$INITOS_JAIL_STARTS uid_map=$(cat /proc/self/uid_map)\"\n"),
             new DefaultRootfs.ExtraFile("etc/inittab", inittab, 0x1A4),
             new DefaultRootfs.ExtraFile("www/index.html", $"os {version}\n", 0x1A4),
         ]);
@@ -59,6 +59,93 @@ public sealed class JailedUpgradeBootTests
         Tree(tree.Path, version, serves, init);
         var image = _images.Scratch($"jailed-upgrade-{version}.squashfs");
         OsImageFile.Squashfs(tree.Path, image);
+        BundleWriter.Write(new BundleSpec(version, MachineClass, "1.0", null, [new("os", image)], Key("release")), output);
+        return output;
+    }
+
+    /// <summary>
+    /// An unprivileged jailed OS (its own user namespace, its lower layer mounted idmapped): a
+    /// squashfs image is refused once its bytes are proven and before anything points at it
+    /// (Linux 6.1 cannot mount squashfs idmapped); an ext4 image is staged, mounted read-only,
+    /// idmapped into the jail, judged and blessed, and the OS runs on it unprivileged.
+    /// </summary>
+    [Fact]
+    public void An_unprivileged_jailed_os_runs_an_ext4_image_idmapped_and_refuses_a_squashfs_one()
+    {
+        using var baseTree = new TempDirectory("initos-jailed-os-base-");
+        Tree(baseTree.Path, "1.0", serves: true);
+        var data = _images.Scratch("jailed-upgrade-unprivileged-data.img");
+        var report = DataVolume.Create(new DataVolume.Spec { SizeMiB = 256, Images = new Dictionary<string, string> { ["os"] = baseTree.Path } }, data);
+        var initramfs = _images.InitramfsWith("jailed-upgrade-unprivileged", GuestConfig.Pid1($$"""
+            [data]
+            device = "LABEL=initos-data"
+
+            [os]
+            image = "os"
+            image_digest = "{{report.ImageDigests["os"]}}"
+            network = "none"
+
+            [upgrade]
+            keys = ["{{File.ReadAllText(Key("release") + ".pub").Trim()}}"]
+            compatible = "{{MachineClass}}"
+            min_version = "1.0"
+            version = "1.0"
+            tries = 2
+            settle_seconds = 3
+            deadline_seconds = 20
+
+            [[upgrade.probe]]
+            command = "pidof httpd"
+
+            """ + GuestConfig.DhcpAndSidecar(Key("admin") + ".pub"),
+            modules: "load = [\"virtio_blk\", \"btrfs\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"overlay\"]",
+            mode: "unprivileged"));
+        var squashfs = Bundle("2.0", serves: true);
+        var ext4 = Ext4Bundle("2.1");
+        int port = SidecarSshBootTests.FreePort();
+        using var vm = new VmBoot($"{nameof(JailedUpgradeBootTests)}-unprivileged", new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = initramfs,
+            Disks = [data],
+            Append = "console=ttyS0,115200 panic=-1 quiet",
+            Network = true,
+            HostForwards = [(port, 22)],
+            MemoryMiB = 768,
+            NoReboot = false,
+        });
+        using var keys = new TempDirectory("initos-jailed-upgrade-known-");
+        var client = new AdminClient(Key("admin"), new KnownHosts(keys.File("known_hosts")), TimeSpan.FromSeconds(120));
+        var target = new AdminTarget("127.0.0.1", port);
+        vm.Expect(@"OS-VERSION=1\.0 start=1 uid_map=\s*0\s+\d+\s+65536");
+
+        var refused = AdminSessions.WhenUp(() => UpgradeImages.Apply(client, target, "upgrade apply", squashfs));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("refused: os-image os: a squashfs image, and the jailed OS runs unprivileged: its lower layer is mounted idmapped, which Linux 6.1 allows on ext4 only", refused.Error, StringComparison.Ordinal);
+        var before = client.Run(target, "upgrade status --json");
+        Assert.True(before.Succeeded, before.ToString());
+        using (var json = System.Text.Json.JsonDocument.Parse(before.Output))
+        {
+            Assert.Empty(json.RootElement.GetProperty("os_images").GetProperty("images").EnumerateArray());
+        }
+
+        var applied = UpgradeImages.Apply(client, target, "upgrade apply", ext4);
+        Assert.True(applied.Succeeded, applied.ToString());
+        Assert.Contains("upgrade: verdict on os@2.1: good; blessed", applied.Output, StringComparison.Ordinal);
+        vm.Expect(@"os: image os@2\.1 \(ext4, sha256:[0-9a-f]{12}…, signed by SHA256:\S+\) proven and mounted on /run/initos/os/lower/os@2\.1");
+        var inside = vm.Expect(@"OS-VERSION=2\.1 start=2 uid_map=\s*0\s+(?<host>\d+)\s+65536");
+        Assert.True(long.Parse(inside.Groups["host"].Value, CultureInfo.InvariantCulture) >= 65536, inside.Value);
+        Assert.Equal(1, Regex.Count(vm.Session.Log, "starting as PID 1"));
+    }
+
+    /// <summary>A bundle whose OS image is ext4 (what an unprivileged jail can mount idmapped).</summary>
+    private string Ext4Bundle(string version)
+    {
+        var output = _images.Scratch($"jailed-upgrade-{version}-ext4.bundle.tar");
+        using var tree = new TempDirectory("initos-jailed-os-");
+        Tree(tree.Path, version, serves: true);
+        var image = _images.Scratch($"jailed-upgrade-{version}.ext4");
+        FilesystemImage.CreateExt4(tree.Path, image, new FilesystemImage.Ext4Options("os"));
         BundleWriter.Write(new BundleSpec(version, MachineClass, "1.0", null, [new("os", image)], Key("release")), output);
         return output;
     }

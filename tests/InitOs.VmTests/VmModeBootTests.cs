@@ -123,4 +123,100 @@ public sealed class VmModeBootTests : IDisposable
         vm.Expect("shutdown: powering off", TimeSpan.FromSeconds(60));
         vm.ExpectExit();
     }
+
+    /// <summary>
+    /// Mode vm with an OS image from a bundle (nested, opt-in as above): the guest boots os 1.0
+    /// from images/os; 2.0 (an ext4 disk whose OS serves HTTP on 8080) is applied over ssh,
+    /// staged as images/os@2.0, the VM restarted on it (proven, its writes dropped), and judged
+    /// by the sidecar: QEMU running, the guest's InitOS reaching its OS's init (PID 1 sees its
+    /// exec line on the console) and a probe of the guest's address; then blessed.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Vm_an_os_image_from_a_bundle_restarts_the_guest_on_it_and_is_judged_by_the_guest_and_its_probe()
+    {
+        var admin = _images.Scratch("vm-upgrade-admin");
+        var release = _images.Scratch("vm-upgrade-release");
+        SidecarSshBootTests.NewKey(admin);
+        SidecarSshBootTests.NewKey(release);
+        var data = _images.Scratch("vm-upgrade-data.img");
+        DataVolume.Create(new DataVolume.Spec
+        {
+            FsType = "ext4",
+            SizeMiB = 320,
+            VmKit = new VmKit.Spec(_images.Kernel, _images.Initramfs),
+            Images = new Dictionary<string, string> { ["os"] = GuestDisk("1.0") },
+        }, data);
+        var bundle = _images.Scratch("vm-upgrade-2.0.bundle.tar");
+        InitOs.ImageBuild.Bundle.BundleWriter.Write(new InitOs.ImageBuild.Bundle.BundleSpec("2.0", "qemu-vm", "1.0", null, [new("os", GuestDisk("2.0"))], release), bundle);
+        var initramfs = _images.InitramfsWith("vm-upgrade", GuestConfig.Pid1($$"""
+            [data]
+            device = "LABEL=initos-data"
+
+            [os]
+            image = "os"
+            stop_grace_seconds = 5
+
+            [vm]
+            memory_mib = 256
+
+            [upgrade]
+            keys = ["{{File.ReadAllText(release + ".pub").Trim()}}"]
+            compatible = "qemu-vm"
+            min_version = "1.0"
+            version = "1.0"
+            tries = 2
+            settle_seconds = 3
+            deadline_seconds = 1500
+
+            [[upgrade.probe]]
+            http = "http://10.88.0.2:8080/"
+
+            """ + GuestConfig.DhcpAndSidecar(admin + ".pub"),
+            modules: "load = [\"virtio_blk\", \"ext4\"]\ninclude = [\"virtio_pci\", \"virtio_net\", \"bridge\", \"tun\"]",
+            mode: "vm"));
+        int port = SidecarSshBootTests.FreePort();
+        using var vm = new VmBoot("VmModeUpgradeBootTests", new QemuOptions
+        {
+            Kernel = _images.Kernel,
+            Initrd = initramfs,
+            Disks = [data],
+            Append = "console=ttyS0 panic=-1 quiet",
+            Network = true,
+            HostForwards = [(port, 22)],
+            MemoryMiB = 1024,
+        });
+        var slow = TimeSpan.FromMinutes(20);
+        // `upgrade apply` waits for the verdict, a nested guest boot away.
+        var client = new AdminClient(admin, new KnownHosts(_keys.File("known_hosts")), TimeSpan.FromMinutes(30));
+        var target = new AdminTarget("127.0.0.1", port);
+        vm.Expect("VM-OS-VERSION=1.0", slow);
+
+        var applied = AdminSessions.WhenUp(() => UpgradeImages.Apply(client, target, "upgrade apply", bundle));
+        Assert.True(applied.Succeeded, applied.ToString());
+        Assert.Contains("upgrade: os@2.0 staged on the data volume (2 starts to prove itself)", applied.Output, StringComparison.Ordinal);
+        Assert.Contains("upgrade: verdict on os@2.0: good; blessed", applied.Output, StringComparison.Ordinal);
+        vm.Expect(@"os: start 2 boots os@2\.0 \(ext4, sha256:[0-9a-f]{12}…, signed by SHA256:\S+\), proven");
+        vm.Expect("VM-OS-VERSION=2.0", slow);
+
+        var status = client.Run(target, "upgrade status --json");
+        Assert.True(status.Succeeded, status.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(status.Output);
+        var images = json.RootElement.GetProperty("os_images");
+        Assert.Equal("os@2.0", images.GetProperty("running").GetString());
+        Assert.Equal("os@2.0", images.GetProperty("good").GetString());
+    }
+
+    /// <summary>The default OS as an ext4 disk that says its version and serves it over HTTP on 8080.</summary>
+    private string GuestDisk(string version)
+    {
+        var disk = _images.Scratch($"vm-upgrade-guest-{version}.img");
+        DiskImages.DefaultRootfs(disk, extras:
+        [
+            new DefaultRootfs.ExtraFile("etc/announce", $"#!/bin/sh\necho \"VM-OS-VERSION={version}\"\n"),
+            new DefaultRootfs.ExtraFile("etc/inittab", "::once:/etc/announce\n::respawn:/usr/sbin/httpd -f -p 8080 -h /www\n" + DefaultRootfs.Inittab + "\n", 0x1A4),
+            new DefaultRootfs.ExtraFile("www/index.html", $"os {version}\n", 0x1A4),
+        ]);
+        return disk;
+    }
 }

@@ -248,7 +248,7 @@ public static class InitramfsBuilder
     public static readonly IReadOnlyList<string> UpgradeModules = ["efivarfs", "vfat", "nls_cp437", "nls_ascii", "i6300esb", "iTCO_wdt", "sp5100_tco", .. HashModules];
 
     /// <summary>What a jailed OS's images from bundles need: loop devices and the two filesystems an OS image may be.</summary>
-    public static readonly IReadOnlyList<string> OsImageModules = ["loop", "squashfs", "erofs"];
+    public static readonly IReadOnlyList<string> OsImageModules = ["loop", "squashfs", "erofs", "ext4"];
 
     private static List<string> AddModules(CpioArchive archive, InitramfsSpec spec, KernelFolder kernel, ModuleIndex index, InitosConfig config, ModuleProfile profile, IReadOnlyList<string> hostLeftOut, string staging)
     {

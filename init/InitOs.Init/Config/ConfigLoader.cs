@@ -123,6 +123,10 @@ public static class ConfigLoader
         {
             throw new ConfigException(file, probe.Line, "upgrade.probe", "an [[upgrade.probe]] needs exactly one of tcp = \"HOST:PORT\", http = \"http://…\" or command = \"WORDS\" (run in the jailed OS)");
         }
+        foreach (var probe in config.Upgrade.Probes.Where(p => p.Command is not null && config.Mode == BootMode.Vm))
+        {
+            throw new ConfigException(file, probe.Line, "upgrade.probe", "a command probe runs in a jailed OS, and in mode vm the OS is a guest with its own kernel: probe its address with tcp = \"HOST:PORT\" or http = \"http://…\"");
+        }
         if (config.Os.ImageDigest is not null && config.Os.Image is null)
         {
             throw new ConfigException(file, config.Os.ImageDigestLine, "os.image_digest", "pins the manifest of os.image, and no os.image is set (the root device is not checked this way)");

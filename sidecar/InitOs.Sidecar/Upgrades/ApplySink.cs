@@ -5,36 +5,43 @@ namespace InitOs.Sidecar.Upgrades;
 /// <summary>
 /// Where `upgrade apply` sends a bundle, decided once its manifest is proven: OS images only go
 /// to the data volume for the jail (<see cref="OsImageSink"/>), a UKI to the ESP for the next
-/// boot (<see cref="EspUkiSink"/>). Each checks its own plan before anything is written.
+/// boot (<see cref="EspUkiSink"/>), a UKI with OS images to both, the UKI held back until the
+/// images are staged. Each checks its own plan before anything is written.
 /// </summary>
 public sealed class ApplySink(InitosConfig settings, DurableSteps steps, Action<string> progress) : IArtifactSink
 {
     private IArtifactSink? _chosen;
 
-    /// <summary>The OS image sink, when the bundle was one for the jail.</summary>
-    public OsImageSink? Jailed => _chosen as OsImageSink;
+    /// <summary>The OS image sink, when the bundle carries OS images (alone, or with their UKI).</summary>
+    public OsImageSink? Jailed { get; private set; }
 
-    /// <summary>The UKI sink, when the bundle was one for the ESP.</summary>
-    public EspUkiSink? Boot => _chosen as EspUkiSink;
+    /// <summary>The UKI sink, when the bundle carries a UKI.</summary>
+    public EspUkiSink? Boot { get; private set; }
 
     public void Plan(BundleDescription description, IReadOnlyList<BundleArtifact> artifacts)
     {
-        _chosen = artifacts.All(a => a.Kind == BundleArtifact.OsImage) ? JailSink() : UkiSink();
+        bool images = artifacts.Any(a => a.Kind == BundleArtifact.OsImage), uki = artifacts.Any(a => a.Kind == BundleArtifact.Uki);
+        Boot = uki ? UkiSink(holdEntry: images && settings.Os.Image is not null) : null;
+        Jailed = images && (!uki || settings.Os.Image is not null) ? JailSink(besideUki: uki) : null;
+        _chosen = (Boot, Jailed) switch
+        {
+            ({ } boot, { } jail) => new PairSink(boot, jail),
+            ({ } boot, null) => boot,
+            (null, { } jail) => jail,
+            _ => throw new BundleException("the bundle carries neither a UKI nor an OS image"),
+        };
         _chosen.Plan(description, artifacts);
     }
 
-    private OsImageSink JailSink()
+    private OsImageSink JailSink(bool besideUki)
     {
         if (settings.Os.Image is not { } name || OsImageStore.Running() is null)
         {
-            throw new BundleException("the bundle carries OS images only, and this machine runs no jailed OS from the data volume's images/ ([os] image in mode privileged or unprivileged)");
+            throw new BundleException("the bundle carries OS images only, and this machine runs no jailed OS from the data volume's images/ ([os] image in mode privileged, unprivileged or vm)");
         }
-        if (OsUidMap() is { } map && map != "0 0 4294967295")
-        {
-            // Its lower layer would need an idmapped mount, which squashfs and erofs lack (Linux 6.1).
-            throw new BundleException($"the jailed OS runs unprivileged (uid_map {map}); OS images from bundles are for privileged jails only so far (docs/upgrades.md)");
-        }
-        return new OsImageSink(OsImageStore.OnDataVolume(name), steps, progress);
+        // An unprivileged jail's lower layer is mounted idmapped: only some filesystems allow it.
+        bool idmapped = OsUidMap() is { } map && map != "0 0 4294967295";
+        return new OsImageSink(OsImageStore.OnDataVolume(name), steps, progress, besideUki, idmapped);
     }
 
     /// <summary>The running OS's uid_map (its init's, from PID 1's status file), spaces squeezed; null when it does not run.</summary>
@@ -55,7 +62,7 @@ public sealed class ApplySink(InitosConfig settings, DurableSteps steps, Action<
         }
     }
 
-    private EspUkiSink UkiSink()
+    private EspUkiSink UkiSink(bool holdEntry)
     {
         if (EfiVariables.LoaderEntrySelected() is null)
         {
@@ -66,7 +73,7 @@ public sealed class ApplySink(InitosConfig settings, DurableSteps steps, Action<
         {
             throw new BundleException($"the running {trial.Entry.Version} is on trial ({trial.Entry.FileName}); its verdict comes first (`upgrade status`, `upgrade bless`, `upgrade rollback`)");
         }
-        return new EspUkiSink(slots, steps, settings.Upgrade.Tries, progress);
+        return new EspUkiSink(slots, steps, settings.Upgrade.Tries, progress, holdEntry);
     }
 
     public Stream Begin(BundleArtifact artifact) => Chosen.Begin(artifact);
@@ -76,4 +83,26 @@ public sealed class ApplySink(InitosConfig settings, DurableSteps steps, Action<
     public void Abort() => _chosen?.Abort();
 
     private IArtifactSink Chosen => _chosen ?? throw new InvalidOperationException("Begin before Plan");
+}
+
+/// <summary>A UKI and the OS images it comes with: each artifact to its own sink, both planned before any byte is written.</summary>
+internal sealed class PairSink(EspUkiSink boot, OsImageSink jail) : IArtifactSink
+{
+    public void Plan(BundleDescription description, IReadOnlyList<BundleArtifact> artifacts)
+    {
+        boot.Plan(description, artifacts);
+        jail.Plan(description, artifacts);
+    }
+
+    public Stream Begin(BundleArtifact artifact) => SinkOf(artifact).Begin(artifact);
+
+    public void Commit(BundleArtifact artifact) => SinkOf(artifact).Commit(artifact);
+
+    public void Abort()
+    {
+        boot.Abort();
+        jail.Abort();
+    }
+
+    private IArtifactSink SinkOf(BundleArtifact artifact) => artifact.Kind == BundleArtifact.Uki ? boot : jail;
 }

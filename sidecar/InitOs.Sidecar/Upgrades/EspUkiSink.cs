@@ -7,9 +7,11 @@ namespace InitOs.Sidecar.Upgrades;
 /// name systemd-boot passes over), renamed to initos-V+TRIES.efi only once its digest proved
 /// it, then the directory synced. Before any byte is written the plan is checked: one UKI,
 /// newer than the running release, room for it on the ESP. Every write goes through the
-/// numbered steps. An abort removes the partial file; nothing else was touched.
+/// numbered steps. An abort removes the partial file; nothing else was touched. With OS images
+/// in the same bundle (<paramref name="holdEntry"/>) the proven UKI stays a partial file until
+/// <see cref="Activate"/>: it must not become bootable before the image it comes with is staged.
 /// </summary>
-public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Action<string> progress) : IArtifactSink
+public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Action<string> progress, bool holdEntry = false) : IArtifactSink
 {
     /// <summary>Room left over on the ESP beyond the UKI, for FAT's own bookkeeping.</summary>
     public const long Margin = 1 << 20;
@@ -23,9 +25,9 @@ public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Ac
 
     public void Plan(BundleDescription description, IReadOnlyList<BundleArtifact> artifacts)
     {
-        if (artifacts.FirstOrDefault(a => a.Kind != BundleArtifact.Uki) is { } image)
+        if (!holdEntry && artifacts.FirstOrDefault(a => a.Kind != BundleArtifact.Uki) is { } image)
         {
-            throw new BundleException($"os-image {image.Name}: this machine applies UKI upgrades; OS images in a bundle are not applied yet (docs/upgrades.md)");
+            throw new BundleException($"os-image {image.Name}: this machine runs no OS from the data volume's images/ to put it in");
         }
         var uki = artifacts.SingleOrDefault(a => a.Kind == BundleArtifact.Uki)
             ?? throw new BundleException("the bundle has no UKI; this machine applies UKI upgrades");
@@ -59,7 +61,21 @@ public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Ac
     {
         steps.SyncAndClose(_partial ?? throw new InvalidOperationException("Commit before Begin"));
         _partial = null;
-        var entry = BootEntry.New(VersionOf(artifact), tries);
+        if (!holdEntry)
+        {
+            Activate();
+        }
+    }
+
+    /// <summary>The proven UKI becomes the entry systemd-boot tries next (with its counter); an earlier entry of the same version goes.</summary>
+    public BootEntry Activate()
+    {
+        var version = _version ?? throw new InvalidOperationException("Activate before Plan");
+        if (_partialPath is null || _partial is not null)
+        {
+            throw new InvalidOperationException("Activate before the UKI was committed");
+        }
+        var entry = BootEntry.New(version, tries);
         var others = slots.List().Where(s => s.Entry.Version == entry.Version).ToList();
         steps.Rename(_partialPath!, slots.PathOf(entry));
         _partialPath = null;
@@ -74,6 +90,7 @@ public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Ac
             steps.SyncDirectory(slots.Directory);
         }
         Staged = entry;
+        return entry;
     }
 
     public void Abort()
@@ -90,5 +107,17 @@ public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Ac
 
     private string VersionOf(BundleArtifact artifact) => _version ?? throw new InvalidOperationException($"{artifact.Name}: Begin before Plan");
 
-    private string PartialPath(string version) => Path.Combine(slots.Directory, $".{BootEntry.Prefix}{version}{BootEntry.Suffix}.partial");
+    private string PartialPath(string version) => HeldPath(slots, version);
+
+    private static string HeldPath(EspSlots slots, string version) => Path.Combine(slots.Directory, $".{BootEntry.Prefix}{version}{BootEntry.Suffix}.partial");
+
+    /// <summary>A UKI held back for OS images that were never staged (the power failed between them): removed, as systemd-boot never saw it.</summary>
+    public static void RemoveHeld(EspSlots slots, string version, DurableSteps steps)
+    {
+        if (File.Exists(HeldPath(slots, version)))
+        {
+            steps.Delete(HeldPath(slots, version));
+            steps.SyncDirectory(slots.Directory);
+        }
+    }
 }

@@ -12,17 +12,22 @@ namespace InitOs.Sidecar.Upgrades;
 /// <summary>
 /// Whether a trial boot is healthy: the OS has been up, without a restart, for settle_seconds
 /// (switch_root: PID 1 is the OS's init; jail, vm and initramfs modes: every service PID 1
-/// supervises is running), and every [[upgrade.probe]] passes, all before deadline_seconds of
-/// uptime. Checked once a second.
+/// supervises is running; vm: and the guest of QEMU's current start reached its OS's init, as
+/// PID 1 saw on its console), and every [[upgrade.probe]] passes, all before deadline_seconds
+/// of uptime. Checked once a second.
 /// </summary>
 /// <param name="uptime">Seconds since the boot (the kernel's monotonic clock); a test passes its own, a jailed OS's trial the time since its restart.</param>
 /// <param name="image">The OS image the jail must be running (NAME@V, as PID 1 writes it to <see cref="OsImageStore.RunningFile"/>); null: any.</param>
 /// <param name="waiting">Told why the verdict is not good yet, every <see cref="ReportEvery"/> (the judge logs it: a trial that takes long says why).</param>
-public sealed class HealthCheck(InitosConfig settings, string statusFile = StatusFile.DefaultPath, Func<double>? uptime = null, string? image = null, Action<string>? waiting = null)
+/// <param name="guestUpFile">Mode vm: where PID 1 marks the start whose guest reached its OS (<see cref="OsImageStore.GuestUpFile"/>).</param>
+public sealed class HealthCheck(InitosConfig settings, string statusFile = StatusFile.DefaultPath, Func<double>? uptime = null, string? image = null, Action<string>? waiting = null, string guestUpFile = OsImageStore.GuestUpFile)
 {
     public static readonly TimeSpan ReportEvery = TimeSpan.FromSeconds(30);
 
     private readonly Func<double> _uptime = uptime ?? (() => BootLog.Uptime);
+
+    /// <summary>What the deadline counts from: the boot, or (a clock of the caller's) the OS's restart.</summary>
+    private readonly string _since = image is not null && uptime is not null ? "OS's restart" : "boot";
 
     private static readonly TimeSpan Interval = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(3);
@@ -65,7 +70,7 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
             }
             if (_uptime() >= upgrade.DeadlineSeconds)
             {
-                return string.Create(CultureInfo.InvariantCulture, $"not healthy {upgrade.DeadlineSeconds} s after the {(image is null ? "boot" : "OS's restart")}: {problem}");
+                return string.Create(CultureInfo.InvariantCulture, $"not healthy {upgrade.DeadlineSeconds} s after the {_since}: {problem}");
             }
             if (waiting is not null && sinceReport.Elapsed >= ReportEvery)
             {
@@ -112,6 +117,16 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
             }
             starts.Append(CultureInfo.InvariantCulture, $"{name}:{service.GetProperty("starts").GetInt32()} ");
         }
+        if (settings.Mode == BootMode.Vm)
+        {
+            // PID 1 removes the mark at each start of QEMU: one here is this start's guest.
+            var guest = File.Exists(guestUpFile) ? File.ReadAllText(guestUpFile).Trim() : null;
+            if (guest is null)
+            {
+                return (false, "", "the VM runs, and its guest has not reached its OS's init yet");
+            }
+            starts.Append(CultureInfo.InvariantCulture, $"guest:{guest}");
+        }
         return (true, starts.ToString(), "");
     }
 
@@ -119,7 +134,10 @@ public sealed class HealthCheck(InitosConfig settings, string statusFile = Statu
     {
         foreach (var probe in settings.Upgrade.Probes)
         {
-            var failure = probe.Tcp is { } tcp ? Tcp(tcp) : probe.Http is { } http ? Http(http) : Admin.JailDebug.Probe(OsJailId, probe.Command!, CommandTimeout);
+            var failure = probe.Tcp is { } tcp ? Tcp(tcp)
+                : probe.Http is { } http ? Http(http)
+                : settings.Mode == BootMode.Vm ? "a command probe runs in a jailed OS, and in mode vm the OS is a guest with its own kernel (probe its address with tcp or http)"
+                : Admin.JailDebug.Probe(OsJailId, probe.Command!, CommandTimeout);
             if (failure is not null)
             {
                 return $"probe {probe.Describe()}: {failure}";

@@ -36,13 +36,17 @@ public static class JailedUpgrade
         return problem is null ? Good(settings, store, version, steps, say) : Reject(settings, store, version, problem, steps, say);
     }
 
-    /// <summary>After the sink committed the image: its proof beside it, then the pointer naming it the trial (the floor kept). Returns its version.</summary>
-    public static string Stage(InitosConfig settings, OsImageStore store, OsImageSink sink, VerifiedBundle bundle, DurableSteps steps)
+    /// <summary>
+    /// After the sink committed the image: its proof beside it, then the pointer naming it the
+    /// trial (the floor kept); with <paramref name="uki"/>, a trial that only a boot of that UKI
+    /// release runs. Returns its version.
+    /// </summary>
+    public static string Stage(InitosConfig settings, OsImageStore store, OsImageSink sink, VerifiedBundle bundle, DurableSteps steps, string? uki = null)
     {
         var version = sink.Staged ?? throw new InvalidOperationException("the bundle was read and no OS image was staged");
         var proof = bundle.Proof ?? throw new InvalidOperationException("a verified bundle without its proof");
         steps.WriteFile(store.ProofPath(version), proof.ToJson());
-        store.WritePointer(new ImagePointer(sink.Pointer?.Good, version, settings.Upgrade.Tries, sink.Pointer?.Floor), steps);
+        store.WritePointer(new ImagePointer(sink.Pointer?.Good, version, settings.Upgrade.Tries, sink.Pointer?.Floor, uki), steps);
         return version;
     }
 
@@ -89,12 +93,22 @@ public static class JailedUpgrade
         var goodLabel = store.GoodLabel(back);
         Report(say, $"verdict on {store.Name}@{version}: bad: {problem}; rolling back to {goodLabel}");
         bool restarted = OsImageStore.Running() == goodLabel || RestartOs(OsRestartSignals.Kill, goodLabel, 0, say);
-        var keep = store.Versions().Where(v => v != version).ToHashSet(StringComparer.Ordinal);
-        store.Prune(keep, steps);
+        Drop(store, version, steps);
         Report(say, restarted
             ? string.Create(CultureInfo.InvariantCulture, $"back on {goodLabel} {clock.Elapsed.TotalSeconds:F1} s after the verdict; {store.Name}@{version} removed")
             : $"the OS did not come back on {goodLabel} in time; `services` and the boot log say why");
         return 1;
+    }
+
+    /// <summary>The trial <paramref name="version"/> gone: the pointer back on the good version (the floor kept), its image and proof removed. The OS is not restarted.</summary>
+    public static void Drop(OsImageStore store, string version, DurableSteps steps)
+    {
+        var pointer = store.ReadPointer();
+        if (pointer?.Trial is not null)
+        {
+            store.WritePointer(new ImagePointer(pointer.Good, null, 0, pointer.Floor), steps);
+        }
+        store.Prune(store.Versions().Where(v => v != version).ToHashSet(StringComparer.Ordinal), steps);
     }
 
     /// <summary>Asks PID 1 to stop (or kill) the OS and start it again; true once the jail runs <paramref name="label"/>.</summary>

@@ -8,8 +8,11 @@ namespace InitOs.Sidecar.Upgrades;
 /// Before any byte is written the plan is checked: only OS images, each the one this machine's
 /// jail runs ([os] image), newer than the good version, no trial under way, room for it.
 /// Nothing points at the image yet: <see cref="JailedUpgrade"/> writes its proof and the pointer.
+/// With <paramref name="besideUki"/> the bundle also carries the UKI it comes with (another sink's).
+/// For an unprivileged jail (<paramref name="idmapped"/>) the image must be of a filesystem that
+/// can be mounted idmapped (ext4): checked on the proven bytes before the image is renamed in.
 /// </summary>
-public sealed class OsImageSink(OsImageStore store, DurableSteps steps, Action<string> progress) : IArtifactSink
+public sealed class OsImageSink(OsImageStore store, DurableSteps steps, Action<string> progress, bool besideUki = false, bool idmapped = false) : IArtifactSink
 {
     /// <summary>Room left over on the data volume beyond the image (the pool, the state directory live there too).</summary>
     public const long Margin = 16L << 20;
@@ -24,10 +27,11 @@ public sealed class OsImageSink(OsImageStore store, DurableSteps steps, Action<s
 
     public void Plan(BundleDescription description, IReadOnlyList<BundleArtifact> artifacts)
     {
-        if (artifacts.FirstOrDefault(a => a.Kind != BundleArtifact.OsImage) is { } other)
+        if (artifacts.FirstOrDefault(a => a.Kind != BundleArtifact.OsImage && !(besideUki && a.Kind == BundleArtifact.Uki)) is { } other)
         {
-            throw new BundleException($"{other.Kind} {other.Name}: a bundle for a jailed OS carries OS images only (a UKI with OS images is not applied in one go yet; docs/upgrades.md)");
+            throw new BundleException($"{other.Kind} {other.Name}: a bundle for a jailed OS carries OS images, and at most the UKI they come with");
         }
+        artifacts = artifacts.Where(a => a.Kind == BundleArtifact.OsImage).ToList();
         if (artifacts.FirstOrDefault(a => a.Name != store.Name) is { } stranger)
         {
             throw new BundleException($"os-image {stranger.Name}: this machine's jail runs the image \"{store.Name}\" ([os] image)");
@@ -69,6 +73,10 @@ public sealed class OsImageSink(OsImageStore store, DurableSteps steps, Action<s
         steps.SyncAndClose(_partial ?? throw new InvalidOperationException("Commit before Begin"));
         _partial = null;
         var version = VersionOf(artifact);
+        if (idmapped && OsImageStore.FsTypeOf(store.PartialPath(version)) is var fsType && !OsImageStore.Idmappable(fsType))
+        {
+            throw new BundleException($"os-image {artifact.Name}: a {fsType} image, and the jailed OS runs unprivileged: its lower layer is mounted idmapped, which Linux 6.1 allows on ext4 only (`initos build rootfs --format ext4`)");
+        }
         // The same version staged before (and found bad) goes: its proof first, so no proof outlives its image.
         foreach (var stale in new[] { store.ProofPath(version), store.ImagePath(version) }.Where(File.Exists))
         {

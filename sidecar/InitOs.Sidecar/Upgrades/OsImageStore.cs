@@ -8,12 +8,16 @@ namespace InitOs.Sidecar.Upgrades;
 /// starts it has left. Kept in images/NAME.current on the data volume, replaced whole.
 /// </summary>
 /// <param name="Floor">The anti-rollback floor the blessed bundles raised (their minVersion): no image below it is run or staged.</param>
-public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft, string? Floor = null)
+/// <param name="TrialUki">The UKI version the trial came with (a bundle carrying both): only a boot of that UKI runs it, and one verdict judges the pair.</param>
+public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft, string? Floor = null, string? TrialUki = null)
 {
     public const int MaxBytes = 4096;
 
     /// <summary>A trial that can still be started.</summary>
     public bool HasTrial => Trial is not null && TriesLeft > 0;
+
+    /// <summary>Whether a boot of UKI release <paramref name="running"/> may run the trial: an image that came with another UKI waits for it.</summary>
+    public bool TrialRunsUnder(string running) => TrialUki is null || TrialUki == running;
 
     public string Format()
     {
@@ -24,7 +28,7 @@ public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft, st
         }
         if (Trial is not null)
         {
-            text.Append(CultureInfo.InvariantCulture, $"trial {Trial} tries {TriesLeft}\n");
+            text.Append(CultureInfo.InvariantCulture, $"trial {Trial} tries {TriesLeft}{(TrialUki is null ? "" : $" uki {TrialUki}")}\n");
         }
         if (Floor is not null)
         {
@@ -36,7 +40,7 @@ public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft, st
     /// <summary>The pointer file's lines; a wrong one is named by file:line (the data volume is not signed).</summary>
     public static ImagePointer Parse(string text, string path)
     {
-        string? good = null, trial = null, floor = null;
+        string? good = null, trial = null, floor = null, uki = null;
         int tries = 0;
         var lines = text.Split('\n');
         for (int i = 0; i < lines.Length; i++)
@@ -55,15 +59,17 @@ public sealed record ImagePointer(string? Good, string? Trial, int TriesLeft, st
                 case ["floor", var version] when floor is null && IsVersion(version):
                     floor = version;
                     break;
-                case ["trial", var version, "tries", var count] when trial is null && IsVersion(version)
-                    && int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out tries) && tries <= 100:
+                case ["trial", var version, "tries", var count, ..var rest] when trial is null && IsVersion(version)
+                    && int.TryParse(count, NumberStyles.None, CultureInfo.InvariantCulture, out tries) && tries <= 100
+                    && rest is [] or ["uki", _] && (rest is [] || IsVersion(rest[1])):
                     trial = version;
+                    uki = rest is [_, var with] ? with : null;
                     break;
                 default:
-                    throw new BundleException($"{path}:{i + 1}: \"{line}\" is not `good VERSION`, `trial VERSION tries N` or `floor VERSION` (each at most once)");
+                    throw new BundleException($"{path}:{i + 1}: \"{line}\" is not `good VERSION`, `trial VERSION tries N [uki VERSION]` or `floor VERSION` (each at most once)");
             }
         }
-        return new ImagePointer(good, trial, tries, floor);
+        return new ImagePointer(good, trial, tries, floor, uki);
     }
 
     /// <summary>The higher of two floors (null: none).</summary>
@@ -94,8 +100,8 @@ public sealed record ProvenImage(string Name, string Version, string Path, strin
 }
 
 /// <summary>
-/// OS images staged from bundles for the jail modes, on the data volume: images/NAME@V (a
-/// squashfs or erofs file, as the bundle carried it), images/NAME@V.proof (the bundle's signed
+/// OS images staged from bundles for the jail and vm modes, on the data volume: images/NAME@V (a
+/// squashfs, erofs or ext4 file, as the bundle carried it), images/NAME@V.proof (the bundle's signed
 /// parts, <see cref="BundleProof"/>), and the pointer images/NAME.current. Nothing here is
 /// trusted for being here: every use proves the image against the signed config's keys.
 /// </summary>
@@ -104,6 +110,8 @@ public sealed class OsImageStore(string directory, string name)
     public const string ProofSuffix = ".proof";
     /// <summary>What the jail's current start runs (NAME@V, or NAME for a directory image), written by PID 1 at each start.</summary>
     public const string RunningFile = "/run/initos/os/image";
+    /// <summary>Mode vm: the number of the start whose guest reached its OS's init (PID 1 sees it on the guest's console).</summary>
+    public const string GuestUpFile = "/run/initos/os/guest-up";
     public const string PointerSuffix = ".current";
 
     public string Directory { get; } = directory;
@@ -186,11 +194,11 @@ public sealed class OsImageStore(string directory, string name)
         return new ProvenImage(Name, version, path, digest, bundle.Key, FsTypeOf(path));
     }
 
-    /// <summary>squashfs ("hsqs" at 0) or erofs (0xE0F5E1E2 at 1024), by the magic numbers.</summary>
+    /// <summary>squashfs ("hsqs" at 0), erofs (0xE0F5E1E2 at 1024) or ext4 (0xEF53 at 1080), by the magic numbers.</summary>
     public static string FsTypeOf(string path)
     {
         using var file = File.OpenRead(path);
-        var head = new byte[1028];
+        var head = new byte[1082];
         int n = file.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (n >= 4 && head.AsSpan(0, 4).SequenceEqual("hsqs"u8))
         {
@@ -200,8 +208,18 @@ public sealed class OsImageStore(string directory, string name)
         {
             return "erofs";
         }
-        throw new BundleException($"{path}: neither a squashfs nor an erofs image (an OS image for a jail is one of them)");
+        if (n >= 1082 && System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(head.AsSpan(1080)) == 0xEF53)
+        {
+            return "ext4";
+        }
+        throw new BundleException($"{path}: not a squashfs, erofs or ext4 image (an OS image is one of them)");
     }
+
+    /// <summary>
+    /// Whether an image of this filesystem can be the lower layer of an unprivileged jail, which
+    /// is mounted idmapped: Linux 6.1 allows that on ext4, not on squashfs or erofs.
+    /// </summary>
+    public static bool Idmappable(string fsType) => fsType == "ext4";
 
     /// <summary>Removes images (and proofs) other than <paramref name="kept"/>; the pointer must no longer name them.</summary>
     public IReadOnlyList<string> Prune(IReadOnlySet<string> kept, DurableSteps steps)

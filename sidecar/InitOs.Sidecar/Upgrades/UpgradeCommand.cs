@@ -63,7 +63,7 @@ public static class UpgradeCommand
         if (images is not null)
         {
             var pointer = images.ReadPointer();
-            Console.WriteLine($"jailed OS: runs {OsImageStore.Running() ?? "nothing yet"}; good {images.GoodLabel(pointer)}{(pointer?.Trial is { } trial ? $", trial {images.Name}@{trial} ({pointer.TriesLeft} starts left)" : "")}");
+            Console.WriteLine($"jailed OS: runs {OsImageStore.Running() ?? "nothing yet"}; good {images.GoodLabel(pointer)}{(pointer?.Trial is { } trial ? $", trial {images.Name}@{trial} ({pointer.TriesLeft} starts left{(pointer.TrialUki is { } uki ? $", with UKI {uki}" : "")})" : "")}");
             foreach (var image in ImageRows(images, pointer))
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{image.Label,-28} {image.Version,-10} {image.State,-6} {"",10} {image.Bytes,10}{(image.Running ? "  (running)" : "")}"));
@@ -112,6 +112,7 @@ public static class UpgradeCommand
                 json.WriteString("good", images.GoodLabel(pointer));
                 json.WriteString("trial", pointer?.Trial is { } trial ? $"{images.Name}@{trial}" : null);
                 json.WriteNumber("trial_starts_left", pointer?.TriesLeft ?? 0);
+                json.WriteString("trial_with_uki", pointer?.TrialUki);
                 json.WriteStartArray("images");
                 foreach (var image in ImageRows(images, pointer))
                 {
@@ -207,13 +208,21 @@ public static class UpgradeCommand
         {
             client?.Dispose();
         }
-        if (sink.Jailed is { } jailed)
+        string with = "";
+        switch (sink)
         {
-            return JailedUpgrade.Run(settings, OsImageStore.OnDataVolume(settings.Os.Image!), jailed, bundle, steps, clock, Say);
+            case { Jailed: { } jailed, Boot: null }:
+                return JailedUpgrade.Run(settings, OsImageStore.OnDataVolume(settings.Os.Image!), jailed, bundle, steps, clock, Say);
+            case { Jailed: { } images, Boot: { } boot }:
+                // The image first, inert under any other UKI; only then the UKI becomes bootable.
+                var image = JailedUpgrade.Stage(settings, OsImageStore.OnDataVolume(settings.Os.Image!), images, bundle, steps, uki: bundle.Description.Version);
+                boot.Activate();
+                with = $" with the OS image {settings.Os.Image}@{image} (one verdict for both)";
+                break;
         }
         var staged = sink.Boot?.Staged ?? throw new InvalidOperationException("the bundle was read and nothing was staged");
         var line = string.Create(CultureInfo.InvariantCulture,
-            $"upgrade: {bundle.Description.Version} staged as {EspSlots.EntriesDirectory}/{staged.FileName} ({staged.TriesLeft} tries), signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps, {steps.BytesWritten} bytes written");
+            $"upgrade: {bundle.Description.Version} staged as {EspSlots.EntriesDirectory}/{staged.FileName} ({staged.TriesLeft} tries){with}, signed by {PublicKeys.Fingerprint(bundle.Key)}, in {clock.Elapsed.TotalSeconds:F1} s, {steps.Count} durable steps, {steps.BytesWritten} bytes written");
         KernelLogLine.Write(line);
         Say(line);
         if (!options.Reboot)

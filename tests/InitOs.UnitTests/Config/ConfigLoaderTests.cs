@@ -113,6 +113,7 @@ public sealed class ConfigLoaderTests
     [InlineData("\n[[upgrade.probe]]\n", 2, "upgrade.probe", "needs exactly one of tcp")]
     [InlineData("\n[[upgrade.probe]]\ntcp = \"10.0.0.1:80\"\ncommand = \"true\"\n", 2, "upgrade.probe", "needs exactly one of tcp")]
     [InlineData("[[upgrade.probe]]\ncommand = \"true\\nreboot\"\n", 2, "upgrade.probe.0.command", "is one line of at most 1024 characters")]
+    [InlineData("mode = \"vm\"\n\n[[upgrade.probe]]\ncommand = \"true\"\n", 3, "upgrade.probe", "in mode vm the OS is a guest with its own kernel")]
     public void Errors_name_file_line_and_key(string text, int line, string key, string problem)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, File));

@@ -93,4 +93,25 @@ public sealed class OsVmTests
         Assert.Contains("qemu/firmware/bios-256k.bin", VmKitLayout.Required("auto"));
         Assert.Contains("qemu/lib/ld-linux-x86-64.so.2", VmKitLayout.Required("auto"));
     }
+
+    /// <summary>The guest's "exec INIT" line, however the console chunks split it, marks the current start; a new start clears the mark.</summary>
+    [Fact]
+    public void The_guests_exec_line_marks_its_start_even_split_across_chunks_and_a_new_start_clears_it()
+    {
+        using var dir = new InitOs.TestKit.TempDirectory("initos-guest-up-");
+        var path = dir.File("guest-up");
+        int start = 3;
+        var marker = new GuestUpMarker(() => start, path);
+        marker.Scan("[    2.100] initos: mounting /dev/vda\r\n[    2.2"u8);
+        Assert.Null(GuestUpMarker.Read(path));
+        marker.Scan("00] initos: ex"u8);
+        marker.Scan("ec /sbin/init on /dev/vda (ext4)\r\n"u8);
+        Assert.Equal(3, GuestUpMarker.Read(path));
+
+        start = 4;
+        marker.Reset();
+        Assert.Null(GuestUpMarker.Read(path));
+        marker.Scan("]] initos: exec: not this one; ] initos: exec /sbin/init"u8);
+        Assert.Equal(4, GuestUpMarker.Read(path));
+    }
 }

@@ -27,14 +27,17 @@ public sealed class HealthCheckTests : IDisposable
         return path;
     }
 
-    private string? Judge(string services, int settle, int deadline, params UpgradeProbe[] probes)
+    private string? Judge(string services, int settle, int deadline, params UpgradeProbe[] probes) =>
+        Judge(BootMode.Initramfs, services, settle, deadline, probes);
+
+    private string? Judge(BootMode mode, string services, int settle, int deadline, params UpgradeProbe[] probes)
     {
         var settings = new InitosConfig
         {
-            Mode = BootMode.Initramfs,
+            Mode = mode,
             Upgrade = new UpgradeConfig { SettleSeconds = settle, DeadlineSeconds = deadline, Probes = probes },
         };
-        return new HealthCheck(settings, services, () => _clock.Elapsed.TotalSeconds).Wait();
+        return new HealthCheck(settings, services, () => _clock.Elapsed.TotalSeconds, guestUpFile: _dir.File("guest-up")).Wait();
     }
 
     [Fact]
@@ -96,5 +99,18 @@ public sealed class HealthCheckTests : IDisposable
         var verdict = Judge(Services(("web", ServiceState.CrashLoop, "pid 9 exited 1")), settle: 0, deadline: 1);
 
         Assert.Equal("not healthy 1 s after the boot: service web is crashloop (last exit: pid 9 exited 1)", verdict);
+    }
+
+    /// <summary>Mode vm: QEMU running is not enough; the guest of this start must have reached its OS (PID 1's mark), and a command probe has no jail to run in.</summary>
+    [Fact]
+    public void In_mode_vm_the_guest_must_have_reached_its_os_and_a_command_probe_is_refused_by_name()
+    {
+        var services = Services((OsRestartSignals.Service, ServiceState.Running, ""));
+        Assert.Equal("not healthy 1 s after the boot: the VM runs, and its guest has not reached its OS's init yet", Judge(BootMode.Vm, services, settle: 0, deadline: 1));
+
+        File.WriteAllText(_dir.File("guest-up"), "2\n");
+        Assert.Null(Judge(BootMode.Vm, services, settle: 0, deadline: 5));
+        var command = Judge(BootMode.Vm, services, settle: 0, deadline: 1, new UpgradeProbe { Command = "pidof httpd" });
+        Assert.Equal("not healthy 1 s after the boot: probe command 'pidof httpd': a command probe runs in a jailed OS, and in mode vm the OS is a guest with its own kernel (probe its address with tcp or http)", command);
     }
 }

@@ -120,8 +120,11 @@ public sealed class OsImageStoreTests : IDisposable
     public void A_pointer_line_that_is_not_good_or_trial_is_named_by_file_and_line()
     {
         Assert.Equal(new ImagePointer("2.0", "3.0", 1, "1.5"), ImagePointer.Parse(new ImagePointer("2.0", "3.0", 1, "1.5").Format(), "p"));
+        Assert.Equal(new ImagePointer("2.0", "3.0", 1, "1.5", "3.0"), ImagePointer.Parse(new ImagePointer("2.0", "3.0", 1, "1.5", "3.0").Format(), "p"));
         var e = Assert.Throws<BundleException>(() => ImagePointer.Parse("# c\ngood 2.0\ngood ../../etc\n", "/data/images/debian.current"));
-        Assert.Equal("/data/images/debian.current:3: \"good ../../etc\" is not `good VERSION`, `trial VERSION tries N` or `floor VERSION` (each at most once)", e.Message);
+        Assert.Equal("/data/images/debian.current:3: \"good ../../etc\" is not `good VERSION`, `trial VERSION tries N [uki VERSION]` or `floor VERSION` (each at most once)", e.Message);
+        Assert.Throws<BundleException>(() => ImagePointer.Parse("trial 3.0 tries 1 uki ../x\n", "p"));
+        Assert.Throws<BundleException>(() => ImagePointer.Parse("trial 3.0 tries 1 kernel 3.0\n", "p"));
         Assert.Throws<BundleException>(() => ImagePointer.Parse("trial 3.0 tries -1\n", "p"));
         Assert.Throws<BundleException>(() => ImagePointer.Parse("good 2.0\ngood 3.0\n", "p"));
     }
@@ -138,13 +141,57 @@ public sealed class OsImageStoreTests : IDisposable
             Assert.Equal(before, Files());
         }
         Refused(Bundle("2.0", name: "alpine"), "os-image alpine: this machine's jail runs the image \"debian\"");
-        Refused(Bundle("2.0", uki: TestUki.Write(_dir.File("uki/initos.efi"), "2.0")), "a bundle for a jailed OS carries OS images only");
+        Refused(Bundle("2.0", uki: TestUki.Write(_dir.File("uki/initos.efi"), "2.0")), "uki initos.efi: a bundle for a jailed OS carries OS images, and at most the UKI they come with");
         Stage(Bundle("2.0"));
         Refused(Bundle("3.0"), "debian@2.0 is on trial (2 starts left)");
         JailedUpgrade.Bless(Settings(), _store, "2.0", new DurableSteps(_log.Add));
         Assert.Equal(new ImagePointer("2.0", null, 0, "1.0"), _store.ReadPointer());
         Refused(Bundle("2.0"), "the bundle's version 2.0 is not newer than the running image debian@2.0");
         Refused(Bundle("1.5"), "not newer");
+    }
+
+    /// <summary>
+    /// A bundle with a UKI and an OS image, as `upgrade apply` stages it: the image staged and
+    /// the UKI held back as a file systemd-boot passes over, then the pointer's trial bound to
+    /// that UKI's release, and only then the UKI made an entry. A power cut before the entry
+    /// leaves a trial only that release runs; dropping it removes the image and the held UKI.
+    /// </summary>
+    [Fact]
+    public void A_uki_with_its_os_image_becomes_bootable_only_after_the_image_is_staged_and_bound_to_it()
+    {
+        var esp = Directory.CreateDirectory(_dir.File("esp/EFI/Linux")).Parent!.Parent!.FullName;
+        TestUki.Write(Path.Combine(esp, "EFI/Linux/initos-1.0.efi"), "1.0");
+        var slots = EspSlots.Open("1.0", esp);
+        var steps = new DurableSteps(_log.Add);
+        var boot = new EspUkiSink(slots, steps, tries: 2, _log.Add, holdEntry: true);
+        var images = new OsImageSink(_store, steps, _log.Add, besideUki: true);
+        var verified = BundleReader.Read(new TarBundleSource(new MemoryStream(Bundle("2.0", uki: TestUki.Write(_dir.File("uki/initos.efi"), "2.0")))), Policy(), new PairSink(boot, images));
+        Assert.Equal(["initos-1.0.efi"], slots.List().Select(s => s.Entry.FileName));
+        Assert.True(File.Exists(Path.Combine(slots.Directory, ".initos-2.0.efi.partial")));
+        Assert.Equal(["debian@2.0"], Files());
+
+        JailedUpgrade.Stage(Settings() with { Upgrade = Settings().Upgrade with { Tries = 2 } }, _store, images, verified, steps, uki: "2.0");
+        var pointer = _store.ReadPointer()!;
+        Assert.Equal(new ImagePointer(null, "2.0", 2, null, "2.0"), pointer);
+        Assert.True(pointer.TrialRunsUnder("2.0"));
+        Assert.False(pointer.TrialRunsUnder("1.0"));
+        Assert.Contains("trial 2.0 tries 2 uki 2.0", File.ReadAllText(_store.PointerPath), StringComparison.Ordinal);
+
+        // A power cut here: the previous UKI boots, its PID 1 passes the trial over, and its judge drops it.
+        JailedUpgrade.Drop(_store, "2.0", steps);
+        EspUkiSink.RemoveHeld(slots, "2.0", steps);
+        Assert.Equal(new ImagePointer(null, null, 0), _store.ReadPointer());
+        Assert.Equal(["debian.current"], Files());
+        Assert.Equal(["initos-1.0.efi"], Directory.GetFiles(slots.Directory).Select(Path.GetFileName));
+
+        // Without the cut: the entry comes last, counted.
+        boot = new EspUkiSink(slots, steps, tries: 2, _log.Add, holdEntry: true);
+        images = new OsImageSink(_store, steps, _log.Add, besideUki: true);
+        verified = BundleReader.Read(new TarBundleSource(new MemoryStream(Bundle("2.0", uki: TestUki.Write(_dir.File("uki/initos.efi"), "2.0")))), Policy(), new PairSink(boot, images));
+        JailedUpgrade.Stage(Settings(), _store, images, verified, steps, uki: "2.0");
+        Assert.Equal("initos-2.0+2.efi", boot.Activate().FileName);
+        Assert.Equal(["initos-2.0+2.efi", "initos-1.0.efi"], slots.List().Select(s => s.Entry.FileName));
+        Assert.False(File.Exists(Path.Combine(slots.Directory, ".initos-2.0.efi.partial")));
     }
 
     [Fact]

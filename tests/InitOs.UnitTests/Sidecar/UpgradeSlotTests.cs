@@ -147,7 +147,7 @@ public sealed class UpgradeSlotTests : IDisposable
 
         File.WriteAllBytes(_dir.File("debian.erofs"), new byte[5000]);
         var image = Assert.Throws<BundleException>(() => Apply(Bundle("2.1", [new("debian", _dir.File("debian.erofs"))]), Sink("2.0").Sink));
-        Assert.StartsWith("os-image debian: this machine applies UKI upgrades", image.Message, StringComparison.Ordinal);
+        Assert.StartsWith("os-image debian: this machine runs no OS from the data volume", image.Message, StringComparison.Ordinal);
 
         // Fill the ESP until the new UKI cannot fit with the margin.
         var free = (long)InitOs.Sys.FileSystems.Status(_esp).AvailableBytes;
