@@ -31,7 +31,7 @@ public static class UpgradeCommand
             ["status"] => Status(settings, json: false),
             ["status", "--json"] => Status(settings, json: true),
             ["apply", .. var options] => Apply(settings, ApplyOptions.Parse(options)),
-            ["bless"] => BlessImage(settings) ?? Bless(config),
+            ["bless"] => BlessAll(settings),
             ["rollback"] => Rollback(config),
             _ => Refuse($"upgrade {string.Join(' ', words)}: expected status [--json], apply [--from REF] [--reboot] [--hold-at K [--torn]], bless or rollback"),
         };
@@ -231,6 +231,22 @@ public static class UpgradeCommand
             return 0;
         }
         return Admin.SystemdShutdown.Run(ShutdownKind.Reboot);
+    }
+
+    /// <summary>
+    /// What is on trial, blessed by hand (policy manual): the UKI of a trial boot, then the
+    /// jailed OS's image on trial (the pair a bundle carried, in the judge's order); one of them
+    /// alone when only it is on trial.
+    /// </summary>
+    private static int BlessAll(InitosConfig settings)
+    {
+        bool ukiTrial = Directory.Exists(Path.Combine(EspSlots.MountPoint, EspSlots.EntriesDirectory))
+            && settings.Upgrade.Enabled && EspSlots.ForThisMachine(settings.Upgrade).Running is { Entry.TriesLeft: not null };
+        if (ukiTrial && Bless(settings.Upgrade) is var uki && uki != 0)
+        {
+            return uki;
+        }
+        return BlessImage(settings) ?? (ukiTrial ? 0 : Bless(settings.Upgrade));
     }
 
     /// <summary>A jailed OS's image on trial and running, blessed by hand (policy manual); null when there is none.</summary>
