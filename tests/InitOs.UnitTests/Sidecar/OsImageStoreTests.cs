@@ -9,8 +9,9 @@ namespace InitOs.UnitTests.Sidecar;
 /// a verified bundle's squashfs staged as NAME@V through the numbered steps, its proof and the
 /// pointer beside it; the image proven again from them as PID 1 does at each start, and refused
 /// by name when a byte of it, its proof or its pointer is not what was signed; the plan's
-/// refusals (another image name, a UKI alongside, a version not newer, a trial under way) with
-/// nothing written.
+/// refusals (another image name, a UKI where none may be, a version not newer, a trial under
+/// way) with nothing written; a UKI and its image staged in the order that keeps a power cut
+/// safe; ext4 only for an unprivileged jail.
 /// </summary>
 public sealed class OsImageStoreTests : IDisposable
 {
@@ -241,9 +242,37 @@ public sealed class OsImageStoreTests : IDisposable
     }
 
     /// <summary>
-    /// `upgrade apply` takes OS images for privileged jails only (an unprivileged one's lower layer
-    /// is mounted idmapped, which squashfs and erofs lack): the jail's uid_map tells them apart,
-    /// here a process of this host (identity) and one in a user namespace of its own.
+    /// For an unprivileged jail (its lower layer mounted idmapped, which Linux 6.1 allows on ext4
+    /// and not on squashfs or erofs) the sink takes ext4 images only, checked on the proven bytes
+    /// before the image is renamed in: a squashfs one is refused by name with nothing left.
+    /// </summary>
+    [Fact]
+    public void For_an_unprivileged_jail_an_ext4_image_is_staged_and_a_squashfs_one_refused_before_it_is_kept()
+    {
+        var steps = new DurableSteps(_log.Add);
+        var squashfs = Bundle("2.0");
+        var e = Assert.Throws<BundleException>(() => BundleReader.Read(new TarBundleSource(new MemoryStream(squashfs)), Policy(), new OsImageSink(_store, steps, _log.Add, idmapped: true)));
+        Assert.Equal("os-image debian: a squashfs image, and the jailed OS runs unprivileged: its lower layer is mounted idmapped, which Linux 6.1 allows on ext4 only (`initos build rootfs --format ext4`)", e.Message);
+        Assert.Empty(Files());
+
+        var tree = Directory.CreateDirectory(_dir.File("tree-ext4/etc")).Parent!.FullName;
+        File.WriteAllText(Path.Combine(tree, "etc/os-version"), "2.1\n");
+        var image = _dir.File("os-2.1.ext4");
+        InitOs.ImageBuild.Rootfs.FilesystemImage.CreateExt4(tree, image, new InitOs.ImageBuild.Rootfs.FilesystemImage.Ext4Options("os"));
+        var bundle = _dir.File("bundle-2.1.tar");
+        BundleWriter.Write(new BundleSpec("2.1", MachineClass, "1.0", null, [new("debian", image)], Key()), bundle);
+        var sink = new OsImageSink(_store, steps, _log.Add, idmapped: true);
+        BundleReader.Read(new TarBundleSource(File.OpenRead(bundle)), Policy(), sink);
+        Assert.Equal("2.1", sink.Staged);
+        Assert.Equal("ext4", OsImageStore.FsTypeOf(_store.ImagePath("2.1")));
+        Assert.True(OsImageStore.Idmappable("ext4"));
+        Assert.False(OsImageStore.Idmappable("squashfs"));
+    }
+
+    /// <summary>
+    /// Whether `upgrade apply` stages for an unprivileged jail (ext4 images only) or a privileged
+    /// one: the jail's uid_map tells them apart, here a process of this host (identity) and one in
+    /// a user namespace of its own.
     /// </summary>
     [Fact]
     public void The_jails_uid_map_tells_a_privileged_os_from_an_unprivileged_one()
