@@ -31,7 +31,7 @@ internal static class InitApplet
         var reaper = new Reaper();
         var requests = new ShutdownRequests();
         new SignalLoop(reaper, ShutdownRequestSignals, requests.Post).Start();
-        var context = new BootContext(log, args);
+        var context = new BootContext(log, args) { Reaper = reaper };
         var system = new LinuxSystem();
         var recovery = new ConsoleRecovery(log, reaper, () => FirmwareTasks.SecureBootEnforced(system), () => context.Settings?.Recovery.PasswordHash);
         try

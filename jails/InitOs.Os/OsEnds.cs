@@ -44,21 +44,8 @@ public static class OsEnds
     }
 
     /// <summary>Loads modules packed into the initramfs (built-in ones are fine); a missing one names the fix.</summary>
-    public static void LoadModules(BootContext context, IEnumerable<string> names, string purpose)
-    {
-        foreach (var module in names)
-        {
-            if (context.ModuleIndex is not { } index || context.Modules is not { } modules || index.IsBuiltin(module))
-            {
-                continue;
-            }
-            if (!index.Contains(module))
-            {
-                throw new BootException($"{purpose} needs the module {module}, and the initramfs has none: add it to modules.include (or set os.network = \"none\")");
-            }
-            modules.Load(module);
-        }
-    }
+    public static void LoadModules(BootContext context, IEnumerable<string> names, string purpose) =>
+        Init.Boot.Tasks.ModuleTasks.LoadFor(context, names, purpose, "add it to modules.include (or set os.network = \"none\")");
 
     /// <summary>What a directory on the data volume holds, sorted, for errors that say what was there instead.</summary>
     public static string Listing(string directory, bool directoriesOnly = false)

@@ -42,6 +42,7 @@ public static class InitramfsBuilder
             AddSidecar(archive, config);
             AddRecoveryPassword(archive, config);
             AddRegistryTls(archive, config);
+            AddCryptsetup(archive, config);
             var vmKit = AddVmKitDigests(archive, spec.VmKitQemu);
             AddExtraExecutables(archive, spec.ExtraExecutables);
             AddExtraTrees(archive, spec.ExtraTrees);
@@ -166,6 +167,21 @@ public static class InitramfsBuilder
         }
     }
 
+    /// <summary>With [[crypt]] volumes: Debian's cryptsetup and its libraries (docs/storage.md says why not C#).</summary>
+    private static void AddCryptsetup(CpioArchive archive, InitosConfig config)
+    {
+        if (config.Crypt.Count == 0)
+        {
+            return;
+        }
+        const string cryptsetup = InitOs.Init.Crypt.Cryptsetup.Binary;
+        if (!File.Exists(cryptsetup))
+        {
+            throw new FileNotFoundException($"[[crypt]] volumes need {cryptsetup} on the build machine: install cryptsetup-bin (make prereqs does)");
+        }
+        AddExecutable(archive, cryptsetup.TrimStart('/'), cryptsetup);
+    }
+
     /// <summary>The digests mode vm checks its kit against; says what it packed, for the report.</summary>
     private static string AddVmKitDigests(CpioArchive archive, string? qemu)
     {
@@ -255,6 +271,7 @@ public static class InitramfsBuilder
         var include = config.Modules.Include.Where(m => !hostLeftOut.Contains(ModuleIndex.NormalizeName(m)));
         var wanted = config.Modules.Load.Concat(include).Concat(config.Upgrade.Enabled ? UpgradeModules : [])
             .Concat(config.Upgrade.Enabled && config.Os.Image is not null ? OsImageModules : [])
+            .Concat(config.Crypt.Count > 0 ? [.. InitOs.Init.Boot.Tasks.CryptTasks.Modules, InitOs.Init.Boot.Tasks.CryptTasks.AesNi] : [])
             .Concat(ModuleProfiles.Select(profile, index, kernel.ModuleDirectory, spec.Hardware))
             .Where(m => !index.IsBuiltin(m)).Distinct(StringComparer.Ordinal).ToList();
         var closure = index.LoadOrder(wanted).Where(m => !index.IsBuiltin(m)).ToList();

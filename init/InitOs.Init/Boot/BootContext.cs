@@ -30,6 +30,8 @@ public sealed class BootContext
     public BootSettings? Settings { get; set; }
     public ModuleIndex? ModuleIndex { get; set; }
     public ModuleLoader? Modules { get; set; }
+    /// <summary>PID 1's reaper: a task that runs a program (cryptsetup) waits for it through it.</summary>
+    public Supervision.Reaper? Reaper { get; set; }
     /// <summary>The loader for devices that appear later (started with coldplug; stopped at switch_root).</summary>
     public Hotplug? Hotplug { get; set; }
     /// <summary>Coldplug under way on its own thread (waited for by what needs every driver; stopped at switch_root).</summary>

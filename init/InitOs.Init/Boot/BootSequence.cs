@@ -49,6 +49,10 @@ public static class BootSequence
             new("mount-cgroup2", c => HostRootTasks.MountCgroup2(c, system)),
             new("share-mounts", c => HostRootTasks.ShareMounts(c, system)),
         ], StaysPid1),
+        new("crypt",
+        [
+            new("open-volumes", CryptTasks.OpenVolumes),
+        ], CryptTasks.HasVolumes),
         new("data",
         [
             new("wait-for-data", DeviceTasks.WaitForData),

@@ -52,6 +52,12 @@ public static class ConfigNames
         ["poweroff"] = FailurePolicy.PowerOff,
     };
 
+    /// <summary>[[crypt]] keys: where a LUKS2 volume's key comes from, tried in order.</summary>
+    public static readonly IReadOnlyDictionary<string, CryptKeySource> CryptKeySources = new Dictionary<string, CryptKeySource>
+    {
+        ["passphrase"] = CryptKeySource.Passphrase,
+    };
+
     public static readonly IReadOnlyDictionary<string, UpgradePolicy> UpgradePolicies = new Dictionary<string, UpgradePolicy>
     {
         ["auto"] = UpgradePolicy.Auto,

@@ -82,6 +82,12 @@ public static class ConfigLoader
         ["upgrade.probe.*.tcp"] = (c, e, f) => Probe(c, e, p => p with { Tcp = TcpEndpoint(e, f) }),
         ["upgrade.probe.*.http"] = (c, e, f) => Probe(c, e, p => p with { Http = HttpUrl(e, f) }),
         ["upgrade.probe.*.command"] = (c, e, f) => Probe(c, e, p => p with { Command = ProbeCommand(e, f) }),
+        ["crypt.*"] = (c, e, f) => c with { Crypt = [.. c.Crypt, new CryptConfig { Line = e.Line }] },
+        ["crypt.*.device"] = (c, e, f) => Crypt(c, e, v => v with { Device = DeviceSpec(e, f) }),
+        ["crypt.*.name"] = (c, e, f) => Crypt(c, e, v => v with { Name = MapperName(e, f, c) }),
+        ["crypt.*.keys"] = (c, e, f) => Crypt(c, e, v => v with { Keys = KeySources(e, f) }),
+        ["crypt.*.tries"] = (c, e, f) => Crypt(c, e, v => v with { Tries = Int(e, f, 1, 10) }),
+        ["crypt.*.wait_seconds"] = (c, e, f) => Crypt(c, e, v => v with { WaitSeconds = Int(e, f, 0, 3600) }),
         ["recovery.password_hash"] = (c, e, f) => c with { Recovery = c.Recovery with { PasswordHash = CryptHash(e, f) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
@@ -126,6 +132,10 @@ public static class ConfigLoader
         foreach (var probe in config.Upgrade.Probes.Where(p => p.Command is not null && config.Mode == BootMode.Vm))
         {
             throw new ConfigException(file, probe.Line, "upgrade.probe", "a command probe runs in a jailed OS, and in mode vm the OS is a guest with its own kernel: probe its address with tcp = \"HOST:PORT\" or http = \"http://…\"");
+        }
+        foreach (var volume in config.Crypt.Where(v => v.Device is null || v.Name is null))
+        {
+            throw new ConfigException(file, volume.Line, "crypt", "a [[crypt]] volume needs device = \"SPEC\" (its LUKS2 device) and name = \"NAME\" (its /dev/mapper name)");
         }
         if (config.Os.ImageDigest is not null && config.Os.Image is null)
         {
@@ -247,6 +257,40 @@ public static class ConfigLoader
         var services = config.Services.ToList();
         services[index] = change(services[index]);
         return config with { Services = services };
+    }
+
+    private static InitosConfig Crypt(InitosConfig config, TomlEntry entry, Func<CryptConfig, CryptConfig> change)
+    {
+        int index = int.Parse(entry.Key.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var volumes = config.Crypt.ToList();
+        volumes[index] = change(volumes[index]);
+        return config with { Crypt = volumes };
+    }
+
+    /// <summary>A /dev/mapper name: letters, digits, '-' and '_', unique among the [[crypt]] volumes.</summary>
+    private static string MapperName(TomlEntry e, string file, InitosConfig config)
+    {
+        var name = NonEmpty(e, file);
+        if (name.Length > 64 || !name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_'))
+        {
+            throw Bad(e, file, $"\"{name}\": a /dev/mapper name of at most 64 letters, digits, '-' and '_'");
+        }
+        return config.Crypt.Any(v => v.Name == name) ? throw Bad(e, file, $"a [[crypt]] volume named \"{name}\" already exists") : name;
+    }
+
+    private static IReadOnlyList<CryptKeySource> KeySources(TomlEntry e, string file)
+    {
+        var names = Strings(e, file);
+        var sources = new List<CryptKeySource>();
+        foreach (var name in names)
+        {
+            if (!ConfigNames.CryptKeySources.TryGetValue(name, out var source))
+            {
+                throw Bad(e, file, $"\"{name}\" is not a key source ({string.Join(", ", ConfigNames.CryptKeySources.Keys)})");
+            }
+            sources.Add(sources.Contains(source) ? throw Bad(e, file, $"\"{name}\" is listed twice") : source);
+        }
+        return sources.Count > 0 ? sources : throw Bad(e, file, "at least one key source");
     }
 
     private static void CheckComplete(ServiceConfig service, string file)

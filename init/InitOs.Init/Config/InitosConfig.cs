@@ -29,6 +29,32 @@ public sealed record InitosConfig
     /// <summary>[recovery]: what guards the emergency shell.</summary>
     public RecoveryConfig Recovery { get; init; } = new();
     public UpgradeConfig Upgrade { get; init; } = new();
+    /// <summary>[[crypt]]: LUKS2 volumes opened before the data volume and the root are looked for.</summary>
+    public IReadOnlyList<CryptConfig> Crypt { get; init; } = [];
+}
+
+/// <summary>
+/// A [[crypt]] volume: a LUKS2 device opened with dm-crypt as /dev/mapper/NAME, with the key
+/// sources tried in order; what root and data name can then be the mapping (or a filesystem's
+/// LABEL/UUID inside it).
+/// </summary>
+public sealed record CryptConfig
+{
+    /// <summary>The LUKS2 device: a spec as root= takes (UUID= of the LUKS header, PARTLABEL=, /dev/…).</summary>
+    public string? Device { get; init; }
+    /// <summary>The mapping's name, /dev/mapper/NAME.</summary>
+    public string? Name { get; init; }
+    /// <summary>Key sources in order; "passphrase" asks on the console (a recovery key is accepted there too).</summary>
+    public IReadOnlyList<CryptKeySource> Keys { get; init; } = [CryptKeySource.Passphrase];
+    /// <summary>Passphrases the console gets before the failure policy.</summary>
+    public int Tries { get; init; } = 3;
+    public int WaitSeconds { get; init; } = 30;
+    public int Line { get; init; }
+}
+
+public enum CryptKeySource
+{
+    Passphrase,
 }
 
 /// <summary>[recovery]: the emergency shell's password, asked for when the machine booted under Secure Boot.</summary>

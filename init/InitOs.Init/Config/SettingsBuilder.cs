@@ -53,6 +53,7 @@ public static class SettingsBuilder
             Vm = config.Vm,
             Recovery = config.Recovery,
             Upgrade = config.Upgrade,
+            Crypt = config.Crypt,
             ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
             BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
             Network = cmdline.Last("ip") is { } ip ? IpParameter.Parse(ip, config.Network) : config.Network,

@@ -9,6 +9,9 @@ public sealed record BlockDevice(
     FilesystemInfo? Filesystem,
     PartitionEntry? Partition)
 {
+    /// <summary>A device-mapper device's name (/sys/class/block/dm-N/dm/name): /dev/mapper/NAME names it too.</summary>
+    public string? MapperName { get; init; }
+
     /// <summary>One line for "devices seen" messages: name, size, type and identifiers.</summary>
     public string Describe()
     {

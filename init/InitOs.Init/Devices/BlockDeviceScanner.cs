@@ -57,7 +57,10 @@ public sealed class BlockDeviceScanner
             }
             partition = table.FirstOrDefault(p => p.Number == partitionNumber);
         }
-        return new BlockDevice(name, devPath, sectors * 512, parent, ProbeFilesystem(devPath), partition);
+        return new BlockDevice(name, devPath, sectors * 512, parent, ProbeFilesystem(devPath), partition)
+        {
+            MapperName = ReadText(Path.Combine(sysPath, "dm", "name")),
+        };
     }
 
     /// <summary>/sys/class/block/vda1 links to …/block/vda/vda1: the parent directory is the disk.</summary>
@@ -103,6 +106,19 @@ public sealed class BlockDeviceScanner
         catch (IOException)
         {
             return 0;
+        }
+    }
+
+    /// <summary>A one-line sysfs attribute, or null when there is none.</summary>
+    private static string? ReadText(string file)
+    {
+        try
+        {
+            return File.Exists(file) && File.ReadAllText(file).Trim() is { Length: > 0 } text ? text : null;
+        }
+        catch (IOException)
+        {
+            return null;
         }
     }
 }

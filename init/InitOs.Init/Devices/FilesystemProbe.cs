@@ -8,14 +8,15 @@ public sealed record FilesystemInfo(string Type, string? Uuid, string? Label);
 
 /// <summary>
 /// Reads just the superblocks InitOS needs to find a root (ext2/3/4, btrfs, xfs, vfat,
-/// erofs, squashfs) — no blkid in the initramfs. Names and formats follow blkid.
+/// erofs, squashfs) and a LUKS header (to find an encrypted volume by its UUID or label) — no
+/// blkid in the initramfs. Names and formats follow blkid.
 /// </summary>
 public static class FilesystemProbe
 {
     private delegate FilesystemInfo? Prober(Stream device);
 
     // Cheapest and most specific checks first; vfat last because its signature is the weakest.
-    private static readonly Prober[] Probers = [Ext, Erofs, Squashfs, Xfs, Btrfs, Vfat];
+    private static readonly Prober[] Probers = [Luks, Ext, Erofs, Squashfs, Xfs, Btrfs, Vfat];
 
     public static FilesystemInfo? Probe(Stream device)
     {
@@ -28,6 +29,23 @@ public static class FilesystemProbe
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// A LUKS header ("LUKS\xba\xbe", version 1 or 2): blkid's "crypto_LUKS", the UUID as the
+    /// header stores it (text, 40 bytes at 0xA8), LUKS2's label (48 bytes at 0x18).
+    /// </summary>
+    private static ReadOnlySpan<byte> LuksMagic => [(byte)'L', (byte)'U', (byte)'K', (byte)'S', 0xBA, 0xBE];
+
+    private static FilesystemInfo? Luks(Stream device)
+    {
+        var header = Read(device, 0, 0xD0);
+        if (header is null || !header.AsSpan(0, 6).SequenceEqual(LuksMagic))
+        {
+            return null;
+        }
+        int version = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(6));
+        return new FilesystemInfo("crypto_LUKS", Text(header.AsSpan(0xA8, 40)), version == 2 ? Text(header.AsSpan(0x18, 48)) : null);
     }
 
     private static FilesystemInfo? Ext(Stream device)

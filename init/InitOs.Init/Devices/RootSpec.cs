@@ -39,7 +39,7 @@ public sealed record RootSpec(RootSpecKind Kind, string Value, string Text)
 
     public bool Matches(BlockDevice device) => Kind switch
     {
-        RootSpecKind.Path => device.DevicePath == Value,
+        RootSpecKind.Path => device.DevicePath == Value || (device.MapperName is { } mapped && Value == "/dev/mapper/" + mapped),
         RootSpecKind.Label => device.Filesystem?.Label == Value,
         // UUIDs are compared without case, as blkid and the kernel do.
         RootSpecKind.Uuid => string.Equals(device.Filesystem?.Uuid, Value, StringComparison.OrdinalIgnoreCase),

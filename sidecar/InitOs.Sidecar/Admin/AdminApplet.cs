@@ -178,6 +178,12 @@ public static class AdminApplet
         }
         Console.WriteLine($"door:     {MachineFacts.Door()}");
         Console.WriteLine("disks:    " + string.Join(", ", disks.Select(d => $"{d.Name} {d.Bytes >> 20} MiB")));
+        var volumes = Init.Crypt.CryptStatus.Read();
+        Console.WriteLine(volumes.Count == 0 ? "volumes:  none opened ([[crypt]])" : "volumes:");
+        foreach (var v in volumes)
+        {
+            Console.WriteLine($"  {v.Name} on {v.Device}: LUKS2, opened by {v.How}, /dev/mapper/{v.Name}");
+        }
         Console.WriteLine("mounts:");
         foreach (var m in mounts)
         {
@@ -207,6 +213,14 @@ public static class AdminApplet
             {
                 w.WriteString("name", d.Name);
                 w.WriteNumber("bytes", d.Bytes);
+            });
+            WriteArray(writer, "volumes", Init.Crypt.CryptStatus.Read(), (w, v) =>
+            {
+                w.WriteString("name", v.Name);
+                w.WriteString("device", v.Device);
+                w.WriteString("encryption", "luks2");
+                w.WriteString("opened_by", v.How);
+                w.WriteString("mapping", $"/dev/mapper/{v.Name}");
             });
             WriteArray(writer, "mounts", mounts, (w, m) =>
             {

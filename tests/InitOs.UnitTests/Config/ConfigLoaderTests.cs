@@ -114,6 +114,11 @@ public sealed class ConfigLoaderTests
     [InlineData("\n[[upgrade.probe]]\ntcp = \"10.0.0.1:80\"\ncommand = \"true\"\n", 2, "upgrade.probe", "needs exactly one of tcp")]
     [InlineData("[[upgrade.probe]]\ncommand = \"true\\nreboot\"\n", 2, "upgrade.probe.0.command", "is one line of at most 1024 characters")]
     [InlineData("mode = \"vm\"\n\n[[upgrade.probe]]\ncommand = \"true\"\n", 3, "upgrade.probe", "in mode vm the OS is a guest with its own kernel")]
+    [InlineData("[[crypt]]\nname = \"root\"\n", 1, "crypt", "needs device = \"SPEC\"")]
+    [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"a/b\"\n", 3, "crypt.0.name", "a /dev/mapper name")]
+    [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"r\"\n[[crypt]]\ndevice = \"/dev/vdb\"\nname = \"r\"\n", 6, "crypt.1.name", "already exists")]
+    [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"r\"\nkeys = [\"tpm3\"]\n", 4, "crypt.0.keys", "\"tpm3\" is not a key source (passphrase)")]
+    [InlineData("[[crypt]]\ndevice = \"vda\"\nname = \"r\"\n", 2, "crypt.0.device", "")]
     public void Errors_name_file_line_and_key(string text, int line, string key, string problem)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, File));
@@ -128,5 +133,17 @@ public sealed class ConfigLoaderTests
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse("mode = \"switch_root\"\nroot = = 3\n", File));
         Assert.StartsWith($"{File}:2: ", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_crypt_volume_names_its_device_mapping_key_sources_and_tries()
+    {
+        var config = ConfigLoader.Parse("[[crypt]]\ndevice = \"UUID=79a5471a-7129-43c5-ae59-bc1af98ea249\"\nname = \"root\"\ntries = 5\n\n[root]\ndevice = \"/dev/mapper/root\"\n", File);
+        var volume = Assert.Single(config.Crypt);
+        Assert.Equal("UUID=79a5471a-7129-43c5-ae59-bc1af98ea249", volume.Device);
+        Assert.Equal("root", volume.Name);
+        Assert.Equal([CryptKeySource.Passphrase], volume.Keys);
+        Assert.Equal(5, volume.Tries);
+        Assert.Equal("/dev/mapper/root", config.Root.Device);
     }
 }

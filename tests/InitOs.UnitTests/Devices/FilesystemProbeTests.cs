@@ -58,6 +58,22 @@ public sealed class FilesystemProbeTests
         Assert.Equal(Blkid(img)["UUID"], info!.Uuid);
     }
 
+    /// <summary>A LUKS2 header cryptsetup wrote (no device-mapper needed to format a file): blkid's type, the header's UUID and label.</summary>
+    [Fact]
+    public void Reads_a_luks2_header_like_blkid()
+    {
+        using var dir = new TempDirectory();
+        var img = Image(dir, 20);
+        File.WriteAllText(dir.File("key"), "passphrase");
+        Tool.Run("cryptsetup", "luksFormat", "--type", "luks2", "--pbkdf", "pbkdf2", "--pbkdf-force-iterations", "1000", "--uuid", Uuid, "--label", "vault", "--key-file", dir.File("key"), "--batch-mode", img);
+        var info = ProbeFile(img);
+        Assert.Equal(new FilesystemInfo("crypto_LUKS", Uuid, "vault"), info);
+        var blkid = Blkid(img);
+        Assert.Equal(blkid["TYPE"], info!.Type);
+        Assert.Equal(blkid["UUID"], info.Uuid);
+        Assert.Equal(blkid["LABEL"], info.Label);
+    }
+
     [Fact]
     public void Reads_erofs_and_squashfs()
     {

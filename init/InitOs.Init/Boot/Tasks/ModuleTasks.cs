@@ -24,6 +24,23 @@ public static class ModuleTasks
     /// <summary>Before switch_root: the store's mount (and its loop device) go with the initramfs.</summary>
     public static void DetachStore(BootContext context) => context.Modules?.Store?.Detach();
 
+    /// <summary>Modules a feature needs (built-in ones skipped); a missing one fails the boot naming it, <paramref name="purpose"/> and what to do.</summary>
+    public static void LoadFor(BootContext context, IEnumerable<string> names, string purpose, string hint = "add it to modules.include")
+    {
+        foreach (var module in names)
+        {
+            if (context.ModuleIndex is not { } index || context.Modules is not { } modules || index.IsBuiltin(module))
+            {
+                continue;
+            }
+            if (!index.Contains(module))
+            {
+                throw new BootException($"{purpose}: the module {module} is needed, and the initramfs has none: {hint}");
+            }
+            modules.Load(module);
+        }
+    }
+
     public static void LoadConfigured(BootContext context)
     {
         var wanted = context.RequireSettings().Modules;
