@@ -54,8 +54,9 @@ public sealed class ConsoleBootTests
         vm.Expect("the emergency shell: press Enter on this console to have it here");
 
         // The person at the screen sees what went wrong: the kernel's echo of the error and PID 1's own lines.
-        var failed = VgaScreen.WaitFor(qmp, scratch.Path, "the emergency shell: press Enter on this console");
-        foreach (var line in new[] { "initos: error: boot failed: phase devices, task wait-for-root failed: root device LABEL=no-such-root not found", "initos: the emergency shell: waiting for Enter on tty0 (tty1), ttyS0" })
+        // PID 1 logs "waiting for Enter" after it has asked on every console, so that line is the one to wait for.
+        var failed = VgaScreen.WaitFor(qmp, scratch.Path, "initos: the emergency shell: waiting for Enter on tty0 (tty1), ttyS0");
+        foreach (var line in new[] { "initos: error: boot failed: phase devices, task wait-for-root failed: root device LABEL=no-such-root not found", "the emergency shell: press Enter on this console to have it here" })
         {
             Assert.True(failed.Flat.Contains(line, StringComparison.Ordinal), $"'{line}' is not on the screen:{failed.Text}");
         }
