@@ -16,6 +16,41 @@ public enum RebootCommand : uint
 public static class Kernel
 {
     private const long SysFinitModule = 313;
+    private const long SysGetRandom = 318;
+
+    /// <summary>
+    /// getrandom(2) with no flags: the kernel's CSPRNG, waiting (once, early in a boot) until it
+    /// is seeded. For keys and nonces; .NET's generator is not used in the initramfs so that no
+    /// OpenSSL question arises.
+    /// </summary>
+    public static unsafe void RandomBytes(Span<byte> buffer)
+    {
+        fixed (byte* start = buffer)
+        {
+            int done = 0;
+            while (done < buffer.Length)
+            {
+                long n = Libc.Syscall3(SysGetRandom, (long)(start + done), buffer.Length - done, 0);
+                if (n < 0)
+                {
+                    var errno = (Errno)System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                    if (errno == Errno.EINTR)
+                    {
+                        continue;
+                    }
+                    throw new SysException("getrandom", errno);
+                }
+                done += (int)n;
+            }
+        }
+    }
+
+    public static byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        RandomBytes(bytes);
+        return bytes;
+    }
 
     /// <summary>finit_module(2); returns the errno so callers can treat EEXIST as success.</summary>
     public static Errno LoadModule(string path, string parameters = "")
