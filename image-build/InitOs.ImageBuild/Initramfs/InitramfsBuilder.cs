@@ -167,7 +167,11 @@ public static class InitramfsBuilder
         }
     }
 
-    /// <summary>With [[crypt]] volumes: Debian's cryptsetup and its libraries (docs/storage.md says why not C#).</summary>
+    /// <summary>
+    /// With [[crypt]] volumes: Debian's cryptsetup and its libraries (docs/storage.md says why not
+    /// C#), and dmsetup (its libraries are cryptsetup's) for the sidecar to read an open volume's
+    /// key when it enrols a TPM key for the next UKI.
+    /// </summary>
     private static void AddCryptsetup(CpioArchive archive, InitosConfig config)
     {
         if (config.Crypt.Count == 0)
@@ -180,6 +184,12 @@ public static class InitramfsBuilder
             throw new FileNotFoundException($"[[crypt]] volumes need {cryptsetup} on the build machine: install cryptsetup-bin (make prereqs does)");
         }
         AddExecutable(archive, cryptsetup.TrimStart('/'), cryptsetup);
+        const string dmsetup = InitOs.Init.Crypt.Cryptsetup.DmSetup;
+        if (!File.Exists(dmsetup))
+        {
+            throw new FileNotFoundException($"[[crypt]] volumes need {dmsetup} on the build machine: install dmsetup (make prereqs does)");
+        }
+        AddExecutable(archive, dmsetup.TrimStart('/'), dmsetup);
     }
 
     /// <summary>The digests mode vm checks its kit against; says what it packed, for the report.</summary>

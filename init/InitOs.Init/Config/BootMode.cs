@@ -56,6 +56,7 @@ public static class ConfigNames
     public static readonly IReadOnlyDictionary<string, CryptKeySource> CryptKeySources = new Dictionary<string, CryptKeySource>
     {
         ["passphrase"] = CryptKeySource.Passphrase,
+        ["tpm2"] = CryptKeySource.Tpm2,
     };
 
     public static readonly IReadOnlyDictionary<string, UpgradePolicy> UpgradePolicies = new Dictionary<string, UpgradePolicy>

@@ -44,7 +44,7 @@ public sealed record CryptConfig
     public string? Device { get; init; }
     /// <summary>The mapping's name, /dev/mapper/NAME.</summary>
     public string? Name { get; init; }
-    /// <summary>Key sources in order; "passphrase" asks on the console (a recovery key is accepted there too).</summary>
+    /// <summary>Key sources in order; "tpm2" unseals a key enrolled for this UKI, "passphrase" asks on the console (a recovery key is accepted there too).</summary>
     public IReadOnlyList<CryptKeySource> Keys { get; init; } = [CryptKeySource.Passphrase];
     /// <summary>Passphrases the console gets before the failure policy.</summary>
     public int Tries { get; init; } = 3;
@@ -55,6 +55,8 @@ public sealed record CryptConfig
 public enum CryptKeySource
 {
     Passphrase,
+    /// <summary>A key the TPM unseals when PCR 7 and PCR 11 hold what an enrolled UKI leaves.</summary>
+    Tpm2,
 }
 
 /// <summary>[recovery]: the emergency shell's password, asked for when the machine booted under Secure Boot.</summary>

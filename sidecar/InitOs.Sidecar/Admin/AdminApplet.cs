@@ -22,7 +22,7 @@ public static class AdminApplet
           reboot              (operator) reboot the machine
           poweroff            (operator) power the machine off
           jail debug NAME [WORD...]   (admin) a toolbox shell (or WORDs run by it) in a running jail's namespaces; ssh -t for a terminal
-        """ + "\n" + Upgrades.UpgradeCommand.Usage + "\n" + """
+        """ + "\n" + Upgrades.UpgradeCommand.Usage + "\n" + DiskCommand.Usage + "\n" + """
           help                this text
 
         """;
@@ -80,6 +80,7 @@ public static class AdminApplet
             ["logs", "--follow"] => KernelLog.Print(follow: true),
             ["jail", "debug", var name, .. var rest] => JailDebug.Run(name, rest),
             ["upgrade", .. var rest] => Upgrades.UpgradeCommand.Run(rest),
+            ["disk", .. var rest] => DiskCommand.Run(rest),
             ["reboot"] => SystemdShutdown.Run(ShutdownKind.Reboot),
             ["poweroff"] => SystemdShutdown.Run(ShutdownKind.PowerOff),
             [var command, ..] when IsCommand(command) => Refuse($"{command}: unexpected arguments '{string.Join(' ', words[1..])}'"),
@@ -96,7 +97,7 @@ public static class AdminApplet
         }
     }
 
-    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs" or "jail" or "hardware" or "upgrade";
+    private static bool IsCommand(string word) => word is "help" or "status" or "services" or "reboot" or "poweroff" or "logs" or "jail" or "hardware" or "upgrade" or "disk";
 
     /// <summary>This machine's inventory, for `initos build initramfs --profile host --hardware FILE` on a workstation.</summary>
     private static int Hardware()

@@ -10,6 +10,7 @@ public static class AdminRoles
         ["services", "restart" or "kill", ..] => AdminRole.Operator,
         ["reboot" or "poweroff", ..] => AdminRole.Operator,
         ["jail", ..] or ["upgrade", ..] => AdminRole.Admin,
+        ["disk", "enroll-tpm" or "recovery-key", ..] => AdminRole.Admin,
         _ => AdminRole.Viewer,
     };
 

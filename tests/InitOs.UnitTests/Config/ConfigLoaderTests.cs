@@ -117,7 +117,7 @@ public sealed class ConfigLoaderTests
     [InlineData("[[crypt]]\nname = \"root\"\n", 1, "crypt", "needs device = \"SPEC\"")]
     [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"a/b\"\n", 3, "crypt.0.name", "a /dev/mapper name")]
     [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"r\"\n[[crypt]]\ndevice = \"/dev/vdb\"\nname = \"r\"\n", 6, "crypt.1.name", "already exists")]
-    [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"r\"\nkeys = [\"tpm3\"]\n", 4, "crypt.0.keys", "\"tpm3\" is not a key source (passphrase)")]
+    [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"r\"\nkeys = [\"tpm3\"]\n", 4, "crypt.0.keys", "\"tpm3\" is not a key source (passphrase, tpm2)")]
     [InlineData("[[crypt]]\ndevice = \"vda\"\nname = \"r\"\n", 2, "crypt.0.device", "")]
     public void Errors_name_file_line_and_key(string text, int line, string key, string problem)
     {

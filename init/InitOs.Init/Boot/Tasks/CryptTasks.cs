@@ -2,6 +2,7 @@ using System.Text;
 using InitOs.Init.Config;
 using InitOs.Init.Crypt;
 using InitOs.Init.Logging;
+using InitOs.Init.Tpm;
 using InitOs.Sys;
 
 namespace InitOs.Init.Boot.Tasks;
@@ -51,6 +52,7 @@ public static class CryptTasks
             var how = source switch
             {
                 CryptKeySource.Passphrase => WithPassphrase(context, cryptsetup, volume, device.DevicePath),
+                CryptKeySource.Tpm2 => WithTpm(context, cryptsetup, volume, device.DevicePath),
                 _ => throw new InvalidOperationException($"key source {source}"),
             };
             if (how is not null)
@@ -61,6 +63,50 @@ public static class CryptTasks
             }
         }
         throw new BootException($"crypt: {name} ({volume.Device} on {device.DevicePath}) stays locked: no key source opened it ({string.Join(", ", volume.Keys.Select(k => k.ToString().ToLowerInvariant()))})");
+    }
+
+    /// <summary>
+    /// The TPM's way: each initos-tpm2 token's key is unsealed (a salted session, PCR 7 and 11 as
+    /// this boot left them) until one is, then the volume is opened with that key in that key
+    /// slot. "tpm (…)" when it opened, null (each reason logged) to go on to the next key source.
+    /// </summary>
+    private static string? WithTpm(BootContext context, Cryptsetup cryptsetup, CryptConfig volume, string devicePath)
+    {
+        var name = volume.Name!;
+        if (!File.Exists(TpmDevice.ResourceManager))
+        {
+            context.Log.Warn($"crypt: {name}: this machine shows no TPM ({TpmDevice.ResourceManager} is missing)");
+            return null;
+        }
+        var tokens = TpmToken.FromMetadata(cryptsetup.Metadata(devicePath), warning => context.Log.Warn($"crypt: {name}: {warning}"));
+        if (tokens.Count == 0)
+        {
+            context.Log.Warn($"crypt: {name} has no TPM-sealed key (`initos admin disk enroll-tpm {name}` seals one)");
+            return null;
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var tpm = new Tpm2(TpmDevice.Open());
+        if (TpmKeys.Unseal(tpm, tokens, warning => context.Log.Warn($"crypt: {name}: {warning}")) is not var (token, key))
+        {
+            context.Log.Warn($"crypt: the TPM unsealed none of {name}'s {tokens.Count} key(s): this UKI or this Secure Boot state was not enrolled");
+            return null;
+        }
+        long unsealMs = clock.ElapsedMilliseconds;
+        try
+        {
+            var (outcome, message, _) = cryptsetup.Open(devicePath, name, key, token.KeySlot);
+            if (outcome != OpenOutcome.Opened)
+            {
+                context.Log.Warn($"crypt: {name}: the key the TPM unsealed ({token}) did not open it: {message}");
+                return null;
+            }
+        }
+        finally
+        {
+            Array.Clear(key);
+        }
+        context.Log.Info($"crypt: {name}: the TPM unsealed its key in {unsealMs} ms, opened in {clock.ElapsedMilliseconds} ms in all");
+        return $"tpm (sealed for release {token.Release}, key slot {token.KeySlot})";
     }
 
     /// <summary>Asks on the console, up to the volume's tries; "passphrase (key slot N)" once one opened it, null when none did.</summary>
@@ -83,7 +129,8 @@ public static class CryptTasks
                 switch (outcome)
                 {
                     case OpenOutcome.Opened:
-                        return slot is { } n ? $"passphrase (key slot {n})" : "passphrase";
+                        return slot is not { } n ? "passphrase"
+                            : RecoveryKey.Slots(cryptsetup.Metadata(devicePath)).Contains(n) ? $"recovery key (key slot {n})" : $"passphrase (key slot {n})";
                     case OpenOutcome.WrongKey:
                         context.Log.Warn($"crypt: wrong passphrase for {name} ({attempt} of {volume.Tries})");
                         break;
