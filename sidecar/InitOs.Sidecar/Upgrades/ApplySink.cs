@@ -73,7 +73,8 @@ public sealed class ApplySink(InitosConfig settings, DurableSteps steps, Action<
         {
             throw new BundleException($"the running {trial.Entry.Version} is on trial ({trial.Entry.FileName}); its verdict comes first (`upgrade status`, `upgrade bless`, `upgrade rollback`)");
         }
-        return new EspUkiSink(slots, steps, settings.Upgrade.Tries, progress, holdEntry);
+        return new EspUkiSink(slots, steps, settings.Upgrade.Tries, progress, holdEntry,
+            beforeBootable: (uki, version) => TpmUpgradeKeys.SealFor(settings, uki, version, progress));
     }
 
     public Stream Begin(BundleArtifact artifact) => Chosen.Begin(artifact);

@@ -11,7 +11,8 @@ namespace InitOs.Sidecar.Upgrades;
 /// in the same bundle (<paramref name="holdEntry"/>) the proven UKI stays a partial file until
 /// <see cref="Activate"/>: it must not become bootable before the image it comes with is staged.
 /// </summary>
-public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Action<string> progress, bool holdEntry = false) : IArtifactSink
+/// <param name="beforeBootable">Runs with the proven UKI's path and version just before it becomes an entry (the disk keys are sealed to it there); a throw keeps it from becoming one.</param>
+public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Action<string> progress, bool holdEntry = false, Action<string, string>? beforeBootable = null) : IArtifactSink
 {
     /// <summary>Room left over on the ESP beyond the UKI, for FAT's own bookkeeping.</summary>
     public const long Margin = 1 << 20;
@@ -75,6 +76,7 @@ public sealed class EspUkiSink(EspSlots slots, DurableSteps steps, int tries, Ac
         {
             throw new InvalidOperationException("Activate before the UKI was committed");
         }
+        beforeBootable?.Invoke(_partialPath, version);
         var entry = BootEntry.New(version, tries);
         var others = slots.List().Where(s => s.Entry.Version == entry.Version).ToList();
         steps.Rename(_partialPath!, slots.PathOf(entry));

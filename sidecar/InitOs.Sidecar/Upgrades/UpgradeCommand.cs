@@ -31,7 +31,7 @@ public static class UpgradeCommand
             ["status"] => Status(settings, json: false),
             ["status", "--json"] => Status(settings, json: true),
             ["apply", .. var options] => Apply(settings, ApplyOptions.Parse(options)),
-            ["bless"] => BlessAll(settings),
+            ["bless"] => BlessAll(settings) is var blessed && blessed == 0 ? KeepOnlyRunning(settings) : blessed,
             ["rollback"] => Rollback(config),
             _ => Refuse($"upgrade {string.Join(' ', words)}: expected status [--json], apply [--from REF] [--reboot] [--hold-at K [--torn]], bless or rollback"),
         };
@@ -263,6 +263,20 @@ public static class UpgradeCommand
         var floor = JailedUpgrade.Bless(settings, store, trial, new DurableSteps(KernelLogLine.Write));
         KernelLogLine.Write($"upgrade: {name}@{trial} blessed by an admin");
         Say($"blessed {name}@{trial}{(floor is null ? "" : $", anti-rollback floor {floor}")}");
+        return 0;
+    }
+
+    /// <summary>After an admin's bless: the TPM keys of other releases go, as after the judge's.</summary>
+    private static int KeepOnlyRunning(InitosConfig settings)
+    {
+        if (settings.Upgrade.Version is { } running)
+        {
+            TpmUpgradeKeys.KeepOnly(settings, running, line =>
+            {
+                KernelLogLine.Write($"upgrade: {line}");
+                Say(line);
+            });
+        }
         return 0;
     }
 

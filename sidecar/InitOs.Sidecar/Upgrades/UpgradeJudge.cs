@@ -76,6 +76,7 @@ public static class UpgradeJudge
             var blessed = SlotActions.Bless(slots, running, config.KeepPrevious, steps, config.MinVersion);
             var floor = image is { } good ? JailedUpgrade.Bless(settings, good.Store, good.Pointer.Trial!, steps) : null;
             Log(string.Create(CultureInfo.InvariantCulture, $"verdict on {blessed.Version}: good at {BootLog.Uptime:F1} s after the boot; blessed ({blessed.FileName}{(label is null ? "" : $" and {label}")}{(floor is null ? "" : $", image floor {floor}")})"));
+            TpmUpgradeKeys.KeepOnly(settings, blessed.Version, Log);
             DisarmWatchdog();
             return 0;
         }

@@ -57,6 +57,24 @@ public sealed class UkiWriterTests : IDisposable
     }
 
     [Fact]
+    public void The_machines_pcr11_prediction_from_the_file_agrees_with_the_builds()
+    {
+        var plain = _dir.File("plain.efi");
+        File.WriteAllBytes(plain, UkiWriter.Build(_spec));
+        var extra = _dir.File("extra.bin");
+        File.WriteAllBytes(extra, [1, 2, 3]);
+        var full = _dir.File("full.efi");
+        File.WriteAllBytes(full, UkiWriter.Build(_spec with { Splash = extra, PcrSignature = extra }));
+
+        foreach (var uki in new[] { plain, full })
+        {
+            Assert.Equal(InitOs.Efi.Pcr.Pcr11.PredictHex(PeImage.Load(uki)), Convert.ToHexStringLower(InitOs.Init.Tpm.UkiMeasurement.PredictPcr11(uki)));
+        }
+        var e = Assert.Throws<InvalidDataException>(() => InitOs.Init.Tpm.UkiMeasurement.PredictPcr11(extra));
+        Assert.Contains("is not a UKI: no MZ header", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Optional_sections_go_before_the_initrd_and_pcrsig_is_not_measured()
     {
         var extra = _dir.File("extra.bin");
