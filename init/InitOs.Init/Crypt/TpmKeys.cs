@@ -14,11 +14,22 @@ public static class TpmKeys
     public static readonly PcrSelection Pcrs = new([7, 11]);
     private const int MaxSlots = 32;
 
-    /// <summary>The first token whose key this TPM unseals now, with that key; null when none does (each failure said).</summary>
+    /// <summary>
+    /// The first token whose key this TPM unseals now, with that key; null when none does (each
+    /// failure said). A token whose recorded PCR values are not this boot's is not tried (each
+    /// unseal costs a storage key and a session): the values come from the disk and are only a
+    /// hint, the TPM alone decides whether a blob unseals.
+    /// </summary>
     public static (TpmToken Token, byte[] Key)? Unseal(Tpm2 tpm, IReadOnlyList<TpmToken> tokens, Action<string> warn)
     {
+        var now = tpm.PcrRead(Pcrs);
         foreach (var token in tokens)
         {
+            if (token.Policy.Selection.Indexes.FirstOrDefault(i => !now.TryGetValue(i, out var value) || !value.AsSpan().SequenceEqual(token.Policy.Values[i]), -1) is var differs and >= 0)
+            {
+                warn($"{token}: sealed for another PCR {differs} (this boot's is {(now.TryGetValue(differs, out var v) ? Convert.ToHexStringLower(v) : "unread")}): not tried");
+                continue;
+            }
             try
             {
                 return (token, SealedSecret.Unseal(tpm, token.Blob, token.Policy.Selection));

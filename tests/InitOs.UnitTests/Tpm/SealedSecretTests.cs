@@ -59,6 +59,49 @@ public sealed class SealedSecretTests : IDisposable
     }
 
     [Fact]
+    public void Of_a_volumes_tokens_the_one_sealed_to_this_boots_pcrs_unseals_and_one_for_other_values_is_not_tried()
+    {
+        var now = _tpm.PcrRead(Pcrs);
+        var other = new PcrPolicy(Pcrs, new Dictionary<int, byte[]>(now) { [11] = Enumerable.Repeat((byte)0xff, 32).ToArray() });
+        var current = new PcrPolicy(Pcrs, now);
+        var tokens = new[]
+        {
+            new Init.Crypt.TpmToken(0, 1, "1.0", other, SealedSecret.Seal(_tpm, [1], other)),
+            new Init.Crypt.TpmToken(1, 2, "2.0", current, SealedSecret.Seal(_tpm, [2], current)),
+        };
+        var warnings = new List<string>();
+        int commands = _bus.Seen.Count;
+
+        var opened = Init.Crypt.TpmKeys.Unseal(_tpm, tokens, warnings.Add);
+
+        Assert.NotNull(opened);
+        Assert.Equal("2.0", opened.Value.Token.Release);
+        Assert.Equal([2], opened.Value.Key);
+        Assert.Equal($"token 0 (key slot 1, sealed for release 1.0: {other}): sealed for another PCR 11 (this boot's is {Convert.ToHexStringLower(now[11])}): not tried", Assert.Single(warnings));
+        // One PCR read, then one unseal's commands (primary, load, session, policy, unseal, three flushes).
+        Assert.Equal(1 + 8, _bus.Seen.Count - commands);
+    }
+
+    [Fact]
+    public void A_token_round_trips_through_the_luks2_json_and_a_malformed_one_is_skipped_with_a_warning()
+    {
+        var policy = new PcrPolicy(Pcrs, _tpm.PcrRead(Pcrs));
+        var token = new Init.Crypt.TpmToken(4, 7, "2.1", policy, new SealedBlob([1, 2, 3], [4, 5]));
+        var malformed = """{"type":"initos-tpm2","keyslots":["9"],"initos_release":"x","initos_pcrs":{"7":"zz"}}""";
+        var metadata = """{"keyslots":{"0":{},"7":{}},"tokens":{"4":""" + token.ToJson() + ""","5":""" + malformed + ""","6":{"type":"systemd-tpm2"}}}""";
+        var warnings = new List<string>();
+
+        var parsed = Assert.Single(Init.Crypt.TpmToken.FromMetadata(metadata, warnings.Add));
+
+        Assert.Equal(token.ToString(), parsed.ToString());
+        Assert.Equal([1, 2, 3], parsed.Blob.Private);
+        Assert.Equal([4, 5], parsed.Blob.Public);
+        Assert.StartsWith("LUKS2 token 5 (initos-tpm2) is malformed and is ignored: ", Assert.Single(warnings), StringComparison.Ordinal);
+        Assert.Equal([0, 7], Init.Crypt.TpmToken.UsedKeySlots(metadata).Order());
+        Assert.Throws<ArgumentException>(() => (token with { Release = "1.0\",\"x" }).ToJson());
+    }
+
+    [Fact]
     public void A_blob_from_another_tpm_does_not_load()
     {
         var blob = SealedSecret.Seal(_tpm, [9], new PcrPolicy(Pcrs, _tpm.PcrRead(Pcrs)));
