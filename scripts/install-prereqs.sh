@@ -16,6 +16,7 @@ packages=(
   dropbear-bin openssh-client  # the sidecar's sshd (packed into the initramfs); ssh for its tests
   cryptsetup-bin               # LUKS2 volumes: cryptsetup is packed when the config has [[crypt]]; tests format volumes with it
   dmsetup                      # [[crypt]]: packed beside cryptsetup, the sidecar reads an open volume's key to enrol TPM keys
+  mdadm lvm2                   # [[raid]] and [[lvm]]: packed when the config has them; the tests make RAID1 members and volume groups with them
   debootstrap                  # initos build rootfs --debootstrap: the Debian (systemd) OS image
   umoci podman docker-registry # container images: umoci unpack is the reference, podman a source, the registry a test peer
   python3 python3-psutil python3-prctl dpkg-dev  # tini's upstream suite (its source fetched by scripts/apt-source.sh)

@@ -43,6 +43,7 @@ public static class InitramfsBuilder
             AddRecoveryPassword(archive, config);
             AddRegistryTls(archive, config);
             AddCryptsetup(archive, config);
+            AddStorageTools(archive, config);
             var vmKit = AddVmKitDigests(archive, spec.VmKitQemu);
             AddExtraExecutables(archive, spec.ExtraExecutables);
             AddExtraTrees(archive, spec.ExtraTrees);
@@ -192,6 +193,23 @@ public static class InitramfsBuilder
         AddExecutable(archive, dmsetup.TrimStart('/'), dmsetup);
     }
 
+    /// <summary>Debian's mdadm with [[raid]] arrays, its lvm with [[lvm]] volume groups (and their libraries).</summary>
+    private static void AddStorageTools(CpioArchive archive, InitosConfig config)
+    {
+        foreach (var (needed, tool, package) in new[] { (config.Raid.Count > 0, InitOs.Init.Storage.StorageTool.Mdadm, "mdadm"), (config.Lvm.Count > 0, InitOs.Init.Storage.StorageTool.Lvm, "lvm2") })
+        {
+            if (!needed)
+            {
+                continue;
+            }
+            if (!File.Exists(tool))
+            {
+                throw new FileNotFoundException($"the config needs {tool} on the build machine: install {package} (make prereqs does)");
+            }
+            AddExecutable(archive, tool.TrimStart('/'), tool);
+        }
+    }
+
     /// <summary>The digests mode vm checks its kit against; says what it packed, for the report.</summary>
     private static string AddVmKitDigests(CpioArchive archive, string? qemu)
     {
@@ -282,6 +300,8 @@ public static class InitramfsBuilder
         var wanted = config.Modules.Load.Concat(include).Concat(config.Upgrade.Enabled ? UpgradeModules : [])
             .Concat(config.Upgrade.Enabled && config.Os.Image is not null ? OsImageModules : [])
             .Concat(config.Crypt.Count > 0 ? [.. InitOs.Init.Boot.Tasks.CryptTasks.Modules, InitOs.Init.Boot.Tasks.CryptTasks.AesNi] : [])
+            .Concat(config.Raid.Count > 0 ? InitOs.Init.Boot.Tasks.RaidTasks.Modules : [])
+            .Concat(config.Lvm.Count > 0 ? InitOs.Init.Boot.Tasks.LvmTasks.Modules : [])
             .Concat(ModuleProfiles.Select(profile, index, kernel.ModuleDirectory, spec.Hardware))
             .Where(m => !index.IsBuiltin(m)).Distinct(StringComparer.Ordinal).ToList();
         var closure = index.LoadOrder(wanted).Where(m => !index.IsBuiltin(m)).ToList();

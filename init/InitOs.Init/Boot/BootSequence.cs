@@ -49,10 +49,18 @@ public static class BootSequence
             new("mount-cgroup2", c => HostRootTasks.MountCgroup2(c, system)),
             new("share-mounts", c => HostRootTasks.ShareMounts(c, system)),
         ], StaysPid1),
+        new("raid",
+        [
+            new("assemble-arrays", RaidTasks.Assemble),
+        ], RaidTasks.HasArrays),
         new("crypt",
         [
             new("open-volumes", CryptTasks.OpenVolumes),
         ], CryptTasks.HasVolumes),
+        new("lvm",
+        [
+            new("activate-volume-groups", LvmTasks.Activate),
+        ], LvmTasks.HasGroups),
         new("data",
         [
             new("wait-for-data", DeviceTasks.WaitForData),

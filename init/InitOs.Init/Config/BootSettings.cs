@@ -32,6 +32,8 @@ public sealed record BootSettings
     public UpgradeConfig Upgrade { get; init; } = new();
     /// <summary>LUKS2 volumes to open first ([[crypt]]).</summary>
     public IReadOnlyList<CryptConfig> Crypt { get; init; } = [];
+    public IReadOnlyList<RaidConfig> Raid { get; init; } = [];
+    public IReadOnlyList<LvmConfig> Lvm { get; init; } = [];
     /// <summary>The data volume to mount, null when there is none.</summary>
     public DataConfig? Data { get; init; }
     /// <summary>Things on the command line that were ignored, to be logged as warnings.</summary>

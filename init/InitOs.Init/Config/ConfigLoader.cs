@@ -88,6 +88,13 @@ public static class ConfigLoader
         ["crypt.*.keys"] = (c, e, f) => Crypt(c, e, v => v with { Keys = KeySources(e, f) }),
         ["crypt.*.tries"] = (c, e, f) => Crypt(c, e, v => v with { Tries = Int(e, f, 1, 10) }),
         ["crypt.*.wait_seconds"] = (c, e, f) => Crypt(c, e, v => v with { WaitSeconds = Int(e, f, 0, 3600) }),
+        ["raid.*"] = (c, e, f) => c with { Raid = [.. c.Raid, new RaidConfig { Line = e.Line }] },
+        ["raid.*.uuid"] = (c, e, f) => Raid(c, e, v => v with { Uuid = MdUuid(e, f) }),
+        ["raid.*.name"] = (c, e, f) => Raid(c, e, v => v with { Name = ArrayName(e, f, c) }),
+        ["raid.*.wait_seconds"] = (c, e, f) => Raid(c, e, v => v with { WaitSeconds = Int(e, f, 0, 3600) }),
+        ["lvm.*"] = (c, e, f) => c with { Lvm = [.. c.Lvm, new LvmConfig { Line = e.Line }] },
+        ["lvm.*.vg"] = (c, e, f) => Lvm(c, e, v => v with { VolumeGroup = VolumeGroupName(e, f, c) }),
+        ["lvm.*.wait_seconds"] = (c, e, f) => Lvm(c, e, v => v with { WaitSeconds = Int(e, f, 0, 3600) }),
         ["recovery.password_hash"] = (c, e, f) => c with { Recovery = c.Recovery with { PasswordHash = CryptHash(e, f) } },
         ["shutdown.grace_seconds"] = (c, e, f) => c with { ShutdownGraceSeconds = Int(e, f, 0, 600) },
         ["service.*"] = (c, e, f) => c with { Services = [.. c.Services, new ServiceConfig { Line = e.Line }] },
@@ -132,6 +139,14 @@ public static class ConfigLoader
         foreach (var probe in config.Upgrade.Probes.Where(p => p.Command is not null && config.Mode == BootMode.Vm))
         {
             throw new ConfigException(file, probe.Line, "upgrade.probe", "a command probe runs in a jailed OS, and in mode vm the OS is a guest with its own kernel: probe its address with tcp = \"HOST:PORT\" or http = \"http://…\"");
+        }
+        foreach (var array in config.Raid.Where(v => v.Uuid is null || v.Name is null))
+        {
+            throw new ConfigException(file, array.Line, "raid", "a [[raid]] array needs uuid = \"UUID\" (mdadm --detail's) and name = \"NAME\" (its /dev/md name)");
+        }
+        foreach (var group in config.Lvm.Where(v => v.VolumeGroup is null))
+        {
+            throw new ConfigException(file, group.Line, "lvm", "an [[lvm]] table needs vg = \"NAME\" (the volume group to activate)");
         }
         foreach (var volume in config.Crypt.Where(v => v.Device is null || v.Name is null))
         {
@@ -265,6 +280,56 @@ public static class ConfigLoader
         var volumes = config.Crypt.ToList();
         volumes[index] = change(volumes[index]);
         return config with { Crypt = volumes };
+    }
+
+    private static InitosConfig Raid(InitosConfig config, TomlEntry entry, Func<RaidConfig, RaidConfig> change)
+    {
+        int index = int.Parse(entry.Key.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var arrays = config.Raid.ToList();
+        arrays[index] = change(arrays[index]);
+        return config with { Raid = arrays };
+    }
+
+    private static InitosConfig Lvm(InitosConfig config, TomlEntry entry, Func<LvmConfig, LvmConfig> change)
+    {
+        int index = int.Parse(entry.Key.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var groups = config.Lvm.ToList();
+        groups[index] = change(groups[index]);
+        return config with { Lvm = groups };
+    }
+
+    /// <summary>An md array UUID: 32 hex digits, in mdadm's groups of eight (':') or blkid's 8-4-4-4-12 ('-'); kept in mdadm's form.</summary>
+    private static string MdUuid(TomlEntry e, string file)
+    {
+        var text = NonEmpty(e, file);
+        var hex = text.Replace(":", "", StringComparison.Ordinal).Replace("-", "", StringComparison.Ordinal).ToLowerInvariant();
+        if (hex.Length != 32 || !hex.All(char.IsAsciiHexDigit))
+        {
+            throw Bad(e, file, $"\"{text}\": an md array UUID (32 hex digits, as mdadm --detail prints it: xxxxxxxx:xxxxxxxx:xxxxxxxx:xxxxxxxx)");
+        }
+        return string.Join(':', Enumerable.Range(0, 4).Select(i => hex.Substring(8 * i, 8)));
+    }
+
+    /// <summary>An md array name (/dev/md/NAME): letters, digits, '-' and '_', unique among the [[raid]] arrays.</summary>
+    private static string ArrayName(TomlEntry e, string file, InitosConfig config)
+    {
+        var name = NonEmpty(e, file);
+        if (name.Length > 32 || !name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '-' or '_'))
+        {
+            throw Bad(e, file, $"\"{name}\": an md array name of at most 32 letters, digits, '-' and '_'");
+        }
+        return config.Raid.Any(v => v.Name == name) ? throw Bad(e, file, $"a [[raid]] array named \"{name}\" already exists") : name;
+    }
+
+    /// <summary>A volume group name as LVM takes it: letters, digits, '+', '_', '.', '-' (not first).</summary>
+    private static string VolumeGroupName(TomlEntry e, string file, InitosConfig config)
+    {
+        var name = NonEmpty(e, file);
+        if (name.Length > 64 || name[0] == '-' || !name.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '+' or '_' or '.' or '-'))
+        {
+            throw Bad(e, file, $"\"{name}\": a volume group name of at most 64 letters, digits, '+', '_', '.' and '-' (not first)");
+        }
+        return config.Lvm.Any(v => v.VolumeGroup == name) ? throw Bad(e, file, $"the volume group \"{name}\" is listed twice") : name;
     }
 
     /// <summary>A /dev/mapper name: letters, digits, '-' and '_', unique among the [[crypt]] volumes.</summary>

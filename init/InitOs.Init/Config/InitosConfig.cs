@@ -31,6 +31,32 @@ public sealed record InitosConfig
     public UpgradeConfig Upgrade { get; init; } = new();
     /// <summary>[[crypt]]: LUKS2 volumes opened before the data volume and the root are looked for.</summary>
     public IReadOnlyList<CryptConfig> Crypt { get; init; } = [];
+    /// <summary>[[raid]]: md arrays assembled before the crypt volumes are opened.</summary>
+    public IReadOnlyList<RaidConfig> Raid { get; init; } = [];
+    /// <summary>[[lvm]]: volume groups activated after the crypt volumes are opened.</summary>
+    public IReadOnlyList<LvmConfig> Lvm { get; init; } = [];
+}
+
+/// <summary>
+/// A [[raid]] array: its members found by the array UUID in their md superblocks, assembled by
+/// mdadm as /dev/md/NAME once all are there, or degraded (with a warning) when the wait is over
+/// and some are still missing.
+/// </summary>
+public sealed record RaidConfig
+{
+    /// <summary>The array's UUID, as mdadm prints it (four groups of eight hex digits) or as blkid does.</summary>
+    public string? Uuid { get; init; }
+    public string? Name { get; init; }
+    public int WaitSeconds { get; init; } = 30;
+    public int Line { get; init; }
+}
+
+/// <summary>An [[lvm]] volume group, activated by lvm: its logical volumes become /dev/mapper/VG-LV.</summary>
+public sealed record LvmConfig
+{
+    public string? VolumeGroup { get; init; }
+    public int WaitSeconds { get; init; } = 30;
+    public int Line { get; init; }
 }
 
 /// <summary>

@@ -54,6 +54,8 @@ public static class SettingsBuilder
             Recovery = config.Recovery,
             Upgrade = config.Upgrade,
             Crypt = config.Crypt,
+            Raid = config.Raid,
+            Lvm = config.Lvm,
             ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
             BreakBefore = cmdline.Last("initos.break") is { } b ? (b.Length == 0 ? "switch-root" : b) : null,
             Network = cmdline.Last("ip") is { } ip ? IpParameter.Parse(ip, config.Network) : config.Network,

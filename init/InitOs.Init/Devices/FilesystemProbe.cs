@@ -8,7 +8,7 @@ public sealed record FilesystemInfo(string Type, string? Uuid, string? Label);
 
 /// <summary>
 /// Reads just the superblocks InitOS needs to find a root (ext2/3/4, btrfs, xfs, vfat,
-/// erofs, squashfs) and a LUKS header (to find an encrypted volume by its UUID or label) — no
+/// erofs, squashfs), md RAID members and a LUKS header (to find an encrypted volume by its UUID or label) — no
 /// blkid in the initramfs. Names and formats follow blkid.
 /// </summary>
 public static class FilesystemProbe
@@ -16,7 +16,7 @@ public static class FilesystemProbe
     private delegate FilesystemInfo? Prober(Stream device);
 
     // Cheapest and most specific checks first; vfat last because its signature is the weakest.
-    private static readonly Prober[] Probers = [Luks, Ext, Erofs, Squashfs, Xfs, Btrfs, Vfat];
+    private static readonly Prober[] Probers = [Luks, MdMember, Ext, Erofs, Squashfs, Xfs, Btrfs, Vfat];
 
     public static FilesystemInfo? Probe(Stream device)
     {
@@ -47,6 +47,10 @@ public static class FilesystemProbe
         int version = BinaryPrimitives.ReadUInt16BigEndian(header.AsSpan(6));
         return new FilesystemInfo("crypto_LUKS", Text(header.AsSpan(0xA8, 40)), version == 2 ? Text(header.AsSpan(0x18, 48)) : null);
     }
+
+    /// <summary>An md RAID member: blkid's "linux_raid_member", the array's UUID, its name as the label.</summary>
+    private static FilesystemInfo? MdMember(Stream device) =>
+        MdSuperblock.Read(device) is { } md ? new FilesystemInfo("linux_raid_member", md.BlkidUuid, md.Name.Length == 0 ? null : md.Name) : null;
 
     private static FilesystemInfo? Ext(Stream device)
     {

@@ -180,10 +180,19 @@ public static class AdminApplet
         Console.WriteLine($"door:     {MachineFacts.Door()}");
         Console.WriteLine("disks:    " + string.Join(", ", disks.Select(d => $"{d.Name} {d.Bytes >> 20} MiB")));
         var volumes = Init.Crypt.CryptStatus.Read();
-        Console.WriteLine(volumes.Count == 0 ? "volumes:  none opened ([[crypt]])" : "volumes:");
+        bool none = volumes.Count == 0 && Init.Storage.RaidStatus.Read().Count == 0 && Init.Storage.RaidStatus.ReadGroups().Count == 0;
+        Console.WriteLine(none ? "volumes:  none opened ([[crypt]], [[raid]], [[lvm]])" : "volumes:");
         foreach (var v in volumes)
         {
             Console.WriteLine($"  {v.Name} on {v.Device}: LUKS2, opened by {v.How}, /dev/mapper/{v.Name}");
+        }
+        foreach (var array in Init.Storage.RaidStatus.Read())
+        {
+            Console.WriteLine($"  array {array}");
+        }
+        foreach (var (group, lvs) in Init.Storage.RaidStatus.ReadGroups())
+        {
+            Console.WriteLine($"  volume group {group}: {(lvs.Count == 0 ? "no logical volumes" : string.Join(", ", lvs))}");
         }
         Console.WriteLine("mounts:");
         foreach (var m in mounts)
@@ -222,6 +231,15 @@ public static class AdminApplet
                 w.WriteString("encryption", "luks2");
                 w.WriteString("opened_by", v.How);
                 w.WriteString("mapping", $"/dev/mapper/{v.Name}");
+            });
+            WriteArray(writer, "arrays", Init.Storage.RaidStatus.Read(), (w, a) =>
+            {
+                w.WriteString("name", a.Name);
+                w.WriteString("device", a.Device);
+                w.WriteString("level", a.Level);
+                w.WriteNumber("active", a.Active);
+                w.WriteNumber("total", a.Total);
+                w.WriteBoolean("degraded", a.Degraded);
             });
             WriteArray(writer, "mounts", mounts, (w, m) =>
             {

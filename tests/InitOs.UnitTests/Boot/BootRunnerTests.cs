@@ -20,7 +20,7 @@ public sealed class BootRunnerTests
     public void The_switch_root_sequence_is_data_with_phases_in_order()
     {
         var phases = BootSequence.SwitchRoot(new RecordingSystem());
-        Assert.Equal(["early-mounts", "settings", "modules", "network", "host", "crypt", "data", "sidecar", "upgrade", "devices", "root", "switch-root", "os", "vm"], BootSequence.PhaseNames(phases));
+        Assert.Equal(["early-mounts", "settings", "modules", "network", "host", "raid", "crypt", "lvm", "data", "sidecar", "upgrade", "devices", "root", "switch-root", "os", "vm"], BootSequence.PhaseNames(phases));
         Assert.Equal(["stop-coldplug", "verify-new-root", "start-sidecar", "stop-hotplug", "detach-module-store", "move-api-mounts", "free-initramfs", "prepare-handoff"], phases.Single(p => p.Name == "switch-root").Tasks.Select(t => t.Name));
     }
 

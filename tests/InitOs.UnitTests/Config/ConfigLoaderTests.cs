@@ -119,6 +119,12 @@ public sealed class ConfigLoaderTests
     [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"r\"\n[[crypt]]\ndevice = \"/dev/vdb\"\nname = \"r\"\n", 6, "crypt.1.name", "already exists")]
     [InlineData("[[crypt]]\ndevice = \"/dev/vda\"\nname = \"r\"\nkeys = [\"tpm3\"]\n", 4, "crypt.0.keys", "\"tpm3\" is not a key source (passphrase, tpm2)")]
     [InlineData("[[crypt]]\ndevice = \"vda\"\nname = \"r\"\n", 2, "crypt.0.device", "")]
+    [InlineData("[[raid]]\nname = \"md\"\n", 1, "raid", "needs uuid = \"UUID\"")]
+    [InlineData("[[raid]]\nuuid = \"1234\"\nname = \"md\"\n", 2, "raid.0.uuid", "an md array UUID (32 hex digits")]
+    [InlineData("[[raid]]\nuuid = \"0123456789abcdef0123456789abcdef\"\nname = \"m d\"\n", 3, "raid.0.name", "an md array name")]
+    [InlineData("[[lvm]]\nwait_seconds = 3\n", 1, "lvm", "needs vg = \"NAME\"")]
+    [InlineData("[[lvm]]\nvg = \"-vg\"\n", 2, "lvm.0.vg", "a volume group name")]
+    [InlineData("[[lvm]]\nvg = \"vg\"\n[[lvm]]\nvg = \"vg\"\n", 4, "lvm.1.vg", "listed twice")]
     public void Errors_name_file_line_and_key(string text, int line, string key, string problem)
     {
         var e = Assert.Throws<ConfigException>(() => ConfigLoader.Parse(text, File));
@@ -145,5 +151,15 @@ public sealed class ConfigLoaderTests
         Assert.Equal([CryptKeySource.Passphrase], volume.Keys);
         Assert.Equal(5, volume.Tries);
         Assert.Equal("/dev/mapper/root", config.Root.Device);
+    }
+
+    [Fact]
+    public void Raid_arrays_and_volume_groups_are_read_with_the_uuid_in_mdadms_form()
+    {
+        var config = ConfigLoader.Parse("[[raid]]\nuuid = \"0123abcd-4567-89ef-0123-456789ABCDEF\"\nname = \"mirror\"\nwait_seconds = 5\n\n[[lvm]]\nvg = \"vg0\"\n", File);
+        var array = Assert.Single(config.Raid);
+        Assert.Equal("0123abcd:456789ef:01234567:89abcdef", array.Uuid);
+        Assert.Equal(("mirror", 5), (array.Name, array.WaitSeconds));
+        Assert.Equal("vg0", Assert.Single(config.Lvm).VolumeGroup);
     }
 }
