@@ -18,6 +18,7 @@ internal static class BuildCommands
         Initramfs(),
         Rootfs(),
         DataCommand.Create(),
+        EnrolCommand.Create(),
         UkiCommand.Create(),
         DiskCommand.Create(),
         NetbootCommand.Create(),

@@ -1,4 +1,3 @@
-using InitOs.Admin;
 using InitOs.ImageBuild.Qemu;
 using InitOs.TestKit;
 
@@ -8,13 +7,12 @@ namespace InitOs.VmTests;
 /// A LUKS2 root ([[crypt]], switch_root into the default OS): the passphrase is typed over the
 /// serial console, a wrong one is counted and asked again, and a wrong passphrase at every try
 /// leaves the volume locked and follows the failure policy (poweroff here). The data volume on
-/// LUKS2, opened by a recovery key (another key slot) at the same prompt in its second boot.
+/// LUKS2 (the sidecar's host keys on it, a recovery key, `status`) is TpmCryptBootTests'.
 /// </summary>
 [Collection(BootCollection.Name)]
 public sealed class CryptBootTests
 {
     private const string Passphrase = "correct horse battery staple";
-    private const string RecoveryKey = "hkfe-ktbc-vnrd-lgie-fhnu-rjit";
 
     private readonly BootImages _images;
 
@@ -53,68 +51,6 @@ public sealed class CryptBootTests
         vm.Expect(@"powering off \(failure policy\)");
         vm.ExpectExit();
         Assert.DoesNotContain("INITOS-OS-UP", vm.Session.Log, StringComparison.Ordinal);
-    }
-
-    /// <summary>
-    /// The data volume on LUKS2 (mode initramfs, the sidecar's host keys on it): opened by its
-    /// passphrase, mounted from /dev/mapper/data, `status` shows the volume and which key slot
-    /// opened it; after a reboot, opened this time by its recovery key (another key slot, typed
-    /// at the same prompt), the host key is the one the first boot made, so the admin's pinned
-    /// key still matches.
-    /// </summary>
-    [Fact]
-    public void The_data_volume_on_luks2_keeps_the_sidecars_host_keys_across_a_reboot_opened_by_its_recovery_key()
-    {
-        var admin = _images.Scratch("crypt-admin");
-        if (!File.Exists(admin))
-        {
-            SidecarSshBootTests.NewKey(admin);
-        }
-        var plain = _images.Scratch("crypt-data-plain.img");
-        File.Delete(plain);
-        Tool.Run("truncate", "-s", "32M", plain);
-        Tool.Run("mkfs.ext4", "-q", "-L", "initos-data", plain);
-        var data = _images.Scratch("crypt-data.img");
-        var uuid = LuksImage.Encrypt(plain, data, Passphrase);
-        LuksImage.AddKey(data, Passphrase, RecoveryKey);
-        File.Delete(plain);
-        var initramfs = _images.InitramfsWith("crypt-data", GuestConfig.Pid1($$"""
-            [[crypt]]
-            device = "UUID={{uuid}}"
-            name = "data"
-
-            [data]
-            device = "/dev/mapper/data"
-
-            """ + GuestConfig.DhcpAndSidecar(admin + ".pub"),
-            modules: "load = [\"virtio_pci\", \"virtio_blk\", \"virtio_net\", \"ext4\"]\ninclude = []"));
-        using var keys = new TempDirectory("initos-crypt-known-");
-        var client = new AdminClient(admin, new KnownHosts(keys.File("known_hosts")), TimeSpan.FromSeconds(60));
-        for (int boot = 1; boot <= 2; boot++)
-        {
-            int port = SidecarSshBootTests.FreePort();
-            using var vm = new VmBoot($"crypt-data-{boot}", new QemuOptions
-            {
-                Kernel = _images.Kernel,
-                Initrd = initramfs,
-                Disks = [data],
-                Append = "console=ttyS0 panic=-1",
-                Network = true,
-                HostForwards = [(port, 22)],
-            });
-            vm.ExpectPrompt("Passphrase for data");
-            vm.Session.Send((boot == 1 ? Passphrase : RecoveryKey) + "\n");
-            int slot = boot - 1;
-            vm.Expect($@"crypt: data \(/dev/vda\) opened by passphrase \(key slot {slot}\) as /dev/mapper/data");
-            vm.Expect(@"data=/dev/mapper/data is /dev/dm-0 ");
-            // The second boot's door answers with the key the first one made: the known-hosts pin holds.
-            var status = AdminSessions.RunWhenUp(client, new AdminTarget("127.0.0.1", port), "status");
-            Assert.True(status.Succeeded, status.ToString());
-            Assert.Contains($"  data on /dev/vda: LUKS2, opened by passphrase (key slot {slot}), /dev/mapper/data", status.Output, StringComparison.Ordinal);
-            Assert.Matches(@"(?m)^  /run/initos/data ext4 /dev/(dm-0|mapper/data)$", status.Output);
-            client.Run(new AdminTarget("127.0.0.1", port), "poweroff");
-            vm.ExpectExit();
-        }
     }
 
     /// <summary>The encrypted disk (the default OS inside LUKS2, a passphrase and a recovery key) and the initramfs that opens it; made once per run.</summary>

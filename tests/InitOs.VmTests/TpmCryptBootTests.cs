@@ -20,7 +20,9 @@ namespace InitOs.VmTests;
 /// <item>3.0, signed by the same key but never enrolled: the TPM unseals nothing, the prompt
 /// comes, and the recovery key opens the volume.</item>
 /// </list>
-/// That an unsigned or tampered UKI never runs is SignedBootTests' (the firmware refuses it).
+/// One admin client (one known-hosts file) across the three boots: the sidecar's host key, kept
+/// on the encrypted data volume, is the same each time, or ssh would refuse it. That an unsigned
+/// or tampered UKI never runs is SignedBootTests' (the firmware refuses it).
 /// </summary>
 [Collection(BootCollection.Name)]
 public sealed class TpmCryptBootTests
@@ -48,9 +50,10 @@ public sealed class TpmCryptBootTests
         using var tpmState = new TempDirectory("initos-tpm-machine-");
         var client = _upgrades.Client();
         var fakePcr11 = new string('5', 64);
+        int port = SidecarSshBootTests.FreePort();   // one address for the three boots: the known-hosts pin is checked each time
 
         string recoveryKey;
-        using (var machine = new Machine("tpm-crypt-1", disk, data, tpmState.Path))
+        using (var machine = new Machine("tpm-crypt-1", disk, data, tpmState.Path, port))
         {
             var (vm, target) = (machine.Vm, machine.Target);
             vm.Expect(@"crypt: data has no TPM-sealed key \(`initos admin disk enroll-tpm data` seals one\)", UpgradeImages.FirmwareTimeout);
@@ -75,7 +78,7 @@ public sealed class TpmCryptBootTests
             vm.ExpectExit();
         }
 
-        using (var machine = new Machine("tpm-crypt-2", disk, data, tpmState.Path))
+        using (var machine = new Machine("tpm-crypt-2", disk, data, tpmState.Path, port))
         {
             var (vm, target) = (machine.Vm, machine.Target);
             vm.Expect(@"crypt: data: the TPM unsealed its key in \d+ ms", UpgradeImages.FirmwareTimeout);
@@ -95,7 +98,7 @@ public sealed class TpmCryptBootTests
             Assert.DoesNotContain("Passphrase for data", vm.Session.Log, StringComparison.Ordinal);
         }
 
-        using (var machine = new Machine("tpm-crypt-3", disk3, data, tpmState.Path))
+        using (var machine = new Machine("tpm-crypt-3", disk3, data, tpmState.Path, port))
         {
             var (vm, target) = (machine.Vm, machine.Target);
             vm.Expect(@"crypt: the TPM unsealed none of data's 1 key\(s\)", UpgradeImages.FirmwareTimeout);
@@ -147,10 +150,10 @@ public sealed class TpmCryptBootTests
         private readonly VarsCopy _vars = VarsCopy.Of(UefiFirmware.SnakeoilVars);
         private readonly SoftwareTpm _tpm;
 
-        public Machine(string name, string disk, string data, string tpmState)
+        public Machine(string name, string disk, string data, string tpmState, int port)
         {
             _tpm = new SoftwareTpm(tpmState);
-            Target = new AdminTarget("127.0.0.1", SidecarSshBootTests.FreePort());
+            Target = new AdminTarget("127.0.0.1", port);
             Vm = new VmBoot(name, new QemuOptions
             {
                 Uefi = new UefiFirmware(UefiFirmware.SecureBootCode, _vars.Path, SecureBoot: true),

@@ -13,6 +13,7 @@ public static class FirmwareTasks
 {
     public const string SecurityFs = "/sys/kernel/security";
     public const string Pcr11Path = "/sys/class/tpm/tpm0/pcr-sha256/11";
+    public const string Pcr7Path = "/sys/class/tpm/tpm0/pcr-sha256/7";
 
     /// <summary>
     /// The early cpio's CPU microcode was read by the kernel before PID 1 ran; unpacked into
@@ -33,6 +34,11 @@ public static class FirmwareTasks
     public static void Report(BootContext context, ISystem system)
     {
         context.Log.Info($"firmware: {Describe(system)}");
+        // PCR 7 (the Secure Boot state) is what a build-time enrolment for this machine needs (`initos build enroll-tpm --pcr7`).
+        if (Read(Pcr7Path) is { } pcr7)
+        {
+            context.Log.Info($"tpm: PCR 7 (sha256) = {pcr7.ToLowerInvariant()}");
+        }
         if (Read(Pcr11Path) is { } pcr)
         {
             context.Log.Info($"tpm: PCR 11 (sha256) = {pcr.ToLowerInvariant()}");
