@@ -155,6 +155,7 @@ bench: images
 	scripts/bench-upgrades.sh
 	scripts/bench-fleet.sh
 	scripts/bench-rollout.sh
+	scripts/bench-storage.sh
 
 # The workstation `initos` from any directory: the CLI (framework-dependent: the .NET 10 runtime
 # must be installed), the NativeAOT box, the default config (in the CLI's directory) and the

@@ -28,11 +28,12 @@ internal static class RunCommand
         var uefi = Cli.Option<bool>("--uefi", "boot the first disk with OVMF (a disk from initos build disk) instead of a direct kernel boot");
         var secureBoot = Cli.Option<bool>("--secure-boot", "with --uefi: Secure Boot enforced, Debian's test keys in db (or --vars)");
         var tpm = Cli.Option<bool>("--tpm", "give the guest a TPM 2.0 (swtpm): systemd-stub measures the UKI into PCR 11, and PID 1 logs it");
+        var tpmState = Cli.Option<string?>("--tpm-state", "with --tpm: keep the TPM's state in this directory (one machine's TPM across boots: its sealed keys stay valid)");
         var reboots = Cli.Option<bool>("--reboots", "let the guest reboot in place (by default a reboot ends QEMU): upgrades, whose trial boots and rollbacks are reboots");
         var vars = Cli.Option<string?>("--vars", "with --uefi: a variable store to start from (a copy is used): e.g. OVMF_VARS_4M.fd, blank, to enrol keys");
         var command = new Command("run", "boot InitOS in QEMU: direct kernel boot, or --uefi [--secure-boot] from a disk (KVM when it proves to work, else TCG)")
         {
-            kernelDir, kernel, initrd, disks, append, memory, cpus, accel, network, forwards, serial, until, timeout, then, uefi, secureBoot, vars, tpm, reboots,
+            kernelDir, kernel, initrd, disks, append, memory, cpus, accel, network, forwards, serial, until, timeout, then, uefi, secureBoot, vars, tpm, tpmState, reboots,
         };
         command.SetAction(r =>
         {
@@ -51,7 +52,7 @@ internal static class RunCommand
                 throw new ArgumentException("--then goes with --until: it runs once the pattern is seen");
             }
             using var varsCopy = firmware ? VarsCopy.Of(r.GetValue(vars) ?? (r.GetValue(secureBoot) ? UefiFirmware.SnakeoilVars : UefiFirmware.BlankVars)) : null;
-            using var softwareTpm = r.GetValue(tpm) ? new SoftwareTpm() : null;
+            using var softwareTpm = r.GetValue(tpm) ? new SoftwareTpm(r.GetValue(tpmState)) : null;
             var options = new QemuOptions
             {
                 TpmSocket = softwareTpm?.Socket,

@@ -93,6 +93,7 @@ public sealed class TpmCryptBootTests
             Assert.DoesNotContain("release 1.0", keys.Output, StringComparison.Ordinal);
             var status = client.Run(target, "status");
             Assert.Contains("  data on /dev/vdb: LUKS2, opened by tpm (sealed for release 2.0, key slot 4), /dev/mapper/data", status.Output, StringComparison.Ordinal);
+            Assert.Matches(@"(?m)^  /run/initos/data on /dev/(dm-0|mapper/data): encrypted \(LUKS2 data\)$", status.Output);
             client.Run(target, "poweroff");
             vm.ExpectExit();
             Assert.DoesNotContain("Passphrase for data", vm.Session.Log, StringComparison.Ordinal);

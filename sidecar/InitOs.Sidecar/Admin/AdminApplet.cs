@@ -180,8 +180,9 @@ public static class AdminApplet
         Console.WriteLine($"door:     {MachineFacts.Door()}");
         Console.WriteLine("disks:    " + string.Join(", ", disks.Select(d => $"{d.Name} {d.Bytes >> 20} MiB")));
         var volumes = Init.Crypt.CryptStatus.Read();
-        bool none = volumes.Count == 0 && Init.Storage.RaidStatus.Read().Count == 0 && Init.Storage.RaidStatus.ReadGroups().Count == 0;
-        Console.WriteLine(none ? "volumes:  none opened ([[crypt]], [[raid]], [[lvm]])" : "volumes:");
+        var onDisks = mounts.Where(m => m.Source.StartsWith("/dev/", StringComparison.Ordinal)).ToList();
+        bool none = volumes.Count == 0 && onDisks.Count == 0 && Init.Storage.RaidStatus.Read().Count == 0 && Init.Storage.RaidStatus.ReadGroups().Count == 0;
+        Console.WriteLine(none ? "volumes:  none (no disk mounted, no [[crypt]], [[raid]] or [[lvm]])" : "volumes:");
         foreach (var v in volumes)
         {
             Console.WriteLine($"  {v.Name} on {v.Device}: LUKS2, opened by {v.How}, /dev/mapper/{v.Name}");
@@ -193,6 +194,10 @@ public static class AdminApplet
         foreach (var (group, lvs) in Init.Storage.RaidStatus.ReadGroups())
         {
             Console.WriteLine($"  volume group {group}: {(lvs.Count == 0 ? "no logical volumes" : string.Join(", ", lvs))}");
+        }
+        foreach (var m in onDisks)
+        {
+            Console.WriteLine($"  {m.Target} on {m.Source}: {MachineFacts.Encryption(m.Source, volumes)}");
         }
         Console.WriteLine("mounts:");
         foreach (var m in mounts)

@@ -45,6 +45,30 @@ internal static class MachineFacts
         }
     }
 
+    /// <summary>
+    /// Whether a mounted block device is encrypted: "encrypted (LUKS2 NAME)" when it is one of the
+    /// dm-crypt mappings this boot opened (by /dev/mapper/NAME or its /dev/dm-N), else "not encrypted".
+    /// </summary>
+    public static string Encryption(string source, IReadOnlyList<(string Name, string Device, string How)> opened)
+    {
+        var name = source.StartsWith("/dev/mapper/", StringComparison.Ordinal) ? source["/dev/mapper/".Length..]
+            : source.StartsWith("/dev/dm-", StringComparison.Ordinal) ? ReadTrimmed($"/sys/block/{Path.GetFileName(source)}/dm/name")
+            : null;
+        return name is not null && opened.Any(v => v.Name == name) ? $"encrypted (LUKS2 {name})" : "not encrypted";
+    }
+
+    private static string? ReadTrimmed(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Block devices from /sys/block, without the empty loop and ram devices.</summary>
     public static IReadOnlyList<Disk> Disks()
     {

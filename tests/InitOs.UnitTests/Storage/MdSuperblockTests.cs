@@ -52,3 +52,17 @@ public sealed class MdSuperblockTests : IDisposable
         Assert.Equal("mirror (/dev/md127): raid1, 1 of 2 members (/dev/vda, /dev/vdb), DEGRADED, 1 of 2 members missing", shown.ToString());
     }
 }
+
+/// <summary>What `status` says about a mounted disk: encrypted when it is one of this boot's dm-crypt mappings.</summary>
+public sealed class VolumeEncryptionTests
+{
+    [Theory]
+    [InlineData("/dev/mapper/data", "encrypted (LUKS2 data)")]
+    [InlineData("/dev/mapper/other", "not encrypted")]
+    [InlineData("/dev/vda", "not encrypted")]
+    public void A_mount_is_encrypted_only_when_its_source_is_an_opened_crypt_mapping(string source, string expected)
+    {
+        IReadOnlyList<(string, string, string)> opened = [("data", "/dev/vdb", "tpm (sealed for release 2.0, key slot 4)")];
+        Assert.Equal(expected, InitOs.Sidecar.Admin.MachineFacts.Encryption(source, opened));
+    }
+}
