@@ -266,36 +266,25 @@ public static class ConfigLoader
             : throw Bad(e, file, $"\"{value}\" is not an http:// URL to an IPv4 address such as \"http://10.88.0.2/health\" (no https: the initramfs has no TLS)");
     }
 
-    private static InitosConfig Service(InitosConfig config, TomlEntry entry, Func<ServiceConfig, ServiceConfig> change)
-    {
-        int index = int.Parse(entry.Key.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
-        var services = config.Services.ToList();
-        services[index] = change(services[index]);
-        return config with { Services = services };
-    }
+    private static InitosConfig Service(InitosConfig config, TomlEntry entry, Func<ServiceConfig, ServiceConfig> change) =>
+        config with { Services = Changed(config.Services, entry, change) };
 
-    private static InitosConfig Crypt(InitosConfig config, TomlEntry entry, Func<CryptConfig, CryptConfig> change)
-    {
-        int index = int.Parse(entry.Key.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
-        var volumes = config.Crypt.ToList();
-        volumes[index] = change(volumes[index]);
-        return config with { Crypt = volumes };
-    }
+    private static InitosConfig Crypt(InitosConfig config, TomlEntry entry, Func<CryptConfig, CryptConfig> change) =>
+        config with { Crypt = Changed(config.Crypt, entry, change) };
 
-    private static InitosConfig Raid(InitosConfig config, TomlEntry entry, Func<RaidConfig, RaidConfig> change)
-    {
-        int index = int.Parse(entry.Key.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
-        var arrays = config.Raid.ToList();
-        arrays[index] = change(arrays[index]);
-        return config with { Raid = arrays };
-    }
+    private static InitosConfig Raid(InitosConfig config, TomlEntry entry, Func<RaidConfig, RaidConfig> change) =>
+        config with { Raid = Changed(config.Raid, entry, change) };
 
-    private static InitosConfig Lvm(InitosConfig config, TomlEntry entry, Func<LvmConfig, LvmConfig> change)
+    private static InitosConfig Lvm(InitosConfig config, TomlEntry entry, Func<LvmConfig, LvmConfig> change) =>
+        config with { Lvm = Changed(config.Lvm, entry, change) };
+
+    /// <summary>An array of tables' element changed: the one the key's index names ("crypt.1.name" → the second).</summary>
+    private static List<T> Changed<T>(IReadOnlyList<T> items, TomlEntry entry, Func<T, T> change)
     {
         int index = int.Parse(entry.Key.Split('.')[1], System.Globalization.CultureInfo.InvariantCulture);
-        var groups = config.Lvm.ToList();
-        groups[index] = change(groups[index]);
-        return config with { Lvm = groups };
+        var list = items.ToList();
+        list[index] = change(list[index]);
+        return list;
     }
 
     /// <summary>An md array UUID: 32 hex digits, in mdadm's groups of eight (':') or blkid's 8-4-4-4-12 ('-'); kept in mdadm's form.</summary>
