@@ -53,7 +53,7 @@ public static class SettingsBuilder
             Vm = config.Vm,
             Recovery = config.Recovery,
             Upgrade = config.Upgrade,
-            Crypt = config.Crypt,
+            Crypt = [.. config.Crypt, .. CommandLineVolumes(config.Crypt, cmdline)],
             Raid = config.Raid,
             Lvm = config.Lvm,
             ShutdownGrace = TimeSpan.FromSeconds(config.ShutdownGraceSeconds),
@@ -80,6 +80,30 @@ public static class SettingsBuilder
             throw new ConfigException($"kernel command line: initos.data={device}: {e.Message}");
         }
         return config with { Device = device };
+    }
+
+    /// <summary>
+    /// rd.luks.name=UUID=NAME (systemd's form, repeatable): a LUKS2 volume by its header's UUID,
+    /// opened as /dev/mapper/NAME with the default key sources, besides the config's [[crypt]].
+    /// Safe without Secure Boot: naming a volume to open gives no key to it.
+    /// </summary>
+    private static IEnumerable<CryptConfig> CommandLineVolumes(IReadOnlyList<CryptConfig> configured, KernelCommandLine cmdline)
+    {
+        var names = configured.Select(v => v.Name).ToHashSet();
+        foreach (var value in cmdline.All("rd.luks.name"))
+        {
+            int split = value.IndexOf('=', StringComparison.Ordinal);
+            var (uuid, name) = split < 0 ? (value, "") : (value[..split], value[(split + 1)..]);
+            if (!Guid.TryParse(uuid, out _) || name.Length is 0 or > 64 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+            {
+                throw new ConfigException($"kernel command line: rd.luks.name={value}: expected UUID=NAME (the LUKS header's UUID, a /dev/mapper name of letters, digits, '-' and '_')");
+            }
+            if (!names.Add(name))
+            {
+                throw new ConfigException($"kernel command line: rd.luks.name={value}: a volume named {name} is already opened ([[crypt]] or an earlier rd.luks.name)");
+            }
+            yield return new CryptConfig { Device = $"UUID={uuid.ToLowerInvariant()}", Name = name };
+        }
     }
 
     /// <summary>

@@ -32,6 +32,28 @@ public sealed class SettingsBuilderTests
         Assert.Equal(["ttyS0"], s.Consoles);
     }
 
+    [Fact]
+    public void Rd_luks_name_adds_a_volume_by_its_luks_uuid_beside_the_configs()
+    {
+        var config = new InitosConfig { Crypt = [new CryptConfig { Device = "/dev/vda", Name = "root" }] };
+        var s = Build("rd.luks.name=79A5471A-7129-43c5-ae59-bc1af98ea249=data", config);
+        Assert.Equal(["root", "data"], s.Crypt.Select(v => v.Name));
+        Assert.Equal("UUID=79a5471a-7129-43c5-ae59-bc1af98ea249", s.Crypt[1].Device);
+        Assert.Equal([CryptKeySource.Passphrase], s.Crypt[1].Keys);
+    }
+
+    [Theory]
+    [InlineData("rd.luks.name=79a5471a-7129-43c5-ae59-bc1af98ea249", "expected UUID=NAME")]
+    [InlineData("rd.luks.name=not-a-uuid=data", "expected UUID=NAME")]
+    [InlineData("rd.luks.name=79a5471a-7129-43c5-ae59-bc1af98ea249=root", "a volume named root is already opened")]
+    public void A_bad_rd_luks_name_names_the_parameter(string cmdline, string problem)
+    {
+        var config = new InitosConfig { Crypt = [new CryptConfig { Device = "/dev/vda", Name = "root" }] };
+        var e = Assert.Throws<ConfigException>(() => Build(cmdline, config));
+        Assert.Contains("kernel command line: rd.luks.name=", e.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("ro", false)]
     [InlineData("rw", true)]
