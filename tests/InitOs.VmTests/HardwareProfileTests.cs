@@ -142,6 +142,11 @@ public sealed class HardwareProfileTests
         { "sata-ahci", ["-device", "ahci,id=ahci", "-device", "ide-hd,drive=root,bus=ahci.0"] },
         { "usb-storage-xhci", ["-device", "qemu-xhci,id=xhci", "-device", "usb-storage,drive=root,bus=xhci.0"] },
         { "virtio-scsi", ["-device", "virtio-scsi-pci,id=scsi", "-device", "scsi-hd,drive=root,bus=scsi.0"] },
+    };
+
+    /// <summary>The rest of the sweep of device models, in `make slow-test` (`make test` boots the four above).</summary>
+    public static TheoryData<string, string[]> MoreControllers => new()
+    {
         { "megaraid-sas", ["-device", "megasas-gen2,id=raid", "-device", "scsi-hd,drive=root,bus=raid.0"] },
         { "legacy-ide", ["-device", "ide-hd,drive=root,bus=ide.0"] },
         { "sd-card", ["-device", "sdhci-pci", "-device", "sd-card,drive=root"] },
@@ -150,7 +155,14 @@ public sealed class HardwareProfileTests
     /// <summary>The root disk behind one controller: coldplug loads its driver from the generic set, and the OS comes up.</summary>
     [Theory]
     [MemberData(nameof(Controllers))]
-    public void The_root_is_found_behind(string controller, string[] device)
+    public void The_root_is_found_behind(string controller, string[] device) => BootBehind(controller, device);
+
+    [Theory]
+    [Trait("Category", "Slow")]
+    [MemberData(nameof(MoreControllers))]
+    public void The_root_is_also_found_behind(string controller, string[] device) => BootBehind(controller, device);
+
+    private void BootBehind(string controller, string[] device)
     {
         var disk = _images.CopyOfRootfs($"hardware-{controller}.img");
         if (controller == "sd-card")

@@ -92,7 +92,7 @@ public sealed class JailedUpgradeBootTests
             version = "1.0"
             tries = 2
             settle_seconds = 3
-            deadline_seconds = 20
+            deadline_seconds = 30
 
             [[upgrade.probe]]
             command = "pidof httpd"
@@ -180,7 +180,7 @@ public sealed class JailedUpgradeBootTests
             version = "1.0"
             tries = 2
             settle_seconds = 3
-            deadline_seconds = 20
+            deadline_seconds = 30
             registry = "10.0.2.2:{{registry.Port}}/initos/os"
             registry_ca = """
             {{ca.Trim()}}
@@ -234,7 +234,7 @@ public sealed class JailedUpgradeBootTests
 
         var bad = UpgradeImages.Apply(client, target, "upgrade apply", v3);
         Assert.Equal(1, bad.ExitCode);
-        Assert.Contains("verdict on os@3.0: bad: not healthy 20 s after the OS's restart: probe command 'pidof httpd': exited 1; rolling back to os@2.0", bad.Output, StringComparison.Ordinal);
+        Assert.Contains("verdict on os@3.0: bad: not healthy 30 s after the OS's restart: probe command 'pidof httpd': exited 1; rolling back to os@2.0", bad.Output, StringComparison.Ordinal);
         var back = Regex.Match(bad.Output, @"back on os@2\.0 (?<s>[\d.]+) s after the verdict; os@3\.0 removed");
         Assert.True(back.Success, bad.Output);
         Assert.True(double.Parse(back.Groups["s"].Value, CultureInfo.InvariantCulture) < 10, back.Value);

@@ -130,9 +130,11 @@ public sealed class OciRootfsTests
         OciRootfs.Build(archive, new OciRootfs.Options(RootfsFormat.Directory, fromArchive, "unused"));
 
         // A podman storage of its own (vfs: no mounts), its run-time state kept in the scratch
-        // directory; podman's machine-wide blob cache removed after when this test made it.
+        // directory; podman's machine-wide blob cache and network lock removed after when this test made them.
         var storage = work.File("storage");
         using var blobCache = new RemovedAfterwards("/var/lib/containers");
+        // podman 4.3 takes the CNI network lock on every command, making it on first use.
+        using var networkLock = new RemovedAfterwards("/etc/cni/net.d/cni.lock");
         var loaded = Tool.Run("podman", "--root", storage, "--runroot", work.File("run"), "--tmpdir", work.File("tmp"), "--events-backend", "none",
             "--storage-driver", "vfs", "load", "--input", archive);
         var name = loaded.Split('\n').Select(l => l.Trim()).First(l => l.StartsWith("Loaded image", StringComparison.Ordinal)).Split(' ').Last();
@@ -377,15 +379,20 @@ public sealed class OciRootfsTests
     }
 
     /// <summary>A directory a tool creates as a side effect, removed on dispose when it did not exist before.</summary>
+    /// <summary>A directory or file some tool makes on first use, removed afterwards when it was not there before.</summary>
     private sealed class RemovedAfterwards(string path) : IDisposable
     {
-        private readonly bool _existed = Directory.Exists(path);
+        private readonly bool _existed = Directory.Exists(path) || File.Exists(path);
 
         public void Dispose()
         {
             if (!_existed && Directory.Exists(path))
             {
                 Directory.Delete(path, true);
+            }
+            else if (!_existed && File.Exists(path))
+            {
+                File.Delete(path);
             }
         }
     }
