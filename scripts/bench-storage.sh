@@ -17,11 +17,11 @@ printf 'bench passphrase' > "$passphrase"
 
 # The two roots: the default OS as it is, and inside LUKS2 (cryptsetup's offline encryption; PBKDF2 for the passphrase slot).
 cp out/rootfs.img "$out/plain-root.img"
-cp out/rootfs.img "$out/luks-root.img"
-truncate -s +16M "$out/luks-root.img"
+cp out/rootfs.img "$out/crypt-root.img"
+truncate -s +16M "$out/crypt-root.img"
 cryptsetup reencrypt --encrypt --type luks2 --reduce-device-size 16M --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-  --key-file "$passphrase" --batch-mode "$out/luks-root.img" >/dev/null
-uuid=$(cryptsetup luksUUID "$out/luks-root.img")
+  --key-file "$passphrase" --batch-mode "$out/crypt-root.img" >/dev/null
+uuid=$(cryptsetup luksUUID "$out/crypt-root.img")
 
 cp image-build/defaults/initos.toml "$out/plain.toml"
 { cat image-build/defaults/initos.toml
@@ -34,21 +34,21 @@ for kind in plain crypt; do
   "$initos" build disk --uki "$out/$kind.efi" --output "$out/esp-$kind.img" >/dev/null
 done
 
-boot() { # KIND SERIAL: one boot until the OS is up
+boot() { # KIND SERIAL: one boot until the OS is up (with --until, the console goes to stdout)
   local kind=$1 serial=$2
   "$initos" run --uefi --secure-boot --tpm --tpm-state "$out/tpm" --disk "$out/esp-$kind.img" --disk "$out/$kind-root.img" \
-    --serial-file "$serial" --until 'INITOS-OS-UP' --timeout 400 >/dev/null
+    --until 'INITOS-OS-UP' --timeout 400 > "$serial" 2>&1
 }
 
 # This machine's PCR 7 (its Secure Boot state), as its boot log prints it; then the key sealed for it and the crypt UKI.
-"$initos" run --uefi --secure-boot --tpm --tpm-state "$out/tpm" --disk "$out/esp-crypt.img" --disk "$out/luks-root.img" \
-  --serial-file "$out/first.log" --until 'tpm: PCR 7 \(sha256\) = [0-9a-f]{64}' --timeout 400 >/dev/null
+"$initos" run --uefi --secure-boot --tpm --tpm-state "$out/tpm" --disk "$out/esp-crypt.img" --disk "$out/crypt-root.img" \
+  --until 'tpm: PCR 7 \(sha256\) = [0-9a-f]{64}' --timeout 400 > "$out/first.log" 2>&1
 pcr7=$(sed -nE 's/.*tpm: PCR 7 \(sha256\) = ([0-9a-f]{64}).*/\1/p' "$out/first.log" | head -1)
 swtpm socket --tpm2 --tpmstate dir="$out/tpm" --server type=unixio,path="$out/tpm/cmd.sock" --ctrl type=unixio,path="$out/tpm/ctrl.sock" \
   --flags not-need-init,startup-clear &
 swtpm_pid=$!
 for _ in $(seq 50); do [[ -S $out/tpm/cmd.sock ]] && break; sleep 0.1; done
-"$initos" build enroll-tpm --volume "$out/luks-root.img" --passphrase-file "$passphrase" --tpm-socket "$out/tpm/cmd.sock" \
+"$initos" build enroll-tpm --volume "$out/crypt-root.img" --passphrase-file "$passphrase" --tpm-socket "$out/tpm/cmd.sock" \
   --pcr7 "$pcr7" --uki "$out/crypt.efi" --release bench >/dev/null
 kill "$swtpm_pid"; wait "$swtpm_pid" 2>/dev/null || true
 
