@@ -32,19 +32,15 @@ public static class RecoveryKey
     {
         using var document = JsonDocument.Parse(metadata);
         var slots = new HashSet<int>();
-        if (document.RootElement.TryGetProperty("tokens", out var tokens) && tokens.ValueKind == JsonValueKind.Object)
+        foreach (var token in TpmToken.OfType(document, TokenType))
         {
-            foreach (var token in tokens.EnumerateObject())
+            if (token.Value.TryGetProperty("keyslots", out var keyslots) && keyslots.ValueKind == JsonValueKind.Array)
             {
-                if (token.Value.ValueKind == JsonValueKind.Object && token.Value.TryGetProperty("type", out var type) && type.ValueKind == JsonValueKind.String && type.GetString() == TokenType
-                    && token.Value.TryGetProperty("keyslots", out var keyslots) && keyslots.ValueKind == JsonValueKind.Array)
+                foreach (var slot in keyslots.EnumerateArray())
                 {
-                    foreach (var slot in keyslots.EnumerateArray())
+                    if (slot.ValueKind == JsonValueKind.String && int.TryParse(slot.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
                     {
-                        if (slot.ValueKind == JsonValueKind.String && int.TryParse(slot.GetString(), NumberStyles.None, CultureInfo.InvariantCulture, out int n))
-                        {
-                            slots.Add(n);
-                        }
+                        slots.Add(n);
                     }
                 }
             }

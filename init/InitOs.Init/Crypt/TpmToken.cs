@@ -37,16 +37,8 @@ public sealed record TpmToken(int Id, int KeySlot, string Release, PcrPolicy Pol
     {
         using var document = JsonDocument.Parse(metadata);
         var tokens = new List<TpmToken>();
-        if (!document.RootElement.TryGetProperty("tokens", out var all) || all.ValueKind != JsonValueKind.Object)
+        foreach (var token in OfType(document, Type))
         {
-            return tokens;
-        }
-        foreach (var token in all.EnumerateObject())
-        {
-            if (token.Value.ValueKind != JsonValueKind.Object || !token.Value.TryGetProperty("type", out var type) || type.ValueKind != JsonValueKind.String || type.GetString() != Type)
-            {
-                continue;
-            }
             try
             {
                 tokens.Add(Parse(token.Name, token.Value));
@@ -57,6 +49,22 @@ public sealed record TpmToken(int Id, int KeySlot, string Release, PcrPolicy Pol
             }
         }
         return tokens;
+    }
+
+    /// <summary>The header's tokens of one type (the header is hostile: anything not shaped as a token is passed over).</summary>
+    internal static IEnumerable<JsonProperty> OfType(JsonDocument metadata, string type)
+    {
+        if (!metadata.RootElement.TryGetProperty("tokens", out var all) || all.ValueKind != JsonValueKind.Object)
+        {
+            yield break;
+        }
+        foreach (var token in all.EnumerateObject())
+        {
+            if (token.Value.ValueKind == JsonValueKind.Object && token.Value.TryGetProperty("type", out var name) && name.ValueKind == JsonValueKind.String && name.GetString() == type)
+            {
+                yield return token;
+            }
+        }
     }
 
     /// <summary>Key slots in use (to find a free one for a new key).</summary>

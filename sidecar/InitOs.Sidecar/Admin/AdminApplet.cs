@@ -181,17 +181,17 @@ public static class AdminApplet
         Console.WriteLine("disks:    " + string.Join(", ", disks.Select(d => $"{d.Name} {d.Bytes >> 20} MiB")));
         var volumes = Init.Crypt.CryptStatus.Read();
         var onDisks = mounts.Where(m => m.Source.StartsWith("/dev/", StringComparison.Ordinal)).ToList();
-        bool none = volumes.Count == 0 && onDisks.Count == 0 && Init.Storage.RaidStatus.Read().Count == 0 && Init.Storage.RaidStatus.ReadGroups().Count == 0;
+        bool none = volumes.Count == 0 && onDisks.Count == 0 && Init.Storage.StorageStatus.Read().Count == 0 && Init.Storage.StorageStatus.ReadGroups().Count == 0;
         Console.WriteLine(none ? "volumes:  none (no disk mounted, no [[crypt]], [[raid]] or [[lvm]])" : "volumes:");
         foreach (var v in volumes)
         {
             Console.WriteLine($"  {v.Name} on {v.Device}: LUKS2, opened by {v.How}, /dev/mapper/{v.Name}");
         }
-        foreach (var array in Init.Storage.RaidStatus.Read())
+        foreach (var array in Init.Storage.StorageStatus.Read())
         {
             Console.WriteLine($"  array {array}");
         }
-        foreach (var (group, lvs) in Init.Storage.RaidStatus.ReadGroups())
+        foreach (var (group, lvs) in Init.Storage.StorageStatus.ReadGroups())
         {
             Console.WriteLine($"  volume group {group}: {(lvs.Count == 0 ? "no logical volumes" : string.Join(", ", lvs))}");
         }
@@ -237,7 +237,7 @@ public static class AdminApplet
                 w.WriteString("opened_by", v.How);
                 w.WriteString("mapping", $"/dev/mapper/{v.Name}");
             });
-            WriteArray(writer, "arrays", Init.Storage.RaidStatus.Read(), (w, a) =>
+            WriteArray(writer, "arrays", Init.Storage.StorageStatus.Read(), (w, a) =>
             {
                 w.WriteString("name", a.Name);
                 w.WriteString("device", a.Device);

@@ -45,9 +45,9 @@ public sealed class MdSuperblockTests : IDisposable
         File.WriteAllText(Path.Combine(sys, "md127", "md", "raid_disks"), "2\n");
         File.WriteAllText(Path.Combine(sys, "md127", "md", "degraded"), "1\n");
         File.WriteAllText(Path.Combine(sys, "md127", "md", "level"), "raid1\n");
-        InitOs.Init.Storage.RaidStatus.Record(new InitOs.Init.Storage.RaidArray("mirror", "/dev/md127", "raid1", 2, 2, ["/dev/vda", "/dev/vdb"]), arrays);
+        InitOs.Init.Storage.StorageStatus.Record(new InitOs.Init.Storage.RaidArray("mirror", "/dev/md127", "raid1", 2, 2, ["/dev/vda", "/dev/vdb"]), arrays);
 
-        var shown = Assert.Single(InitOs.Init.Storage.RaidStatus.Read(arrays, sys));
+        var shown = Assert.Single(InitOs.Init.Storage.StorageStatus.Read(arrays, sys));
 
         Assert.Equal("mirror (/dev/md127): raid1, 1 of 2 members (/dev/vda, /dev/vdb), DEGRADED, 1 of 2 members missing", shown.ToString());
     }

@@ -98,6 +98,8 @@ public sealed class SealedSecretTests : IDisposable
         Assert.Equal([4, 5], parsed.Blob.Public);
         Assert.StartsWith("LUKS2 token 5 (initos-tpm2) is malformed and is ignored: ", Assert.Single(warnings), StringComparison.Ordinal);
         Assert.Equal([0, 7], Init.Crypt.TpmToken.UsedKeySlots(metadata).Order());
+        Assert.Empty(Init.Crypt.RecoveryKey.Slots(metadata));
+        Assert.Equal([3], Init.Crypt.RecoveryKey.Slots("""{"tokens":{"0":{"type":"initos-recovery","keyslots":["3"]},"1":{"type":"initos-recovery","keyslots":[4]},"2":"junk"}}"""));
         Assert.Throws<ArgumentException>(() => (token with { Release = "1.0\",\"x" }).ToJson());
     }
 

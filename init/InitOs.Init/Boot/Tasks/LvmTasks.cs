@@ -30,7 +30,7 @@ public static class LvmTasks
         foreach (var group in context.RequireSettings().Lvm)
         {
             var volumes = ActivateOne(context, tool, group.VolumeGroup!, TimeSpan.FromSeconds(group.WaitSeconds));
-            RaidStatus.RecordGroup(group.VolumeGroup!, volumes);
+            StorageStatus.RecordGroup(group.VolumeGroup!, volumes);
             context.Log.Info($"lvm: volume group {group.VolumeGroup} active: {string.Join(", ", volumes)}");
         }
     }

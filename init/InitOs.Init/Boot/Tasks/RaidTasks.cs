@@ -28,7 +28,7 @@ public static class RaidTasks
         var tool = new StorageTool((context.Reaper ?? throw new InvalidOperationException("the boot has no reaper")).Run);
         foreach (var array in context.RequireSettings().Raid)
         {
-            RaidStatus.Record(AssembleOne(context, tool, array));
+            StorageStatus.Record(AssembleOne(context, tool, array));
         }
     }
 
@@ -43,7 +43,7 @@ public static class RaidTasks
         }
         var device = Path.GetFullPath(File.ResolveLinkTarget(node, returnFinalTarget: true)?.FullName ?? node);
         var recorded = new RaidArray(array.Name!, device, $"raid{members[0].Superblock.Level}", members.Count, expected, members.Select(m => m.Path).ToList());
-        var assembled = RaidStatus.Now(recorded) ?? recorded;
+        var assembled = StorageStatus.Now(recorded) ?? recorded;
         context.Log.Info($"raid: {node} is {assembled}");
         if (assembled.Degraded)
         {

@@ -15,7 +15,7 @@ public sealed record RaidArray(string Name, string Device, string Level, int Act
 /// (NAME, DEVICE, LEVEL, ACTIVE, TOTAL, MEMBERS tab-separated) and /run/initos/storage/groups.
 /// Array health is read again from sysfs when shown (a member may have failed since).
 /// </summary>
-public static class RaidStatus
+public static class StorageStatus
 {
     public const string ArraysPath = "/run/initos/storage/arrays";
     public const string GroupsPath = "/run/initos/storage/groups";
