@@ -8,7 +8,7 @@ namespace InitOs.TestKit;
 /// <summary>
 /// The Debian root image (`initos build rootfs --debootstrap`: minbase with systemd) the tests
 /// boot and unpack: made once per machine (about two minutes; debootstrap from
-/// deb.debian.org), kept in .cache keyed by the marker unit, under a file lock so test
+/// deb.debian.org), kept in .cache keyed by the marker unit and the packages, under a file lock so test
 /// assemblies that run at once make it once.
 /// </summary>
 public static class DebianImage
@@ -17,7 +17,7 @@ public static class DebianImage
 
     public static string Cached()
     {
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(DebianRootfs.MarkerUnit)))[..12];
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(DebianRootfs.MarkerUnit + string.Join(',', DebianRootfs.Packages))))[..12];
         var cache = Directory.CreateDirectory(Path.Combine(RepoPaths.Root, ".cache")).FullName;
         var cached = Path.Combine(cache, $"debian-{DebianRootfs.DefaultSuite}-{key}.img");
         using var held = FileLock.Exclusive(cached + ".lock");

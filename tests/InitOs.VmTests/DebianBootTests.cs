@@ -65,7 +65,7 @@ public sealed class DebianBootTests
         Assert.DoesNotContain("Reexecuting", vm.Session.Log, StringComparison.Ordinal);
     }
 
-    /// <summary>One debootstrap per machine (cached in .cache, keyed by the marker unit), a copy per boot.</summary>
+    /// <summary>One debootstrap per machine (cached in .cache, keyed by the marker unit and the packages), a copy per boot.</summary>
     private string Image(string mode) => Copy(_images, $"debian-{mode}.img");
 
     /// <summary>A copy of the Debian root image (built once and cached under .cache/), in this run's scratch directory.</summary>

@@ -29,10 +29,17 @@ public static class DebianRootfs
         WantedBy=multi-user.target
         """;
 
+    /// <summary>
+    /// What minbase gets besides its own: systemd as init, and udev, which every installed Debian
+    /// has. Without udev no device unit ever becomes ready, so the serial getty that systemd adds
+    /// for the console waits for /dev/ttyS0 until its 90 s timeout, holding multi-user.target.
+    /// </summary>
+    public static readonly IReadOnlyList<string> Packages = ["systemd", "systemd-sysv", "udev"];
+
     /// <summary>debootstrap into <paramref name="directory"/>, then the InitOS touches.</summary>
     public static void Stage(string directory, string suite = DefaultSuite, string mirror = DefaultMirror, IEnumerable<string>? extraPackages = null)
     {
-        var include = string.Join(',', new[] { "systemd", "systemd-sysv" }.Concat(extraPackages ?? []));
+        var include = string.Join(',', Packages.Concat(extraPackages ?? []));
         ExternalTool.Run("debootstrap", ["--variant=minbase", $"--include={include}", suite, directory, mirror]);
         File.WriteAllText(Path.Combine(directory, "etc/hostname"), DefaultHostname + "\n");
         File.WriteAllText(Path.Combine(directory, "etc/fstab"), "# the root is mounted by InitOS\n");
