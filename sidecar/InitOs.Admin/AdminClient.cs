@@ -70,15 +70,12 @@ public sealed class AdminClient(string keyFile, KnownHosts knownHosts, TimeSpan 
             else
             {
                 var running = ssh.BeginExecute();
-                try
-                {
-                    using var stdin = ssh.CreateInputStream();
-                    input.CopyTo(stdin);
-                }
-                catch (Exception e) when (e is SshException or IOException or ObjectDisposedException or InvalidOperationException)
-                {
-                    // The command stopped reading (a refused bundle): its answer and exit status still come.
-                }
+                var sent = Task.Run(() => Send(ssh, input));
+                // A command that ends before reading all of stdin (a refused bundle) closes its
+                // channel, but SSH.NET's stdin write keeps waiting for window space until the
+                // command timeout; the answer is taken as soon as the command ends, and closing the
+                // connection then ends the write.
+                WaitHandle.WaitAny([running.AsyncWaitHandle, ((IAsyncResult)sent).AsyncWaitHandle]);
                 output = ssh.EndExecute(running);
             }
             return new AdminResult(target.ToString(), ssh.ExitStatus ?? ConnectionFailed, output, ssh.Error, started.Elapsed);
@@ -86,6 +83,19 @@ public sealed class AdminClient(string keyFile, KnownHosts knownHosts, TimeSpan 
         catch (Exception e) when (e is SshException or System.Net.Sockets.SocketException or TimeoutException or IOException)
         {
             return new AdminResult(target.ToString(), ConnectionFailed, "", refusal ?? e.Message, started.Elapsed);
+        }
+    }
+
+    private static void Send(SshCommand ssh, Stream input)
+    {
+        try
+        {
+            using var stdin = ssh.CreateInputStream();
+            input.CopyTo(stdin);
+        }
+        catch (Exception e) when (e is SshException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            // The command stopped reading, or the connection closed after it ended: its answer and exit status still come.
         }
     }
 }
