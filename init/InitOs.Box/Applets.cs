@@ -21,6 +21,7 @@ internal static class Applets
         [Sidecar.Upgrades.UpgradeJudge.Applet] = Sidecar.Upgrades.UpgradeJudge.Run,
         [SshDoorApplet.Name] = SshDoorApplet.Run,
         ["tini"] = TiniApplet.Run,
+        ["chain"] = InitOs.Os.Chain.ChainApplet.Run,
         ["jail"] = JailApplet.Run,
         [JailLauncher.InitApplet] = JailInitApplet.Run,
         ["version"] = _ => Version(),
@@ -31,7 +32,7 @@ internal static class Applets
     };
 
     /// <summary>What people call; the others are run by the kernel (init) or by InitOS itself.</summary>
-    public static readonly IReadOnlyList<string> UserFacing = ["reboot", "poweroff", "halt", "services", "admin", "tini", "jail", "version", "help"];
+    public static readonly IReadOnlyList<string> UserFacing = ["reboot", "poweroff", "halt", "services", "admin", "tini", "chain", "jail", "version", "help"];
 
     public static int Dispatch(string argv0, string[] args)
     {
@@ -75,6 +76,8 @@ internal static class Applets
                                                   services kill NAME, logs [--follow], jail debug NAME [WORD...],
                                                   reboot, poweroff, upgrade status|apply|bless|rollback, help
               tini [OPTIONS] PROGRAM [ARGS]     tini 0.19's command line: PROGRAM under a reaping init
+              chain HELPER [ARGS] -- COMMAND    one step (mount, sshd, env, user, wait-for), then COMMAND
+                                                  (initos chain --help says more)
               jail COMMAND                      OCI bundles as jails: run, create, start, state, exec, kill,
                                                   delete, list, pool init (initos jail --help says more)
               version                           print the version (also --version)

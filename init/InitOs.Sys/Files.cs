@@ -19,6 +19,13 @@ public static class Files
 
     public static void Close(int fd) => _ = Libc.Close(fd);
 
+    /// <summary>dup(2): a second fd for the same file, which (unlike the first, maybe) a child's exec keeps.</summary>
+    public static int DuplicateInheritable(int fd)
+    {
+        int copy = Libc.Dup(fd);
+        return copy >= 0 ? copy : throw SysException.FromLastError($"dup({fd})");
+    }
+
     public static void Dup2(int oldFd, int newFd)
     {
         if (Libc.Dup2(oldFd, newFd) < 0)

@@ -83,6 +83,15 @@ public static class Processes
         throw SysException.FromLastError($"execve({path})");
     }
 
+    /// <summary>execvpe: <paramref name="file"/> looked up in PATH as the shell does; returns only by throwing.</summary>
+    public static void ExecSearchingPath(string file, IReadOnlyList<string> argv, IReadOnlyList<string> env)
+    {
+        using var nativeArgv = new NativeStringArray(argv);
+        using var nativeEnv = new NativeStringArray(env);
+        Libc.Execvpe(file, nativeArgv.Pointer, nativeEnv.Pointer);
+        throw SysException.FromLastError($"execvp({file})");
+    }
+
     /// <summary>waitpid(-1 or pid); null when nothing is ready (with noHang) or there are no children.</summary>
     public static unsafe ChildExit? Wait(int pid = -1, bool noHang = false)
     {

@@ -9,6 +9,10 @@ public enum SpawnFlags
     Foreground = 4,
     /// <summary>With <see cref="SpawnOptions.StdioFd"/>: that fd on 0 and 1 only; 2 stays this process's.</summary>
     KeepStderr = 8,
+    /// <summary>Forked twice, so the child is nobody's child here: the nearest subreaper (tini, PID 1) reaps it.</summary>
+    Detached = 16,
+    /// <summary>unshare(CLONE_NEWNS) before exec (a failure is reported as <see cref="SpawnResult.ExecError"/>, exit 125).</summary>
+    NewMountNamespace = 32,
 }
 
 /// <summary>How <see cref="Processes.SpawnExact"/> sets up the child before exec.</summary>

@@ -53,6 +53,37 @@ public sealed class TestBundle : IDisposable
         return this;
     }
 
+    /// <summary>A host program copied to <paramref name="jailPath"/> with the shared libraries it needs, where the loader looks for them.</summary>
+    public TestBundle WithProgram(string hostPath, string jailPath)
+    {
+        Copy(hostPath, jailPath);
+        foreach (var library in InitOs.ImageBuild.Elf.LibraryResolver.Resolve(hostPath))
+        {
+            var inJail = library.Name.StartsWith("ld-linux", StringComparison.Ordinal) ? "/lib64/" + library.Name : "/lib/x86_64-linux-gnu/" + library.Name;
+            if (!File.Exists(Path.Combine(Rootfs, inJail.TrimStart('/'))))
+            {
+                Copy(library.SourcePath, inJail);
+            }
+        }
+        return this;
+    }
+
+    /// <summary>A file in the rootfs.</summary>
+    public TestBundle WithFile(string jailPath, string text)
+    {
+        var path = Path.Combine(Rootfs, jailPath.TrimStart('/'));
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, text);
+        return this;
+    }
+
+    private void Copy(string hostPath, string jailPath)
+    {
+        var path = Path.Combine(Rootfs, jailPath.TrimStart('/'));
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.Copy(hostPath, path, overwrite: true);
+    }
+
     /// <summary>Writes config.json; call after shaping.</summary>
     public string Save()
     {

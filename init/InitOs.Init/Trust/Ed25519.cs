@@ -43,6 +43,26 @@ public static class Ed25519
         return Encode(MultiplyBoth(s, Base, k, minusA)).AsSpan().SequenceEqual(Encode(r.Value));
     }
 
+    /// <summary>
+    /// The public key of a 32-byte private seed (RFC 8032, 5.1.5), for a host key made on the
+    /// machine. Variable time, like the rest of this file: it runs once per key, where nobody
+    /// can time it over and over.
+    /// </summary>
+    public static byte[] PublicKey(ReadOnlySpan<byte> seed)
+    {
+        if (seed.Length != 32)
+        {
+            throw new ArgumentException("an Ed25519 seed is 32 bytes", nameof(seed));
+        }
+        var sha = new Sys.Sha512();
+        sha.Append(seed);
+        var h = sha.Finish().AsSpan(0, 32).ToArray();
+        h[0] &= 248;
+        h[31] &= 127;
+        h[31] |= 64;
+        return Encode(MultiplyBoth(new BigInteger(h, isUnsigned: true, isBigEndian: false), Base, BigInteger.Zero, Identity));
+    }
+
     /// <summary>[s]P + [k]Q with one doubling per bit: about half the work of two multiplications.</summary>
     private static Point MultiplyBoth(BigInteger s, Point p, BigInteger k, Point q)
     {

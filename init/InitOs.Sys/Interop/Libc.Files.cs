@@ -10,6 +10,9 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);
 
+    [LibraryImport(Name, EntryPoint = "dup", SetLastError = true)]
+    internal static partial int Dup(int fd);
+
     [LibraryImport(Name, EntryPoint = "dup2", SetLastError = true)]
     internal static partial int Dup2(int oldFd, int newFd);
 

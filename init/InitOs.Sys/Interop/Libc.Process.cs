@@ -13,6 +13,18 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "execve", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Execve(string path, nint argv, nint envp);
 
+    [LibraryImport(Name, EntryPoint = "execvpe", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Execvpe(string file, nint argv, nint envp);
+
+    [LibraryImport(Name, EntryPoint = "setgroups", SetLastError = true)]
+    internal static unsafe partial int Setgroups(nuint size, uint* list);
+
+    [LibraryImport(Name, EntryPoint = "setresgid", SetLastError = true)]
+    internal static partial int Setresgid(uint real, uint effective, uint saved);
+
+    [LibraryImport(Name, EntryPoint = "setresuid", SetLastError = true)]
+    internal static partial int Setresuid(uint real, uint effective, uint saved);
+
     [LibraryImport(Name, EntryPoint = "waitpid", SetLastError = true)]
     internal static unsafe partial int Waitpid(int pid, int* status, int options);
 

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -108,6 +109,8 @@ enum {
     INITOS_SPAWN_NEW_GROUP = 2,       /* setpgid(0, 0) */
     INITOS_SPAWN_FOREGROUND = 4,      /* make the new group the terminal's foreground group */
     INITOS_SPAWN_KEEP_STDERR = 8,     /* stdio_fd on 0 and 1 only: 2 stays this process's (a log) */
+    INITOS_SPAWN_DETACHED = 16,       /* forked twice: the child is an orphan, reaped by the subreaper or init */
+    INITOS_SPAWN_NEW_MOUNT_NS = 32,   /* unshare(CLONE_NEWNS): the child's mounts are its own */
 };
 
 /* A handler cannot survive exec; what was ignored must stay ignored, the rest is default. */
@@ -184,10 +187,21 @@ pid_t initos_fork_with_report(int report[2])
     return pid;
 }
 
+/* One int from a report pipe; 0 at its end (exec succeeded, or the writer left). */
+static int read_report(int fd, int *value)
+{
+    ssize_t n;
+    do {
+        n = read(fd, value, sizeof *value);
+    } while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof *value;
+}
+
 /*
  * fork + exec. Returns the pid, or -errno. If exec fails the child exits with 126
  * (found but not executable) or 127 (not found), the shell's and tini's convention,
- * after writing errno into the CLOEXEC pipe so the parent can report it.
+ * after writing errno into the CLOEXEC pipe so the parent can report it. DETACHED puts a
+ * middle process between (reaped here) that writes the grandchild's pid into the same pipe.
  */
 int initos_spawn(const char *path, char *const argv[], char *const envp[], int search_path,
                  int flags, int death_signal, int stdio_fd, int *exec_errno)
@@ -197,7 +211,24 @@ int initos_spawn(const char *path, char *const argv[], char *const envp[], int s
     if (pid < 0)
         return pid;
     if (pid == 0) {
+        if (flags & INITOS_SPAWN_DETACHED) {
+            /* The middle process reports the grandchild's pid first and leaves at once. */
+            pid_t grandchild = fork();
+            if (grandchild != 0) {
+                int reported = grandchild > 0 ? grandchild : -errno;
+                ssize_t ignored = write(report[1], &reported, sizeof reported);
+                (void)ignored;
+                _exit(grandchild > 0 ? 0 : 1);
+            }
+        }
         child_setup(flags, death_signal, stdio_fd);
+        /* In the child the process is single-threaded: the whole of it enters the namespace. */
+        if ((flags & INITOS_SPAWN_NEW_MOUNT_NS) && unshare(CLONE_NEWNS) != 0) {
+            int e = errno;
+            ssize_t ignored = write(report[1], &e, sizeof e);
+            (void)ignored;
+            _exit(125);
+        }
         if (search_path)
             execvpe(path, argv, envp);
         else
@@ -208,12 +239,18 @@ int initos_spawn(const char *path, char *const argv[], char *const envp[], int s
         _exit(e == ENOENT || e == ENOTDIR ? 127 : 126);
     }
     close(report[1]);
+    if (flags & INITOS_SPAWN_DETACHED) {
+        int middle_status;
+        while (waitpid(pid, &middle_status, 0) < 0 && errno == EINTR)
+            ;
+        pid = read_report(report[0], &pid) ? pid : -EPIPE;
+        if (pid < 0) {
+            close(report[0]);
+            return pid;
+        }
+    }
     int e = 0;
-    ssize_t n;
-    do {
-        n = read(report[0], &e, sizeof e);
-    } while (n < 0 && errno == EINTR);
+    *exec_errno = read_report(report[0], &e) ? e : 0;
     close(report[0]);
-    *exec_errno = n == (ssize_t)sizeof e ? e : 0;
     return pid;
 }

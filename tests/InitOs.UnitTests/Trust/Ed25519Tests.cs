@@ -7,6 +7,13 @@ namespace InitOs.UnitTests.Trust;
 public sealed class Ed25519Tests
 {
     [Fact]
+    public void The_rfc_8032_vectors_seed_gives_its_public_key()
+    {
+        var seed = Convert.FromHexString("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+        Assert.Equal("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a", Convert.ToHexStringLower(Ed25519.PublicKey(seed)));
+    }
+
+    [Fact]
     public void The_rfc_8032_vector_verifies_and_any_flipped_bit_of_it_does_not()
     {
         var key = Convert.FromHexString("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
