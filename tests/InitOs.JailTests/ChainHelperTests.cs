@@ -41,9 +41,12 @@ public sealed class ChainHelperTests
 
         // An admin logs in while the chain waits: the app is not started yet, the keys are in the
         // door's own tmpfs. Killing dropbear's listener: the keeper starts it again.
-        var first = Ssh(port, key, "ps -o pid,args; ls /root/.ssh; kill $(cat /root/.ssh/dropbear.pid)", run);
+        var first = Ssh(port, key, "ps -o pid,ppid,args; ls /root/.ssh; kill $(cat /root/.ssh/dropbear.pid)", run);
         Assert.Contains("chain wait-for file:/scratch/go", first, StringComparison.Ordinal);
         Assert.Contains("authorized_keys", first, StringComparison.Ordinal);
+        // The keeper is the tini's child (forked twice), not the app's: tini reaps it.
+        var keeper = first.Split('\n').Single(l => l.Contains("chain sshd-keeper", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(keeper[1] == "1", first);
         Ssh(port, key, "touch /scratch/go", run);
 
         var result = await run;
