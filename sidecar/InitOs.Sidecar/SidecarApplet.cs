@@ -24,7 +24,7 @@ public static class SidecarApplet
         };
         if (!int.TryParse(portText, System.Globalization.CultureInfo.InvariantCulture, out int port))
         {
-            Console.Error.WriteLine("usage: @initos sidecar --port N [--listen IF,IF...] (PID 1 starts it before switch_root)");
+            Console.Error.WriteLine("usage: @initos sidecar --port N [--listen IF,IF...] (PID 1 starts it before switch_root, or systemd after it)");
             return 2;
         }
         Processes.ChangeRoot(SidecarStaging.Root);
@@ -34,7 +34,12 @@ public static class SidecarApplet
         log.AttachKmsg();
         var reaper = new Reaper();
         var requests = new ShutdownRequests();
-        new SignalLoop(reaper, [Signal.Term, Signal.Int], requests.Post).Start();
+        // A stop lets admin sessions in flight answer first (SessionDrain), off the signal thread, which also reaps.
+        new SignalLoop(reaper, [Signal.Term, Signal.Int], signal => Task.Run(() =>
+        {
+            SessionDrain.Wait(BootLog.Instance, Processes.CurrentPid);
+            requests.Post(signal);
+        })).Start();
         var sidecar = new SidecarConfig { Ssh = true, Port = port, HostKeyDirectory = SshSidecar.DropbearKeyDirectory, Listen = listen.Split(',', StringSplitOptions.RemoveEmptyEntries) };
         var config = File.Exists(InitosConfig.DefaultPath) ? ConfigLoader.Load(InitosConfig.DefaultPath) : new InitosConfig();
         var services = Upgrades.UpgradeJudgeService.With([SshSidecar.Service(sidecar, syslog: null)], config.Upgrade, config.Os);

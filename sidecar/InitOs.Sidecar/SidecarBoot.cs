@@ -1,4 +1,6 @@
 using InitOs.Init.Boot;
+using InitOs.Init.Config;
+using InitOs.Init.Machine;
 using InitOs.Sidecar.Ssh;
 
 namespace InitOs.Sidecar;
@@ -22,19 +24,37 @@ public static class SidecarBoot
         {
             return;
         }
-        int pid;
         try
         {
             SshSidecar.Prepare(sidecar);
             SidecarStaging.Stage(sidecar);
-            pid = SidecarStaging.Start(sidecar, TimeSpan.FromSeconds(30));
+            if (sidecar.Start == SidecarStart.AfterInit && HandToSystemd(context, sidecar))
+            {
+                return;
+            }
+            int pid = SidecarStaging.Start(sidecar, TimeSpan.FromSeconds(30));
+            context.Log.Info($"sidecar: started from {SidecarStaging.Root} as pid {pid}; it outlives the hand-off");
         }
         catch (Exception e) when (e is InvalidOperationException or Sys.SysException or IOException)
         {
             // The OS still boots; only the admin door is missing.
             context.Log.Error($"sidecar: {e.Message}; handing off without it");
-            return;
         }
-        context.Log.Info($"sidecar: started from {SidecarStaging.Root} as pid {pid}; it outlives the hand-off");
+    }
+
+    /// <summary>start = "after-init": a unit systemd starts once it is up; false (and a warning) when the OS's init is not systemd.</summary>
+    private static bool HandToSystemd(BootContext context, SidecarConfig sidecar)
+    {
+        var init = context.RequireSettings().Init;
+        var resolved = NewRootPaths.Resolve(new LinuxSystem(), context.NewRoot, init);
+        if (!SidecarUnit.IsSystemd(resolved))
+        {
+            context.Log.Warn($"sidecar: start = \"after-init\" needs systemd as the OS's init, and {init} is {resolved[context.NewRoot.Length..]}; started from the initramfs instead");
+            return false;
+        }
+        SidecarStaging.MountInto(sidecar);
+        var unit = SidecarUnit.Write(sidecar);
+        context.Log.Info($"sidecar: systemd ({init}) starts it once it is up: {unit}, wanted by {SidecarUnit.WantedBy}");
+        return true;
     }
 }

@@ -65,6 +65,12 @@ public static class ConfigNames
         ["manual"] = UpgradePolicy.Manual,
     };
 
+    public static readonly IReadOnlyDictionary<string, SidecarStart> SidecarStarts = new Dictionary<string, SidecarStart>
+    {
+        ["initramfs"] = SidecarStart.Initramfs,
+        ["after-init"] = SidecarStart.AfterInit,
+    };
+
     public static readonly IReadOnlyDictionary<string, NetworkMode> NetworkModes = new Dictionary<string, NetworkMode>
     {
         ["off"] = NetworkMode.Off,

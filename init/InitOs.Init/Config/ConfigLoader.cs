@@ -38,6 +38,7 @@ public static class ConfigLoader
         ["sidecar.admin.*"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Admins = [.. c.Sidecar.Admins, new AdminKey { Line = e.Line }] } },
         ["sidecar.admin.*.key"] = (c, e, f) => Admin(c, e, a => a with { Key = AdminPublicKey(e, f, c) }),
         ["sidecar.admin.*.role"] = (c, e, f) => Admin(c, e, a => a with { Role = Enum(e, f, ConfigNames.AdminRoles) }),
+        ["sidecar.start"] = (c, e, f) => c with { Sidecar = c.Sidecar with { Start = Enum(e, f, ConfigNames.SidecarStarts) } },
         ["sidecar.cmdline_keys"] = (c, e, f) => c with { Sidecar = c.Sidecar with { CommandLineKeys = Bool(e, f) } },
         ["data.device"] = (c, e, f) => c with { Data = c.Data with { Device = DeviceSpec(e, f) } },
         ["data.fstype"] = (c, e, f) => c with { Data = c.Data with { FsType = NonEmpty(e, f) } },

@@ -310,8 +310,23 @@ public sealed record SidecarConfig
     /// with a device behind it), never lo, the jails' bridge or their veths.
     /// </summary>
     public IReadOnlyList<string> Listen { get; init; } = [];
+    /// <summary>After switch_root: who starts the door (see <see cref="SidecarStart"/>).</summary>
+    public SidecarStart Start { get; init; } = SidecarStart.Initramfs;
 
     public string HostKeys => HostKeyDirectory ?? DefaultHostKeyDirectory;
+}
+
+/// <summary>[sidecar] start: who starts the admin door once the OS has PID 1 (switch_root).</summary>
+public enum SidecarStart
+{
+    /// <summary>PID 1 starts it from /run/initramfs just before the hand-off; the OS's init inherits it.</summary>
+    Initramfs,
+    /// <summary>
+    /// systemd starts it as a runtime unit PID 1 writes under /run/systemd/system, so systemd
+    /// owns it (its cgroup, restarts, stop order); an OS whose init is not systemd gets the
+    /// initramfs start instead, with a warning.
+    /// </summary>
+    AfterInit,
 }
 
 /// <summary>What an admin key may do over ssh; each role may do what the ones before it may.</summary>

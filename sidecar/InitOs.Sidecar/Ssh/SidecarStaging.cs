@@ -49,7 +49,7 @@ public static class SidecarStaging
     }
 
     /// <summary>
-    /// The sidecar's own /proc, /sys and /dev, then the sidecar itself, detached from this boot. Returns
+    /// The sidecar's mounts (<see cref="MountInto"/>), then the sidecar itself, detached from this boot. Returns
     /// once it has chrooted: before that, its loader still reads the initramfs and its chroot
     /// path is only valid while /run is where it is now.
     /// </summary>
@@ -57,18 +57,7 @@ public static class SidecarStaging
     {
         var marker = Path.Combine(Root, ReadyMarker.TrimStart('/'));
         File.Delete(marker);
-        Mounts.Mount("proc", Path.Combine(Root, "proc"), "proc", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
-        Mounts.Mount("sysfs", Path.Combine(Root, "sys"), "sysfs", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
-        Mounts.Mount("devtmpfs", Path.Combine(Root, "dev"), "devtmpfs", MountFlags.NoSuid, "mode=0755");
-        // The host keys stay where PID 1 keeps them (a data volume keeps them across boots).
-        Mounts.Mount(sidecar.HostKeys, Path.Combine(Root, SshSidecar.DropbearKeyDirectory.TrimStart('/')), null, MountFlags.Bind, null);
-        // Upgrades write the ESP from here (the OS may mount it too; it is one filesystem).
-        if (Directory.Exists(Path.Combine(Upgrades.EspSlots.MountPoint, Upgrades.EspSlots.EntriesDirectory)))
-        {
-            var esp = Path.Combine(Root, Upgrades.EspSlots.MountPoint.TrimStart('/'));
-            Directory.CreateDirectory(esp);
-            Mounts.Mount(Upgrades.EspSlots.MountPoint, esp, null, MountFlags.Bind, null);
-        }
+        MountInto(sidecar);
         var port = sidecar.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         int pid = Processes.Spawn(Path.Combine(Root, "bin/initos"), [Argv0, "sidecar", "--port", port, .. (sidecar.Listen.Count > 0 ? new[] { "--listen", string.Join(',', sidecar.Listen) } : [])], ["PATH=/bin:/usr/sbin"], "/dev/console", newSession: true);
         var deadline = DateTime.UtcNow + wait;
@@ -82,6 +71,23 @@ public static class SidecarStaging
             Thread.Sleep(10);
         }
         return pid;
+    }
+
+    /// <summary>The sidecar's own /proc, /sys and /dev, its host keys and the ESP, under <see cref="Root"/> (they move with /run).</summary>
+    public static void MountInto(SidecarConfig sidecar)
+    {
+        Mounts.Mount("proc", Path.Combine(Root, "proc"), "proc", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
+        Mounts.Mount("sysfs", Path.Combine(Root, "sys"), "sysfs", MountFlags.NoSuid | MountFlags.NoDev | MountFlags.NoExec, null);
+        Mounts.Mount("devtmpfs", Path.Combine(Root, "dev"), "devtmpfs", MountFlags.NoSuid, "mode=0755");
+        // The host keys stay where PID 1 keeps them (a data volume keeps them across boots).
+        Mounts.Mount(sidecar.HostKeys, Path.Combine(Root, SshSidecar.DropbearKeyDirectory.TrimStart('/')), null, MountFlags.Bind, null);
+        // Upgrades write the ESP from here (the OS may mount it too; it is one filesystem).
+        if (Directory.Exists(Path.Combine(Upgrades.EspSlots.MountPoint, Upgrades.EspSlots.EntriesDirectory)))
+        {
+            var esp = Path.Combine(Root, Upgrades.EspSlots.MountPoint.TrimStart('/'));
+            Directory.CreateDirectory(esp);
+            Mounts.Mount(Upgrades.EspSlots.MountPoint, esp, null, MountFlags.Bind, null);
+        }
     }
 
     private static void Copy(string file)
