@@ -16,7 +16,9 @@ namespace InitOs.Box;
 internal static class JailApplet
 {
     private const string Usage = """
-        usage: initos jail COMMAND
+        usage: initos jail [--root DIR] [--log FILE] [--log-format text|json] COMMAND
+          (runc's global flags: where jail records live, default /run/initos/jails; errors also go to
+          the log file; --systemd-cgroup is refused, InitOS makes each jail's cgroup itself)
           run    [--bundle DIR] [--pid-file FILE] [--pool DIR] ID   create and start, wait, exit with the program's status
           create [--bundle DIR] [--pid-file FILE] [--pool DIR] ID   build the jail; its program waits for start
                  --pool: the root is an overlay whose upper is a fresh slot of that btrfs pool
@@ -27,12 +29,30 @@ internal static class JailApplet
           exec   ID [--] PROGRAM [ARGS]                 run another program in a running jail (the bundle's process settings)
           kill   ID [SIGNAL]                            signal the jail's init (default TERM), which forwards it
           delete [--force] ID                           remove a stopped jail (--force: kill it first)
-          list                                          the jails and their status
+          list   [--format table|json] [-q]                the jails and their status (-q: IDs only)
+          ps     [--format table|json] ID               the processes in a jail
+          spec   [--bundle DIR] [--rootless]            write a config.json to start from
+          features                                      what this runtime supports (runtime-spec features JSON)
           pool init DIR --slots N --quota BYTES         make DIR (on btrfs) a pool of N quota'd subvolumes
         """;
 
     public static int Run(string[] args)
     {
+        JailGlobals globals;
+        try
+        {
+            (globals, args) = JailGlobals.Parse(args);
+        }
+        catch (JailUsageException e)
+        {
+            Console.Error.WriteLine($"initos jail: {e.Message}");
+            return 2;
+        }
+        if (globals.Refused is { } refused)
+        {
+            globals.Error(refused);
+            return 1;
+        }
         if (args.Length == 0)
         {
             Console.Error.Write(Usage);
@@ -44,40 +64,79 @@ internal static class JailApplet
             Console.Write(Usage);
             return 0;
         }
+        var root = globals.Root;
         try
         {
             return args[0] switch
             {
-                "run" => RunJail(JailArguments.Parse(args[1..], withBundle: true)),
-                "create" => Create(JailArguments.Parse(args[1..], withBundle: true)),
-                "start" => Start(JailArguments.Parse(args[1..], withBundle: false).Id),
-                "state" => State(JailArguments.Parse(args[1..], withBundle: false).Id),
-                "kill" => Kill(args[1..]),
-                "exec" => Exec(args[1..]),
-                "delete" => Delete(JailArguments.Parse(args[1..], withBundle: false)),
-                "list" => List(),
+                "run" => RunJail(JailArguments.Parse(args[1..], withBundle: true), root),
+                "create" => Create(JailArguments.Parse(args[1..], withBundle: true), root),
+                "start" => Start(JailArguments.Parse(args[1..], withBundle: false).Id, root),
+                "state" => State(JailArguments.Parse(args[1..], withBundle: false).Id, root),
+                "kill" => Kill(args[1..], root),
+                "exec" => Exec(args[1..], root),
+                "delete" => Delete(JailArguments.Parse(args[1..], withBundle: false), root),
+                "list" => JailListing.List(args[1..], root),
+                "ps" => JailListing.Ps(args[1..], root),
+                "spec" => Spec(args[1..]),
+                "features" => Print(RuntimeFeatures.Json()),
                 "pool" => Pool(args[1..]),
                 _ => throw new JailUsageException($"unknown command '{args[0]}'"),
             };
         }
         catch (JailUsageException e)
         {
-            Console.Error.WriteLine($"initos jail: {e.Message}");
+            globals.Error(e.Message);
             Console.Error.Write(Usage);
             return 2;
         }
         catch (Exception e) when (e is JailException or SpecException or SysException or IOException or UnauthorizedAccessException or StoragePoolException or ArgumentException)
         {
-            Console.Error.WriteLine($"initos jail: {e.Message}");
+            globals.Error(e.Message);
             return 1;
         }
     }
 
+    private static int Print(string text)
+    {
+        Console.WriteLine(text);
+        return 0;
+    }
+
+    /// <summary>runc spec: config.json in the bundle directory, never over an existing one.</summary>
+    private static int Spec(string[] args)
+    {
+        string bundle = Directory.GetCurrentDirectory();
+        bool rootless = false;
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i] is "--bundle" or "-b" && i + 1 < args.Length)
+            {
+                bundle = args[++i];
+            }
+            else if (args[i] == "--rootless")
+            {
+                rootless = true;
+            }
+            else
+            {
+                throw new JailUsageException($"spec: unexpected argument '{args[i]}'");
+            }
+        }
+        var path = Path.Combine(bundle, "config.json");
+        if (File.Exists(path))
+        {
+            throw new JailException($"{path} exists; remove it first");
+        }
+        AtomicFile.WriteText(path, SpecTemplate.Json(rootless ? (Credentials.EffectiveUserId, Credentials.EffectiveGroupId) : null));
+        return 0;
+    }
+
     /// <summary>The plan, with a pool slot taken for its overlay when --pool is given (given back if planning fails).</summary>
-    private static JailPlan Plan(JailArguments arguments)
+    private static JailPlan Plan(JailArguments arguments, string root)
     {
         var bundle = Bundle.Load(arguments.Bundle);
-        var stateDirectory = JailState.DirectoryOf(arguments.Id);
+        var stateDirectory = JailState.DirectoryOf(arguments.Id, root);
         if (arguments.Pool is null)
         {
             return JailPlanner.Plan(bundle, arguments.Id, stateDirectory) with { Network = arguments.Network };
@@ -96,9 +155,9 @@ internal static class JailApplet
         }
     }
 
-    private static int Create(JailArguments arguments)
+    private static int Create(JailArguments arguments, string root)
     {
-        var jail = Jail.Create(Plan(arguments), waitForStart: true, foreground: false);
+        var jail = Jail.Create(Plan(arguments, root), waitForStart: true, foreground: false, root);
         WritePidFile(arguments.PidFile, jail.Pid);
         return 0;
     }
@@ -116,9 +175,9 @@ internal static class JailApplet
     }
 
     /// <summary>Like runc run: the jail lives as long as this command, which exits with the program's status.</summary>
-    private static int RunJail(JailArguments arguments)
+    private static int RunJail(JailArguments arguments, string root)
     {
-        var plan = Plan(arguments);
+        var plan = Plan(arguments, root);
         var reaper = new Reaper();
         int pid = 0;
         var forwarded = new[] { Signal.Term, Signal.Int, Signal.Hup, Signal.Quit, Signal.Usr1, Signal.Usr2 };
@@ -130,7 +189,7 @@ internal static class JailApplet
         {
             Volatile.Write(ref pid, reaper.Start(() =>
             {
-                launched = Jail.Create(plan, waitForStart: false, foreground: true);
+                launched = Jail.Create(plan, waitForStart: false, foreground: true, root);
                 WritePidFile(arguments.PidFile, launched.Pid);
                 return launched.Pid;
             }, e =>
@@ -147,19 +206,19 @@ internal static class JailApplet
         return ExitStatus(exit);
     }
 
-    private static int Start(string id)
+    private static int Start(string id, string root)
     {
-        Jail.Open(id).Start();
+        Jail.Open(id, root).Start();
         return 0;
     }
 
-    private static int State(string id)
+    private static int State(string id, string root)
     {
-        Console.WriteLine(Jail.Open(id).State.OciStateJson());
+        Console.WriteLine(Jail.Open(id, root).State.OciStateJson());
         return 0;
     }
 
-    private static int Exec(string[] args)
+    private static int Exec(string[] args, string root)
     {
         if (args.Length < 2)
         {
@@ -170,38 +229,28 @@ internal static class JailApplet
         {
             throw new JailUsageException("exec: no program given");
         }
-        return ExitStatus(Jail.Open(args[0]).Exec(command));
+        return ExitStatus(Jail.Open(args[0], root).Exec(command));
     }
 
-    private static int Kill(string[] args)
+    private static int Kill(string[] args, string root)
     {
         if (args.Length is < 1 or > 2)
         {
             throw new JailUsageException("kill takes ID [SIGNAL]");
         }
         int signal = args.Length == 2 ? Signal.Parse(args[1]) ?? throw new JailUsageException($"unknown signal '{args[1]}'") : Signal.Term;
-        Jail.Open(args[0]).Signal(signal);
+        Jail.Open(args[0], root).Signal(signal);
         return 0;
     }
 
-    private static int Delete(JailArguments arguments)
+    private static int Delete(JailArguments arguments, string root)
     {
-        Jail.Open(arguments.Id).Delete(arguments.Force);
-        return 0;
-    }
-
-    private static int List()
-    {
-        Console.WriteLine($"{"ID",-24} {"PID",8} {"STATUS",-9} BUNDLE");
-        foreach (var state in Jail.All().Select(j => j.State))
-        {
-            Console.WriteLine($"{state.Id,-24} {state.Pid,8} {JailLifecycle.Name(state.Status),-9} {state.Bundle}");
-        }
+        Jail.Open(arguments.Id, root).Delete(arguments.Force);
         return 0;
     }
 
     /// <summary>The shell's convention: the program's exit code, or 128 + the signal that ended it.</summary>
-    private static int ExitStatus(ChildExit exit) => exit.Exited ? exit.ExitCode : 128 + exit.Signal;
+    internal static int ExitStatus(ChildExit exit) => exit.Exited ? exit.ExitCode : 128 + exit.Signal;
 
     private static void WritePidFile(string? path, int pid)
     {

@@ -5,6 +5,10 @@ namespace InitOs.Sys;
 /// <summary>The process's user and groups: dropped for good, as su and gosu drop them.</summary>
 public static class Credentials
 {
+    public static uint EffectiveUserId => Libc.Geteuid();
+
+    public static uint EffectiveGroupId => Libc.Getegid();
+
     /// <summary>
     /// setgroups, then setresgid, then setresuid (real, effective and saved alike, so nothing
     /// can be taken back). glibc applies each to every thread of the process.

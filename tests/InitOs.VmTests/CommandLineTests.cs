@@ -51,7 +51,7 @@ public sealed class CommandLineTests
     {
         var refused = Box("frobnicate");
         Assert.Equal(2, refused.Code);
-        Assert.Contains("unknown applet 'frobnicate'. Applets: reboot, poweroff, halt, services, admin, tini, jail, version, help", refused.Err, StringComparison.Ordinal);
+        Assert.Contains("unknown applet 'frobnicate'. Applets: reboot, poweroff, halt, services, admin, tini, chain, jail, version, help", refused.Err, StringComparison.Ordinal);
         Assert.DoesNotContain("jail-init", refused.Err, StringComparison.Ordinal);
     }
 

@@ -31,6 +31,12 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
 
+    [LibraryImport(Name, EntryPoint = "geteuid")]
+    internal static partial uint Geteuid();
+
+    [LibraryImport(Name, EntryPoint = "getegid")]
+    internal static partial uint Getegid();
+
     [LibraryImport(Name, EntryPoint = "getpid")]
     internal static partial int Getpid();
 

@@ -26,6 +26,9 @@ public static class MountOptions
         ["shared"] = Shared, ["rshared"] = Shared | Recursive, ["unbindable"] = Unbindable, ["runbindable"] = Unbindable | Recursive,
     };
 
+    /// <summary>Every option word with a meaning of its own here (others go to the filesystem as data).</summary>
+    public static IEnumerable<string> Names => Flags.Keys.Concat(Propagations.Keys).Concat(["bind", "rbind"]);
+
     public static bool TryParsePropagation(string name, out MountFlags flags) => Propagations.TryGetValue(name, out flags);
 
     /// <summary>Parses options; unknown words go to the data string (tmpfs size=, devpts newinstance …).</summary>

@@ -14,6 +14,9 @@ public static class Namespaces
         ["user"] = User, ["pid"] = Pid, ["network"] = Network,
     };
 
+    /// <summary>The namespace types linux.namespaces may name.</summary>
+    public static IEnumerable<string> Names => Flags.Keys;
+
     public static ulong Parse(IReadOnlyList<OciNamespace>? namespaces, Action<string, string> problem)
     {
         ulong flags = 0;

@@ -6,6 +6,14 @@ namespace InitOs.Jails.Planning;
 /// <summary>linux.seccomp.syscalls[].args → argument conditions; a comparison InitOS does not compile is a problem, never ignored.</summary>
 internal static class SeccompArguments
 {
+    /// <summary>The comparisons InitOS compiles, by their OCI names.</summary>
+    public static readonly IReadOnlyDictionary<string, ArgumentComparison> Operators = new Dictionary<string, ArgumentComparison>(StringComparer.Ordinal)
+    {
+        ["SCMP_CMP_EQ"] = ArgumentComparison.Equal,
+        ["SCMP_CMP_NE"] = ArgumentComparison.NotEqual,
+        ["SCMP_CMP_MASKED_EQ"] = ArgumentComparison.MaskedEqual,
+    };
+
     public static IReadOnlyList<ArgumentCondition> Conditions(IReadOnlyList<OciSyscallArg>? args, string field, Action<string, string> problem)
     {
         var conditions = new List<ArgumentCondition>();
@@ -18,7 +26,7 @@ internal static class SeccompArguments
             }
             if (Comparison(arg.Op) is not { } comparison)
             {
-                problem($"{field}[{i}].op", $"\"{arg.Op}\" is not a comparison InitOS compiles (SCMP_CMP_EQ, SCMP_CMP_NE, SCMP_CMP_MASKED_EQ)");
+                problem($"{field}[{i}].op", $"\"{arg.Op}\" is not a comparison InitOS compiles ({string.Join(", ", Operators.Keys)})");
                 continue;
             }
             conditions.Add(new ArgumentCondition((int)index, comparison, arg.Value, arg.ValueTwo));
@@ -26,13 +34,8 @@ internal static class SeccompArguments
         return conditions;
     }
 
-    private static ArgumentComparison? Comparison(string? op) => op switch
-    {
-        "SCMP_CMP_EQ" => ArgumentComparison.Equal,
-        "SCMP_CMP_NE" => ArgumentComparison.NotEqual,
-        "SCMP_CMP_MASKED_EQ" => ArgumentComparison.MaskedEqual,
-        _ => null,
-    };
+    private static ArgumentComparison? Comparison(string? op) =>
+        op is not null && Operators.TryGetValue(op, out var comparison) ? comparison : null;
 
     private static string Shown(uint? index) => index?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none";
 }

@@ -29,25 +29,25 @@ public sealed class Jail
     /// <see cref="Start"/>; else running. <paramref name="foreground"/>: it dies with this process.
     /// A failure gives back whatever the plan held, its pool slot included.
     /// </summary>
-    public static Jail Create(JailPlan plan, bool waitForStart, bool foreground) =>
-        new(JailLauncher.Launch(plan, waitForStart, foreground));
+    public static Jail Create(JailPlan plan, bool waitForStart, bool foreground, string stateRoot = JailState.Root) =>
+        new(JailLauncher.Launch(plan, waitForStart, foreground, stateRoot));
 
     /// <summary>The jail of <paramref name="id"/> (a name, never a path), from its record under the state root.</summary>
-    public static Jail Open(string id)
+    public static Jail Open(string id, string stateRoot = JailState.Root)
     {
         JailIds.Check(id);
-        return new Jail(JailState.Load(id) ?? throw new JailException($"jail {id} does not exist (no {JailState.DirectoryOf(id)}/state.json)"));
+        return new Jail(JailState.Load(id, stateRoot) ?? throw new JailException($"jail {id} does not exist (no {JailState.DirectoryOf(id, stateRoot)}/state.json)"));
     }
 
     /// <summary>Every jail with a record, in ID order; a damaged record is skipped.</summary>
-    public static IEnumerable<Jail> All()
+    public static IEnumerable<Jail> All(string stateRoot = JailState.Root)
     {
-        foreach (var id in JailState.AllIds())
+        foreach (var id in JailState.AllIds(stateRoot))
         {
             JailState? state;
             try
             {
-                state = JailState.Load(id);
+                state = JailState.Load(id, stateRoot);
             }
             catch (JailException)
             {
@@ -64,7 +64,7 @@ public sealed class Jail
     public void Start()
     {
         Guard(JailVerb.Start);
-        var fifo = Path.Combine(JailState.DirectoryOf(Id), "start.fifo");
+        var fifo = Path.Combine(_state.Directory, "start.fifo");
         // Non-blocking: with no jail-init holding the fifo open this fails at once (ENXIO) instead of hanging.
         int fd = Files.Open(fifo, OpenFlags.WriteOnly | OpenFlags.CloseOnExec | OpenFlags.NonBlocking);
         try
@@ -134,7 +134,7 @@ public sealed class Jail
 
     private JailPlan SavedPlan()
     {
-        var path = Path.Combine(JailState.DirectoryOf(Id), JailLauncher.SavedPlan);
+        var path = Path.Combine(_state.Directory, JailLauncher.SavedPlan);
         try
         {
             return PlanCodec.Decode(File.ReadAllBytes(path));

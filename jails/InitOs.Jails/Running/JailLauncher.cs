@@ -91,8 +91,9 @@ public static class JailLauncher
                 Network = plan.Network,
                 IdRangeStart = plan.IdRangeStart,
                 Cgroup = cgroup,
+                StateRoot = stateRoot,
             };
-            state.Save(stateRoot);
+            state.Save();
             try
             {
                 JailCgroup.Join(cgroup, child.Pid);
@@ -117,7 +118,7 @@ public static class JailLauncher
                 throw new JailException($"jail {plan.Id}: {(message.Length > 0 ? message : "its init exited while building the root")}");
             }
             state = state with { Status = waitForStart ? JailStatus.Created : JailStatus.Running };
-            state.Save(stateRoot);
+            state.Save();
             return state;
         }
         finally
@@ -151,7 +152,7 @@ public static class JailLauncher
         ReleaseLease(state.Lease);
         JailNetworking.Detach(state.Id, state.Network);
         ReleaseIdRange(state.IdRangeStart);
-        RemoveDirectory(JailState.DirectoryOf(state.Id));
+        RemoveDirectory(state.Directory);
     }
 
     /// <summary>The one way a pool slot goes back: its upper destroyed and the slot made fresh for the next jail.</summary>

@@ -30,15 +30,21 @@ public sealed record JailState
 
     public const string Root = "/run/initos/jails";
 
+    /// <summary>The directory of records this one lives in (runc's --root; not in the file).</summary>
+    public string StateRoot { get; init; } = Root;
+
+    /// <summary>This jail's directory: its record, start fifo and saved plan.</summary>
+    public string Directory => DirectoryOf(Id, StateRoot);
+
     public static string DirectoryOf(string id, string root = Root) => Path.Combine(root, id);
 
     /// <summary>
     /// Written with Utf8JsonWriter and read with JsonDocument, not the serializer: this is on
     /// every start's path, and the serializer's first use costs milliseconds.
     /// </summary>
-    public void Save(string root = Root)
+    public void Save()
     {
-        var path = Path.Combine(DirectoryOf(Id, root), "state.json");
+        var path = Path.Combine(Directory, "state.json");
         var temporary = path + ".tmp";
         using (var stream = File.Create(temporary))
         using (var json = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
@@ -87,7 +93,7 @@ public sealed record JailState
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-            return FromJson(document.RootElement);
+            return FromJson(document.RootElement) with { StateRoot = root };
         }
         catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
@@ -184,5 +190,5 @@ public sealed record JailState
     }
 
     public static IEnumerable<string> AllIds(string root = Root) =>
-        Directory.Exists(root) ? Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal) : [];
+        System.IO.Directory.Exists(root) ? System.IO.Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal) : [];
 }

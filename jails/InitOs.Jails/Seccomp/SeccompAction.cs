@@ -11,6 +11,10 @@ public readonly record struct SeccompAction(uint Value)
 
     public static SeccompAction Errno(uint errno) => new(0x00050000 | (errno & 0xFFFF));
 
+    /// <summary>The OCI action names <see cref="FromOci"/> knows.</summary>
+    public static readonly IReadOnlyList<string> OciNames =
+        ["SCMP_ACT_ALLOW", "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_TRAP", "SCMP_ACT_LOG", "SCMP_ACT_ERRNO"];
+
     /// <summary>An OCI action name (SCMP_ACT_*); null when InitOS does not know it.</summary>
     public static SeccompAction? FromOci(string? name, uint? errnoRet, uint defaultErrno) => name switch
     {
