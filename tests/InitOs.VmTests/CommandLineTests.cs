@@ -42,7 +42,7 @@ public sealed class CommandLineTests
     {
         var help = Box(args);
         Assert.True(help.Code == 0, help.ToString());
-        Assert.StartsWith("usage: initos jail COMMAND", help.Out, StringComparison.Ordinal);
+        Assert.StartsWith("usage: initos jail [--root DIR]", help.Out, StringComparison.Ordinal);
         Assert.Contains("pool init DIR", help.Out, StringComparison.Ordinal);
     }
 

@@ -14,7 +14,7 @@ namespace InitOs.VmTests;
 public sealed partial class ReapingChurnTests
 {
     private static int ChurnSeconds =>
-        int.TryParse(Environment.GetEnvironmentVariable("INITOS_CHURN_SECONDS"), CultureInfo.InvariantCulture, out var s) ? s : 120;
+        int.TryParse(Environment.GetEnvironmentVariable("INITOS_CHURN_SECONDS"), CultureInfo.InvariantCulture, out var s) ? s : 60;
 
     [GeneratedRegex(@"SAMPLE fds=(\d+) rss_kb=(\d+) orphans=(\d+)")]
     private static partial Regex SampleLine();
