@@ -1,5 +1,4 @@
-using System.Buffers.Binary;
-using System.Text;
+using InitOs.Init.Config;
 
 namespace InitOs.Os.Chain;
 
@@ -34,24 +33,12 @@ public static class AuthorizedKeys
             {
                 throw new ChainException($"{file}:{i + 1}: no public key (expected a type such as ssh-ed25519, then its base64 blob)");
             }
-            if (BlobType(words[at + 1]) != words[at])
+            if (!PublicKeys.IsPublicKey(string.Join(' ', words[at..])) || PublicKeys.BlobType(words[at + 1]) != words[at])
             {
                 throw new ChainException($"{file}:{i + 1}: the {words[at]} key's base64 blob is damaged or of another type");
             }
             keys++;
         }
         return keys > 0 ? keys : throw new ChainException($"{file}: no keys: the door would open for nobody");
-    }
-
-    /// <summary>The type string a key blob starts with (uint32 length, then the name), or null.</summary>
-    private static string? BlobType(string base64)
-    {
-        var blob = new byte[base64.Length];
-        if (!Convert.TryFromBase64String(base64, blob, out int length) || length < 4)
-        {
-            return null;
-        }
-        uint nameLength = BinaryPrimitives.ReadUInt32BigEndian(blob);
-        return nameLength <= (uint)(length - 4) ? Encoding.ASCII.GetString(blob, 4, (int)nameLength) : null;
     }
 }
