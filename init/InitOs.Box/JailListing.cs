@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using InitOs.Jails.Running;
+using InitOs.Sys;
 
 namespace InitOs.Box;
 
@@ -156,12 +157,14 @@ internal static class JailProcesses
     {
         try
         {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var ppid = int.Parse(stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1], CultureInfo.InvariantCulture);
+            if (ProcStat.Read(pid) is not { } stat)
+            {
+                return null;
+            }
             var uid = File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("Uid:", StringComparison.Ordinal))
                 .Split('\t', StringSplitOptions.RemoveEmptyEntries)[1];
             var command = File.ReadAllText($"/proc/{pid}/cmdline").Replace('\0', ' ').Trim();
-            return new Process(ppid, uint.Parse(uid, CultureInfo.InvariantCulture), command.Length > 0 ? command : $"[{stat[(stat.IndexOf('(') + 1)..stat.LastIndexOf(')')]}]");
+            return new Process(stat.ParentPid, uint.Parse(uid, CultureInfo.InvariantCulture), command.Length > 0 ? command : $"[{stat.Name}]");
         }
         catch (Exception e) when (e is IOException or FormatException or InvalidOperationException)
         {

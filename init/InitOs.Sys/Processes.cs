@@ -123,19 +123,7 @@ public static class Processes
     public static bool Signal(int pid, int signal) => Libc.Kill(pid, signal) == 0;
 
     /// <summary>Alive and not a zombie: a child that ended stays a zombie until somebody reaps it.</summary>
-    public static bool IsAlive(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var state = stat[(stat.LastIndexOf(')') + 2)..].FirstOrDefault();
-            return state is not ('Z' or 'X' or '\0');
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
+    public static bool IsAlive(int pid) => ProcStat.Read(pid) is { Ended: false };
 
     /// <summary>True while this process has any child, exited or not (waitpid WNOHANG gives 0, not ECHILD).</summary>
     public static unsafe bool HasChildren()

@@ -159,35 +159,9 @@ public sealed record JailState
     /// <summary>The status now: stopped once the jail's init is gone (or its pid belongs to another process).</summary>
     public JailState Refreshed() => Status is JailStatus.Created or JailStatus.Running && !IsAlive() ? this with { Status = JailStatus.Stopped } : this;
 
-    private bool IsAlive() => Pid > 0 && ProcessStartTime(Pid) is { } start && start == PidStartTime && !IsZombie(Pid);
+    private bool IsAlive() => Pid > 0 && ProcStat.Read(Pid) is { Ended: false } process && process.StartTime == PidStartTime;
 
-    public static ulong? ProcessStartTime(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            // The command name may hold spaces and parentheses: fields count from the last ')'.
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return ulong.Parse(fields[19], System.Globalization.CultureInfo.InvariantCulture);
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
-
-    private static bool IsZombie(int pid)
-    {
-        try
-        {
-            var stat = File.ReadAllText($"/proc/{pid}/stat");
-            return stat[stat.LastIndexOf(')') + 2] == 'Z';
-        }
-        catch (IOException)
-        {
-            return true;
-        }
-    }
+    public static ulong? ProcessStartTime(int pid) => ProcStat.Read(pid)?.StartTime;
 
     public static IEnumerable<string> AllIds(string root = Root) =>
         System.IO.Directory.Exists(root) ? System.IO.Directory.GetDirectories(root).Select(Path.GetFileName).OfType<string>().Order(StringComparer.Ordinal) : [];

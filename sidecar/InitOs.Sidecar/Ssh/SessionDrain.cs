@@ -49,43 +49,18 @@ public static class SessionDrain
         return count;
     }
 
-    /// <summary>/proc/PID/stat: "pid (comm) state ppid …"; the name may hold spaces and parentheses.</summary>
+    /// <summary>Every process's pid, parent and name, from /proc.</summary>
     public static IReadOnlyList<ProcessEntry> Read(string proc)
     {
         var entries = new List<ProcessEntry>();
         foreach (var directory in Directory.EnumerateDirectories(proc))
         {
-            if (!int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out int pid))
+            if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out int pid)
+                && Sys.ProcStat.Read(pid, proc) is { } stat)
             {
-                continue;
-            }
-            string stat;
-            try
-            {
-                stat = File.ReadAllText(Path.Combine(directory, "stat"));
-            }
-            catch (IOException)
-            {
-                continue; // gone meanwhile
-            }
-            if (Parse(pid, stat) is { } entry)
-            {
-                entries.Add(entry);
+                entries.Add(new ProcessEntry(pid, stat.ParentPid, stat.Name));
             }
         }
         return entries;
-    }
-
-    public static ProcessEntry? Parse(int pid, string stat)
-    {
-        int open = stat.IndexOf('(', StringComparison.Ordinal), close = stat.LastIndexOf(')');
-        if (open < 0 || close < open)
-        {
-            return null;
-        }
-        var rest = stat[(close + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        return rest.Length > 1 && int.TryParse(rest[1], NumberStyles.None, CultureInfo.InvariantCulture, out int parent)
-            ? new ProcessEntry(pid, parent, stat[(open + 1)..close])
-            : null;
     }
 }
