@@ -19,23 +19,17 @@ public static class AuthorizedKeys
     public static int Check(string file, string text)
     {
         int keys = 0;
-        var lines = text.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
+        foreach (var (number, line) in ChainFiles.Lines(text))
         {
-            var line = lines[i].Trim();
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
             var words = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             int at = Array.FindIndex(words, Types.Contains);
             if (at < 0 || at + 1 >= words.Length)
             {
-                throw new ChainException($"{file}:{i + 1}: no public key (expected a type such as ssh-ed25519, then its base64 blob)");
+                throw new ChainException($"{file}:{number}: no public key (expected a type such as ssh-ed25519, then its base64 blob)");
             }
             if (!PublicKeys.IsPublicKey(string.Join(' ', words[at..])) || PublicKeys.BlobType(words[at + 1]) != words[at])
             {
-                throw new ChainException($"{file}:{i + 1}: the {words[at]} key's base64 blob is damaged or of another type");
+                throw new ChainException($"{file}:{number}: the {words[at]} key's base64 blob is damaged or of another type");
             }
             keys++;
         }

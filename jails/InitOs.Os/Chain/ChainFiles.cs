@@ -18,6 +18,11 @@ public static class ChainFiles
         }
     }
 
+    /// <summary>A helper file's lines that say something, numbered from 1 (blank lines and # comments left out), without their '\r'.</summary>
+    public static IEnumerable<(int Number, string Line)> Lines(string text) =>
+        text.Split('\n').Select((line, i) => (Number: i + 1, Line: line.TrimEnd('\r')))
+            .Where(l => l.Line.Trim().Length > 0 && !l.Line.TrimStart().StartsWith('#'));
+
     public static string Describe(Exception e) => e switch
     {
         FileNotFoundException or DirectoryNotFoundException => "no such file or directory",

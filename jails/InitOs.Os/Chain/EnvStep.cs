@@ -23,23 +23,17 @@ public static partial class EnvStep
     public static IReadOnlyList<KeyValuePair<string, string>> Parse(string file, string text)
     {
         var values = new List<KeyValuePair<string, string>>();
-        var lines = text.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
+        foreach (var (number, line) in ChainFiles.Lines(text))
         {
-            var line = lines[i].TrimEnd('\r');
-            if (line.Trim().Length == 0 || line.TrimStart().StartsWith('#'))
-            {
-                continue;
-            }
             int equals = line.IndexOf('=', StringComparison.Ordinal);
             if (equals < 0)
             {
-                throw new ChainException($"{file}:{i + 1}: \"{line}\" is not KEY=VALUE");
+                throw new ChainException($"{file}:{number}: \"{line}\" is not KEY=VALUE");
             }
             var key = line[..equals];
             if (!Name().IsMatch(key))
             {
-                throw new ChainException($"{file}:{i + 1}: \"{key}\" is not a variable name (letters, digits and _, not starting with a digit)");
+                throw new ChainException($"{file}:{number}: \"{key}\" is not a variable name (letters, digits and _, not starting with a digit)");
             }
             values.Add(new(key, line[(equals + 1)..]));
         }

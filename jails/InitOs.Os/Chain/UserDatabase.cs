@@ -31,20 +31,14 @@ public sealed class UserDatabase(IReadOnlyList<UserEntry> users, IReadOnlyList<G
     private static List<T> Records<T>(string file, string text, int fields, Func<string[], int, T> make)
     {
         var records = new List<T>();
-        var lines = text.Split('\n');
-        for (int i = 0; i < lines.Length; i++)
+        foreach (var (number, line) in ChainFiles.Lines(text))
         {
-            var line = lines[i].TrimEnd('\r');
-            if (line.Length == 0 || line.StartsWith('#'))
-            {
-                continue;
-            }
             var f = line.Split(':');
             if (f.Length != fields)
             {
-                throw new ChainException($"{file}:{i + 1}: {f.Length} fields, expected {fields}");
+                throw new ChainException($"{file}:{number}: {f.Length} fields, expected {fields}");
             }
-            records.Add(make(f, i + 1));
+            records.Add(make(f, number));
         }
         return records;
     }
