@@ -16,17 +16,22 @@ namespace InitOs.Box;
 internal static class JailApplet
 {
     private const string Usage = """
-        usage: initos jail [--root DIR] [--log FILE] [--log-format text|json] COMMAND
+        usage: initos jail [--root DIR] [--log FILE] [--log-format text|json] [--version] COMMAND
           (runc's global flags: where jail records live, default /run/initos/jails; errors also go to
           the log file; --systemd-cgroup is refused, InitOS makes each jail's cgroup itself)
-          run    [--bundle DIR] [--pid-file FILE] [--pool DIR] ID   create and start, wait, exit with the program's status
+          run    [--bundle DIR] [--pid-file FILE] [--pool DIR] [--detach] ID   create and start, wait, exit with the program's status
           create [--bundle DIR] [--pid-file FILE] [--pool DIR] ID   build the jail; its program waits for start
+                 --console-socket SOCKET: where the terminal of a process.terminal jail is sent (SCM_RIGHTS)
+                 --preserve-fds N: this command's fds 3..3+N-1 reach the program
+                 --config FILE: the spec from FILE instead of the bundle's config.json (crun's flag)
                  --pool: the root is an overlay whose upper is a fresh slot of that btrfs pool
                  --network bridge|none|host [--bridge NAME] [--subnet CIDR]: veth on a bridge with an
                    address from the subnet (initos0, 10.88.0.0/16), lo only, or the host's network
           start  ID                                     start the program of a created jail
           state  ID                                     print the OCI state JSON
-          exec   ID [--] PROGRAM [ARGS]                 run another program in a running jail (the bundle's process settings)
+          exec   [OPTIONS] ID [--] PROGRAM [ARGS]       run another program in a running jail (the bundle's process settings)
+                 --process FILE (a runtime-spec process), -e/--env K=V, --cwd DIR, -u/--user UID[:GID],
+                 --cap CAP, --no-new-privs, -d/--detach, --pid-file FILE
           kill   ID [SIGNAL]                            signal the jail's init (default TERM), which forwards it
           delete [--force] ID                           remove a stopped jail (--force: kill it first)
           list   [--format table|json] [-q]                the jails and their status (-q: IDs only)
@@ -53,6 +58,11 @@ internal static class JailApplet
             globals.Error(refused);
             return 1;
         }
+        if (globals.Version && args.Length == 0)
+        {
+            Console.WriteLine($"initos jail version {Init.BuildVersion.Text}\nspec: {RuntimeFeatures.SpecVersion}");
+            return 0;
+        }
         if (args.Length == 0)
         {
             Console.Error.Write(Usage);
@@ -74,7 +84,7 @@ internal static class JailApplet
                 "start" => Start(JailArguments.Parse(args[1..], withBundle: false).Id, root),
                 "state" => State(JailArguments.Parse(args[1..], withBundle: false).Id, root),
                 "kill" => Kill(args[1..], root),
-                "exec" => Exec(args[1..], root),
+                "exec" => JailExecCommand.Run(args[1..], root),
                 "delete" => Delete(JailArguments.Parse(args[1..], withBundle: false), root),
                 "list" => JailListing.List(args[1..], root),
                 "ps" => JailListing.Ps(args[1..], root),
@@ -132,10 +142,23 @@ internal static class JailApplet
         return 0;
     }
 
-    /// <summary>The plan, with a pool slot taken for its overlay when --pool is given (given back if planning fails).</summary>
+    /// <summary>
+    /// The plan, with a pool slot taken for its overlay when --pool is given (given back if planning
+    /// fails), the preserved fds and socket activation's; what the planner left out is said on stderr.
+    /// </summary>
     private static JailPlan Plan(JailArguments arguments, string root)
     {
-        var bundle = Bundle.Load(arguments.Bundle);
+        var plan = SocketActivation.Apply(PlanWithSlot(arguments, root) with { PreservedFds = arguments.PreserveFds });
+        foreach (var warning in plan.Warnings)
+        {
+            Console.Error.WriteLine($"initos jail: warning: {warning}");
+        }
+        return plan;
+    }
+
+    private static JailPlan PlanWithSlot(JailArguments arguments, string root)
+    {
+        var bundle = Bundle.Load(arguments.Bundle, arguments.Config);
         var stateDirectory = JailState.DirectoryOf(arguments.Id, root);
         if (arguments.Pool is null)
         {
@@ -157,7 +180,21 @@ internal static class JailApplet
 
     private static int Create(JailArguments arguments, string root)
     {
-        var jail = Jail.Create(Plan(arguments, root), waitForStart: true, foreground: false, root);
+        var plan = Plan(arguments, root);
+        using var terminal = JailTerminal.ForDetached(plan, arguments.ConsoleSocket, "create");
+        var jail = Jail.Create(terminal.Attach(plan), waitForStart: true, foreground: false, root);
+        terminal.Hand();
+        WritePidFile(arguments.PidFile, jail.Pid);
+        return 0;
+    }
+
+    /// <summary>run --detach: created and started at once; this command returns when the program runs.</summary>
+    private static int RunDetached(JailArguments arguments, string root)
+    {
+        var plan = Plan(arguments, root);
+        using var terminal = JailTerminal.ForDetached(plan, arguments.ConsoleSocket, "run --detach");
+        var jail = Jail.Create(terminal.Attach(plan), waitForStart: false, foreground: false, root);
+        terminal.Hand();
         WritePidFile(arguments.PidFile, jail.Pid);
         return 0;
     }
@@ -177,7 +214,13 @@ internal static class JailApplet
     /// <summary>Like runc run: the jail lives as long as this command, which exits with the program's status.</summary>
     private static int RunJail(JailArguments arguments, string root)
     {
+        if (arguments.Detach)
+        {
+            return RunDetached(arguments, root);
+        }
         var plan = Plan(arguments, root);
+        using var terminal = JailTerminal.ForForeground(plan, arguments.ConsoleSocket);
+        plan = terminal.Attach(plan);
         var reaper = new Reaper();
         int pid = 0;
         var forwarded = new[] { Signal.Term, Signal.Int, Signal.Hup, Signal.Quit, Signal.Usr1, Signal.Usr2 };
@@ -190,6 +233,7 @@ internal static class JailApplet
             Volatile.Write(ref pid, reaper.Start(() =>
             {
                 launched = Jail.Create(plan, waitForStart: false, foreground: true, root);
+                terminal.Hand();
                 WritePidFile(arguments.PidFile, launched.Pid);
                 return launched.Pid;
             }, e =>
@@ -198,6 +242,7 @@ internal static class JailApplet
                 done.Set();
             }));
             signals.Run(() => done.IsSet);
+            terminal.Finish();
         }
         finally
         {
@@ -218,20 +263,6 @@ internal static class JailApplet
         return 0;
     }
 
-    private static int Exec(string[] args, string root)
-    {
-        if (args.Length < 2)
-        {
-            throw new JailUsageException("exec takes ID [--] PROGRAM [ARGS]");
-        }
-        var command = args[1] == "--" ? args[2..] : args[1..];
-        if (command.Length == 0)
-        {
-            throw new JailUsageException("exec: no program given");
-        }
-        return ExitStatus(Jail.Open(args[0], root).Exec(command));
-    }
-
     private static int Kill(string[] args, string root)
     {
         if (args.Length is < 1 or > 2)
@@ -245,6 +276,11 @@ internal static class JailApplet
 
     private static int Delete(JailArguments arguments, string root)
     {
+        // runc's way: --force on a jail that is not there (any more) is not an error.
+        if (arguments.Force && JailState.Load(arguments.Id, root) is null)
+        {
+            return 0;
+        }
         Jail.Open(arguments.Id, root).Delete(arguments.Force);
         return 0;
     }
@@ -252,7 +288,7 @@ internal static class JailApplet
     /// <summary>The shell's convention: the program's exit code, or 128 + the signal that ended it.</summary>
     internal static int ExitStatus(ChildExit exit) => exit.Exited ? exit.ExitCode : 128 + exit.Signal;
 
-    private static void WritePidFile(string? path, int pid)
+    internal static void WritePidFile(string? path, int pid)
     {
         if (path is not null)
         {

@@ -10,13 +10,22 @@ namespace InitOs.Box;
 /// </summary>
 internal sealed record JailGlobals(string Root, string? LogFile, bool JsonLog, string? Refused)
 {
+    /// <summary>--version / -v before any command (runc prints its version and the spec's).</summary>
+    public bool Version { get; init; }
+
     public static (JailGlobals Globals, string[] Command) Parse(string[] args)
     {
         string root = Jails.Running.JailState.Root;
         string? log = null, format = null, refused = null;
+        bool version = false;
         int i = 0;
-        for (; i < args.Length && args[i].StartsWith("--", StringComparison.Ordinal); i++)
+        for (; i < args.Length && args[i].StartsWith('-'); i++)
         {
+            if (args[i] is "--version" or "-v")
+            {
+                version = true;
+                continue;
+            }
             var (name, inline) = args[i].IndexOf('=', StringComparison.Ordinal) is var eq and > 0 ? (args[i][..eq], args[i][(eq + 1)..]) : (args[i], null);
             string Value() => inline ?? (i + 1 < args.Length ? args[++i] : throw new JailUsageException($"{name} needs a value"));
             switch (name)
@@ -40,10 +49,10 @@ internal sealed record JailGlobals(string Root, string? LogFile, bool JsonLog, s
                     break;
                 default:
                     // Not a global flag: the command's own (or a mistake the command names).
-                    return (new JailGlobals(root, log, format == "json", refused), args[i..]);
+                    return (new JailGlobals(root, log, format == "json", refused) { Version = version }, args[i..]);
             }
         }
-        return (new JailGlobals(root, log, format == "json", refused), args[i..]);
+        return (new JailGlobals(root, log, format == "json", refused) { Version = version }, args[i..]);
     }
 
     /// <summary>An error for the caller: on stderr, and in the --log file as runc writes it (logrus text or JSON lines).</summary>

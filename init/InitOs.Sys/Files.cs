@@ -26,6 +26,17 @@ public static class Files
         return copy >= 0 ? copy : throw SysException.FromLastError($"dup({fd})");
     }
 
+    /// <summary>
+    /// fd is open and would survive exec (no FD_CLOEXEC): one this process inherited, rather than
+    /// one the runtime opened for itself (the .NET runtime opens all of its own close-on-exec).
+    /// </summary>
+    public static bool IsInheritedOpen(int fd)
+    {
+        const int getFlags = 1, closeOnExec = 1;
+        int flags = Libc.Fcntl(fd, getFlags, 0);
+        return flags >= 0 && (flags & closeOnExec) == 0;
+    }
+
     public static void Dup2(int oldFd, int newFd)
     {
         if (Libc.Dup2(oldFd, newFd) < 0)

@@ -25,6 +25,8 @@ public sealed record JailProcessSettings
     public int ExecutableFd { get; init; } = -1;
     /// <summary>Keep the caller's session (a jail's init that already made one for its console).</summary>
     public bool KeepSession { get; init; }
+    /// <summary>fds 3…3+n-1 stay open across exec (runc's --preserve-fds); all others above 2 close.</summary>
+    public int PreservedFds { get; init; }
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -45,6 +47,7 @@ internal unsafe struct JailProcessNative
     public int LastCapability;
     public int ExecFd;
     public int KeepSession;
+    public int PreservedFds;
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -164,6 +167,7 @@ public static class JailExec
         LastCapability = settings.LastCapability,
         ExecFd = settings.ExecutableFd,
         KeepSession = settings.KeepSession ? 1 : 0,
+        PreservedFds = settings.PreservedFds,
     };
 
     /// <summary>

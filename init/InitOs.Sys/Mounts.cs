@@ -52,4 +52,20 @@ public static class Mounts
             Files.Close(userns);
         }
     }
+
+    /// <summary>
+    /// mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY): the mount at <paramref name="target"/> and
+    /// every mount below it read-only (a remount changes only the top one of a recursive bind).
+    /// </summary>
+    public static unsafe void MakeTreeReadOnly(string target)
+    {
+        const long mountSetattr = 442;
+        const uint atRecursive = 0x8000;
+        const ulong readOnly = 0x1;
+        var attr = new Libc.MountAttr { Set = readOnly };
+        if (Libc.SyscallMountSetattr(mountSetattr, -100, target, atRecursive, &attr, (nuint)sizeof(Libc.MountAttr)) < 0)
+        {
+            throw SysException.FromLastError($"mount_setattr({target}, recursive read-only)");
+        }
+    }
 }

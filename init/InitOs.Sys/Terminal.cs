@@ -85,6 +85,57 @@ public static class Terminal
 
     internal static int Ioctl(int fd, ulong request, nint argument) => Libc.Ioctl(fd, request, argument);
 
+    /// <summary>fd's termios as it is now (to put back with <see cref="RestoreMode"/>); null when fd is no terminal.</summary>
+    public static unsafe byte[]? SaveMode(int fd)
+    {
+        var termios = default(KernelTermios);
+        if (Libc.Ioctl(fd, TcGets, (nint)(&termios)) != 0)
+        {
+            return null;
+        }
+        var saved = new byte[sizeof(KernelTermios)];
+        fixed (byte* target = saved)
+        {
+            *(KernelTermios*)target = termios;
+        }
+        return saved;
+    }
+
+    /// <summary>Puts back a mode <see cref="SaveMode"/> took (best effort: the terminal may be gone).</summary>
+    public static unsafe void RestoreMode(int fd, byte[] saved)
+    {
+        fixed (byte* source = saved)
+        {
+            _ = Libc.Ioctl(fd, TcSets, (nint)source);
+        }
+    }
+
+    private const ulong TiocGwinsz = 0x5413, TiocSwinsz = 0x5414;
+
+    /// <summary>Gives <paramref name="to"/> the window size of <paramref name="from"/> (nothing when from is no terminal).</summary>
+    public static unsafe void CopyWindowSize(int from, int to)
+    {
+        ulong size = 0; // struct winsize: four unsigned shorts
+        if (Libc.Ioctl(from, TiocGwinsz, (nint)(&size)) == 0)
+        {
+            _ = Libc.Ioctl(to, TiocSwinsz, (nint)(&size));
+        }
+    }
+
+    /// <summary>
+    /// Sends <paramref name="fd"/> over the unix stream socket at <paramref name="socketPath"/>
+    /// (SCM_RIGHTS, <paramref name="name"/> as the message), as runc hands a terminal's master to
+    /// the caller of --console-socket.
+    /// </summary>
+    public static void SendOverSocket(string socketPath, int fd, string name)
+    {
+        int result = Interop.Native.SendFd(socketPath, fd, name);
+        if (result < 0)
+        {
+            throw new SysException($"sending the terminal to {socketPath}", (Errno)(-result));
+        }
+    }
+
     private const ulong TcFlush = 0x540B, TcSbrk = 0x5409;
 
     /// <summary>tcdrain: waits until what was written to the terminal has gone out of the port (false when fd is no terminal).</summary>

@@ -7,15 +7,27 @@ namespace InitOs.JailTests;
 public sealed class JailRunTests
 {
     [Fact]
-    public void The_program_runs_in_its_own_namespaces_under_the_jails_init_and_its_status_is_the_commands()
+    public void The_program_is_pid_1_of_its_own_namespaces_and_its_status_is_the_commands()
     {
         using var bundle = new TestBundle();
-        bundle.WithShell("echo host=$(hostname); echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo; ls /proc | grep -c '^[0-9]'; exit 7");
+        bundle.WithShell("echo host=$(hostname); echo pid=$$; ls /proc | grep -c '^[0-9]'; exit 7");
         var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("run"));
 
         Assert.True(result.Code == 7, result.ToString());
         Assert.Contains("host=testjail", result.Out, StringComparison.Ordinal);
-        // The shell is not PID 1: the jail's init (InitOS in its tini role) is.
+        // As runc makes it: the program itself is PID 1 of the jail.
+        Assert.Contains("pid=1\n", result.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void With_the_tini_annotation_InitOS_is_the_jails_init_in_front_of_the_program()
+    {
+        using var bundle = new TestBundle();
+        bundle.Config["annotations"] = new JsonObject { ["org.initos.jail.tini"] = "true" };
+        bundle.WithShell("echo pid=$$; cat /proc/1/cmdline | tr '\\0' ' '; echo; exit 7");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("tini"));
+
+        Assert.True(result.Code == 7, result.ToString());
         Assert.DoesNotContain("pid=1\n", result.Out, StringComparison.Ordinal);
         Assert.Contains("initos jail-init", result.Out, StringComparison.Ordinal);
     }
@@ -116,13 +128,13 @@ public sealed class JailRunTests
     public void Every_problem_of_a_spec_is_listed_with_its_field()
     {
         using var bundle = new TestBundle();
-        bundle.Process["terminal"] = true;
+        bundle.Process["rlimits"] = JsonNode.Parse("""[ { "type": "RLIMIT_BOGUS", "soft": 1, "hard": 1 } ]""");
         bundle.Process["cwd"] = "relative";
         bundle.Config["linux"]!["namespaces"] = JsonNode.Parse("""[ { "type": "pid" }, { "type": "time" } ]""");
         var result = JailCli.Run("run", "--bundle", bundle.Save(), JailCli.NewId("bad"));
 
         Assert.Equal(1, result.Code);
-        foreach (var field in new[] { "process.terminal:", "process.cwd:", "linux.namespaces[1].type:", "linux.namespaces: a mount namespace is required" })
+        foreach (var field in new[] { "process.rlimits[0].type:", "process.cwd:", "linux.namespaces[1].type:", "linux.namespaces: a mount namespace is required" })
         {
             Assert.Contains(field, result.Err, StringComparison.Ordinal);
         }

@@ -54,7 +54,7 @@ public sealed class JailCgroupBootTests
         Run(vm, "initos jail run --bundle /bundles/forkbomb fb", "FORKBOMB-RUN");
         var bomb = vm.Expect(@"FORKBOMB forked=(?<n>\d+) error=(?<e>[^\r\n]+)");
         int forked = int.Parse(bomb.Groups["n"].Value, CultureInfo.InvariantCulture);
-        // jail-init, the shell and the bomb itself count against pids.max too.
+        // The shell (the jail's PID 1) and the bomb itself count against pids.max too.
         Assert.True(forked < PidsLimit, bomb.Value);
         Assert.Equal("Resource temporarily unavailable", bomb.Groups["e"].Value.Trim());
 

@@ -13,6 +13,9 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "dup", SetLastError = true)]
     internal static partial int Dup(int fd);
 
+    [LibraryImport(Name, EntryPoint = "fcntl", SetLastError = true)]
+    internal static partial int Fcntl(int fd, int command, int argument);
+
     [LibraryImport(Name, EntryPoint = "dup2", SetLastError = true)]
     internal static partial int Dup2(int oldFd, int newFd);
 

@@ -22,6 +22,19 @@ internal static partial class Libc
         public long Nanoseconds;
     }
 
+    /// <summary>struct mount_attr (linux/mount.h).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct MountAttr
+    {
+        public ulong Set;
+        public ulong Clear;
+        public ulong Propagation;
+        public ulong UsernsFd;
+    }
+
+    [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial long SyscallMountSetattr(long number, int dirFd, string path, uint flags, MountAttr* attr, nuint size);
+
     [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial long SyscallOpenAt2(long number, int dirFd, string path, OpenHow* how, nuint size);
 

@@ -34,6 +34,9 @@ internal static partial class Native
     [LibraryImport(Name, EntryPoint = "initos_clone_exec_result")]
     internal static partial void CloneExecResult(int reportFd, out int stage, out int error);
 
+    [LibraryImport(Name, EntryPoint = "initos_send_fd", StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int SendFd(string socketPath, int fd, string name);
+
     [LibraryImport(Name, EntryPoint = "initos_spawn", StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Spawn(string path, nint argv, nint envp, int searchPath, int flags, int deathSignal, int stdioFd, out int execErrno);
 }

@@ -116,8 +116,9 @@ static int become_jail_program(const char *path, char *const argv[], char *const
     char cwd[4096];
     if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/')
         return STAGE_CWD_UNREACHABLE;
-    /* No fd above 2 reaches the program (CVE-2024-21626): the report pipe closes at exec too. */
-    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
+    /* No fd above 2 reaches the program (CVE-2024-21626) but those the caller preserved on
+       purpose: the report pipe closes at exec too. */
+    if (syscall(SYS_close_range, 3 + (unsigned)p->preserved_fds, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
         return STAGE_CLOSE_FDS;
     if (p->no_new_privs && p->filter_length > 0 && install_seccomp(p) != 0)
         return STAGE_SECCOMP;

@@ -23,6 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The most fds initos_clone_exec places at 3, 4, … (runc's --preserve-fds included). */
+#define INITOS_CLONE_MAX_FDS 1024
+
 void initos_restore_inherited_signals(void);
 pid_t initos_fork_with_report(int report[2]);
 
@@ -49,6 +52,7 @@ struct initos_jail_process {
     int32_t last_capability;
     int32_t exec_fd;                /* >= 0: execveat this fd (a host binary, e.g. a toolbox) instead of path */
     int32_t keep_session;           /* 1: no setsid (the caller already leads its session: a jail's init) */
+    int32_t preserved_fds;          /* fds 3…3+n-1 stay open across exec (runc's --preserve-fds) */
 };
 
 enum {

@@ -59,22 +59,28 @@ int initos_clone_exec(uint64_t clone_flags, int exec_fd, char *const argv[], cha
             if (syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setgroups, 0, NULL) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0)
                 initos_jail_fail(report[1], STAGE_USERNS_IDS);
         }
-        /* Move everything out of the way first, then into place: sources may overlap 3…3+n. */
-        int high[16];
-        if (fd_count > 16) {
+        /* Move everything out of the way first (above every target), then into place: sources
+           may overlap 3…3+n. A source of -1 leaves its slot closed (a preserved fd the caller
+           did not have). No malloc here: after a raw clone glibc's heap lock may be held. */
+        int high[INITOS_CLONE_MAX_FDS];
+        if (fd_count > INITOS_CLONE_MAX_FDS) {
             errno = EINVAL;
             initos_jail_fail(report[1], STAGE_DUP);
         }
-        int reporter = fcntl(report[1], F_DUPFD_CLOEXEC, 100);
-        int exe = fcntl(exec_fd, F_DUPFD_CLOEXEC, 100);
+        int base = 3 + fd_count;
+        int reporter = fcntl(report[1], F_DUPFD_CLOEXEC, base);
+        int exe = fcntl(exec_fd, F_DUPFD_CLOEXEC, base);
         if (reporter < 0 || exe < 0)
             initos_jail_fail(report[1], STAGE_DUP);
         for (int i = 0; i < fd_count; i++)
-            if ((high[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100)) < 0)
+            if ((high[i] = fds[i] < 0 ? -1 : fcntl(fds[i], F_DUPFD_CLOEXEC, base)) < 0 && fds[i] >= 0)
                 initos_jail_fail(reporter, STAGE_DUP);
-        for (int i = 0; i < fd_count; i++)
-            if (dup2(high[i], 3 + i) < 0)
+        for (int i = 0; i < fd_count; i++) {
+            if (high[i] < 0)
+                close(3 + i);
+            else if (dup2(high[i], 3 + i) < 0)
                 initos_jail_fail(reporter, STAGE_DUP);
+        }
         /* Everything else is closed at exec: no host fd reaches the jail. */
         if (syscall(SYS_close_range, 3 + fd_count, ~0U, CLOSE_RANGE_CLOEXEC) != 0)
             initos_jail_fail(reporter, STAGE_CLOSE_FDS);

@@ -12,6 +12,7 @@
  *    parent-death signal when asked. posix_spawn cannot restore SIG_IGN; this can.
  * 3. Jails (initos_jail.c): clone into new namespaces and exec a sealed binary, and the
  *    last steps of a jail's program (ids, capabilities, seccomp) between fork and exec.
+ * 4. Passing an fd over a unix socket (SCM_RIGHTS): a jail's terminal to runc's --console-socket.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +24,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -253,4 +256,41 @@ int initos_spawn(const char *path, char *const argv[], char *const envp[], int s
     *exec_errno = read_report(report[0], &e) ? e : 0;
     close(report[0]);
     return pid;
+}
+
+/*
+ * runc's --console-socket: connects to the unix stream socket at socket_path and sends fd with
+ * SCM_RIGHTS, name as the message (runc sends the terminal's name). Returns 0 or -errno.
+ */
+int initos_send_fd(const char *socket_path, int fd, const char *name)
+{
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    size_t length = strlen(socket_path);
+    if (length >= sizeof address.sun_path)
+        return -ENAMETOOLONG;
+    memcpy(address.sun_path, socket_path, length + 1);
+    int sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (sock < 0)
+        return -errno;
+    union {
+        char buffer[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec data = { (void *)name, strlen(name) };
+    struct msghdr message = {
+        .msg_iov = &data, .msg_iovlen = 1, .msg_control = control.buffer, .msg_controllen = sizeof control.buffer,
+    };
+    struct cmsghdr *header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(header), &fd, sizeof fd);
+    int result = 0;
+    if (connect(sock, (struct sockaddr *)&address, sizeof address) != 0)
+        result = -errno;
+    else if (sendmsg(sock, &message, MSG_NOSIGNAL) < 0)
+        result = -errno;
+    close(sock);
+    return result;
 }

@@ -11,10 +11,11 @@ public sealed record Bundle(string Directory, OciSpec Spec)
     public string ConfigPath => Path.Combine(Directory, ConfigName);
 
     /// <summary>Reads and parses the bundle's config.json; errors name the file, line and JSON path.</summary>
-    public static Bundle Load(string directory)
+    /// <param name="configFile">crun's --config: the spec from another file (the rootfs still relative to the bundle).</param>
+    public static Bundle Load(string directory, string? configFile = null)
     {
         var full = Path.GetFullPath(directory);
-        var config = Path.Combine(full, ConfigName);
+        var config = configFile is null ? Path.Combine(full, ConfigName) : Path.GetFullPath(configFile);
         if (!File.Exists(config))
         {
             throw new SpecException(config, [$"no {ConfigName} in the bundle directory {full}"]);

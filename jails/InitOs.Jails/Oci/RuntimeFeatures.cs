@@ -11,6 +11,9 @@ namespace InitOs.Jails.Oci;
 /// </summary>
 public static class RuntimeFeatures
 {
+    /// <summary>The runtime-spec version InitOS writes and reads up to.</summary>
+    public const string SpecVersion = "1.0.2";
+
     public static string Json()
     {
         using var buffer = new MemoryStream();
@@ -18,7 +21,7 @@ public static class RuntimeFeatures
         {
             json.WriteStartObject();
             json.WriteString("ociVersionMin", "1.0.0");
-            json.WriteString("ociVersionMax", "1.0.2");
+            json.WriteString("ociVersionMax", SpecVersion);
             Strings(json, "hooks", []);
             Strings(json, "mountOptions", MountOptions.Names.Order(StringComparer.Ordinal));
             json.WriteStartObject("linux");

@@ -46,6 +46,10 @@ public sealed record JailPlan
     /// of starting it as a child in tini mode.
     /// </summary>
     public bool ProgramIsInit { get; init; }
+    /// <summary>What the planner left out rather than refused, for the caller to print (never sent to the jail).</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>The caller's fds 3…3+N-1 that reach the program at the same numbers (runc's --preserve-fds).</summary>
+    public int PreservedFds { get; init; }
     /// <summary>
     /// With a user namespace: the host mounts an idmapped copy of the image at <see cref="IdmappedLower"/>
     /// and the overlay uses that as its lower layer, so files of host root are the jail's root's.
@@ -87,6 +91,8 @@ public sealed record ProcessPlan
     public required CapabilitySets Capabilities { get; init; }
     public IReadOnlyList<RlimitSetting> Rlimits { get; init; } = [];
     public bool NoNewPrivileges { get; init; }
+    /// <summary>process.terminal: the program's stdio is a new pseudo-terminal (its master goes to the caller).</summary>
+    public bool Terminal { get; init; }
     /// <summary>Classic BPF for SECCOMP_MODE_FILTER (8 bytes per instruction).</summary>
     public required byte[] Seccomp { get; init; }
 }

@@ -11,6 +11,13 @@ namespace InitOs.Jails.Planning;
 public sealed class JailPlanner
 {
     private readonly List<string> _problems = [];
+    private readonly List<string> _warnings = [];
+
+    /// <summary>
+    /// The annotation that puts InitOS's tini in front of the program (it then is not PID 1 of the
+    /// jail: InitOS reaps and forwards signals for it). Without it the program is PID 1, as runc makes it.
+    /// </summary>
+    public const string TiniAnnotation = "org.initos.jail.tini";
 
     private JailPlanner()
     {
@@ -25,10 +32,12 @@ public sealed class JailPlanner
         {
             throw new SpecException(bundle.ConfigPath, planner._problems);
         }
-        return plan with { Lease = lease };
+        return plan with { Lease = lease, Warnings = planner._warnings };
     }
 
     private void Problem(string field, string message) => _problems.Add($"{field}: {message}");
+
+    private void Warning(string field, string message) => _warnings.Add($"{field}: {message}");
 
     private JailPlan? Build(Bundle bundle, string id, string stateDirectory, OverlayDirs? overlay)
     {
@@ -37,7 +46,7 @@ public sealed class JailPlanner
         var rootfs = Rootfs(bundle, spec.Root);
         var linux = spec.Linux ?? new OciLinux();
         var cloneFlags = Namespaces.Parse(linux.Namespaces, Problem);
-        var process = ProcessPlanner.Plan(spec.Process, linux.Seccomp, Problem);
+        var process = ProcessPlanner.Plan(spec.Process, linux.Seccomp, Problem, Warning);
         var limits = ResourcePlanner.Plan(linux.Resources, Problem);
         if (spec.Hostname is not null && (cloneFlags & Namespaces.Uts) == 0)
         {
@@ -75,6 +84,7 @@ public sealed class JailPlanner
             Process = process,
             Limits = limits,
             CgroupPath = CgroupPath(linux.CgroupsPath, id),
+            ProgramIsInit = !WantsTini(spec.Annotations),
         };
     }
 
@@ -95,6 +105,19 @@ public sealed class JailPlanner
             return "initos/" + id;
         }
         return path.StartsWith('/') ? string.Join('/', parts) : "initos/" + string.Join('/', parts);
+    }
+
+    private bool WantsTini(IReadOnlyDictionary<string, string>? annotations)
+    {
+        if (annotations is null || !annotations.TryGetValue(TiniAnnotation, out var value))
+        {
+            return false;
+        }
+        if (value is not ("true" or "false"))
+        {
+            Problem($"annotations[\"{TiniAnnotation}\"]", $"\"{value}\" must be \"true\" or \"false\"");
+        }
+        return value == "true";
     }
 
     private void CheckVersion(string? version)

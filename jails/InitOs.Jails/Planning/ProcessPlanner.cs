@@ -13,7 +13,8 @@ public static class ProcessPlanner
         "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME",
     ];
 
-    public static ProcessPlan? Plan(OciProcess? process, OciSeccomp? seccomp, Action<string, string> problem)
+    /// <param name="warning">What is left out rather than refused (a capability this kernel lacks, as runc does).</param>
+    public static ProcessPlan? Plan(OciProcess? process, OciSeccomp? seccomp, Action<string, string> problem, Action<string, string> warning)
     {
         if (process is null)
         {
@@ -24,10 +25,6 @@ public static class ProcessPlanner
         {
             problem("process.args", "missing or empty");
             return null;
-        }
-        if (process.Terminal)
-        {
-            problem("process.terminal", "true is not supported: a jail's program gets the caller's stdio, never a new console");
         }
         var cwd = process.Cwd ?? "/";
         if (!cwd.StartsWith('/'))
@@ -50,38 +47,45 @@ public static class ProcessPlanner
             Gid = process.User?.Gid ?? 0,
             AdditionalGids = process.User?.AdditionalGids ?? [],
             Umask = process.User?.Umask,
-            Capabilities = CapabilitySets(process.Capabilities, problem),
+            Capabilities = CapabilitySets(process.Capabilities, warning),
             Rlimits = Rlimits(process.Rlimits, problem),
             NoNewPrivileges = process.NoNewPrivileges,
+            Terminal = process.Terminal,
             Seccomp = BpfProgram.Compile(SeccompPolicy(seccomp, problem)),
         };
     }
 
-    private static CapabilitySets CapabilitySets(OciCapabilities? caps, Action<string, string> problem)
+    /// <summary>
+    /// A capability name this kernel does not know is left out with a warning, as runc and crun do:
+    /// the program gets less than asked, never more, and a spec written for a newer kernel still runs.
+    /// </summary>
+    public static CapabilitySets CapabilitySets(OciCapabilities? caps, Action<string, string> warning)
     {
         if (caps is null)
         {
-            var defaults = Mask(Capabilities.Default, "process.capabilities", problem);
+            var defaults = Mask(Capabilities.Default, "process.capabilities", warning);
             return new CapabilitySets(defaults, defaults, defaults, 0, 0);
         }
-        var permitted = Mask(caps.Permitted, "process.capabilities.permitted", problem);
-        var ambient = Mask(caps.Ambient, "process.capabilities.ambient", problem);
+        var permitted = Mask(caps.Permitted, "process.capabilities.permitted", warning);
+        // The kernel raises an ambient capability only if it is permitted too: the others are left out.
+        var ambient = Mask(caps.Ambient, "process.capabilities.ambient", warning);
         if ((ambient & ~permitted) != 0)
         {
-            problem("process.capabilities.ambient", "holds capabilities that are not in permitted (the kernel refuses to raise them)");
+            warning("process.capabilities.ambient", "holds capabilities that are not in permitted; they are left out (the kernel refuses to raise them)");
+            ambient &= permitted;
         }
         // The kernel raises an ambient capability only if it is also inheritable; `runc spec`
         // writes ambient without inheritable, meaning "keep these across exec": so ambient
         // implies inheritable here rather than failing or being dropped.
         return new CapabilitySets(
-            Mask(caps.Bounding, "process.capabilities.bounding", problem),
-            Mask(caps.Effective, "process.capabilities.effective", problem),
+            Mask(caps.Bounding, "process.capabilities.bounding", warning),
+            Mask(caps.Effective, "process.capabilities.effective", warning),
             permitted,
-            Mask(caps.Inheritable, "process.capabilities.inheritable", problem) | ambient,
+            Mask(caps.Inheritable, "process.capabilities.inheritable", warning) | ambient,
             ambient);
     }
 
-    private static ulong Mask(IReadOnlyList<string>? names, string field, Action<string, string> problem)
+    public static ulong Mask(IReadOnlyList<string>? names, string field, Action<string, string> warning)
     {
         ulong mask = 0;
         foreach (var name in names ?? [])
@@ -92,7 +96,7 @@ public static class ProcessPlanner
             }
             else
             {
-                problem(field, $"\"{name}\" is not a capability this kernel knows");
+                warning(field, $"\"{name}\" is not a capability this kernel knows; left out");
             }
         }
         return mask;

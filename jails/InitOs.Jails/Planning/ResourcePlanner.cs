@@ -21,7 +21,7 @@ public static class ResourcePlanner
             return settings;
         }
         Memory(resources.Memory, settings, problem);
-        Pids(resources.Pids, settings, problem);
+        Pids(resources.Pids, settings);
         Cpu(resources.Cpu, settings, problem);
         Devices(resources.Devices, problem);
         return settings;
@@ -81,20 +81,18 @@ public static class ResourcePlanner
         }
     }
 
-    private static void Pids(OciPids? pids, List<CgroupSetting> settings, Action<string, string> problem)
+    /// <summary>As runc reads it: a positive limit is the limit, a negative one "max", 0 sets nothing.</summary>
+    private static void Pids(OciPids? pids, List<CgroupSetting> settings)
     {
         switch (pids?.Limit)
         {
-            case null:
+            case null or 0:
                 return;
-            case -1:
+            case < 0:
                 settings.Add(new("pids.max", "max"));
                 return;
-            case > 0 and var limit:
-                settings.Add(new("pids.max", Number(limit)));
-                return;
             case var limit:
-                problem($"{Field}.pids.limit", $"{limit} must be positive, or -1 for no limit");
+                settings.Add(new("pids.max", Number(limit.Value)));
                 return;
         }
     }

@@ -35,6 +35,9 @@ public interface IRootCalls
 
     void Unmount(string target, UnmountFlags flags);
 
+    /// <summary>The mount at target and every mount below it read-only (mount_setattr, AT_RECURSIVE).</summary>
+    void MakeTreeReadOnly(string target);
+
     void PivotRoot(string newRoot, string putOld);
 
     void ChangeDirectory(string path);

@@ -49,6 +49,13 @@ public sealed partial class JailRoot
             // The source mount's nosuid/nodev/noexec/atime flags stay: in a user namespace they are locked.
             Remount(root, step.Destination, MountFlags.Bind | MountFlags.Remount | rest | calls.LockedMountFlags(step.Source!));
         }
+        // A read-only recursive bind (the host's cgroup tree, a /dev): read-only all the way down,
+        // not only its top mount.
+        if (step.Bind && (step.Flags & (MountFlags.Recursive | MountFlags.ReadOnly)) == (MountFlags.Recursive | MountFlags.ReadOnly))
+        {
+            using var target = RootPath.Open(calls, root, step.Destination, RootPath.Create.Nothing)!;
+            calls.MakeTreeReadOnly(target.ProcPath);
+        }
         if (step.Propagation != 0)
         {
             Remount(root, step.Destination, step.Propagation);

@@ -81,16 +81,39 @@ public sealed partial class JailRoot(IRootCalls calls)
         calls.ChangeDirectory("/");
     }
 
-    /// <summary>Last: the hostname and the read-only root.</summary>
+    /// <summary>Last: the hostname, the program's working directory (made when missing, as runc does), and the read-only root.</summary>
     private void Finish(JailPlan plan)
     {
         if (plan.Hostname is not null)
         {
             calls.SetHostname(plan.Hostname);
         }
+        MakeWorkingDirectory(plan.Process.Cwd);
         if (plan.RootReadonly)
         {
             calls.Mount(null, "/", null, MountFlags.Bind | MountFlags.Remount | MountFlags.ReadOnly, null);
         }
+    }
+
+    /// <summary>
+    /// The working directory, made (root's, 0755) when a component is missing; one reached through
+    /// a symlink is left to chdir, as the program's user, to accept or refuse.
+    /// </summary>
+    private void MakeWorkingDirectory(string cwd)
+    {
+        using var root = calls.Open(null, "/", OpenFlags.PathOnly | OpenFlags.Directory, "/");
+        try
+        {
+            using var existing = RootPath.Open(calls, root, cwd, RootPath.Create.Nothing);
+            if (existing is not null)
+            {
+                return;
+            }
+        }
+        catch (Exception e) when (e is SysException or InvalidOperationException)
+        {
+            return;
+        }
+        using var made = RootPath.Open(calls, root, cwd, RootPath.Create.Directories);
     }
 }

@@ -89,12 +89,26 @@ public sealed class Jail
         }
     }
 
-    /// <summary>Runs <paramref name="command"/> in the running jail with the process settings it was started with; its exit.</summary>
-    public ChildExit Exec(IReadOnlyList<string> command)
+    /// <summary>The process settings the jail was started with (what `exec` starts from).</summary>
+    public ProcessPlan StartedProcess => SavedPlan().Process;
+
+    /// <summary>
+    /// Starts <paramref name="process"/> in the running jail (HOME from the jail's passwd when its
+    /// environment has none) and returns the pid of a helper outside the jail that exits with the
+    /// program's status, and the program's own pid (0 if it could not be read).
+    /// </summary>
+    public (int Helper, int Program) StartExec(ProcessPlan process)
     {
         Guard(JailVerb.Exec);
         var plan = SavedPlan();
-        int helper = JailProgram.Enter(Pid, _state.Cgroup, plan.CloneFlags, plan.Process with { Args = command });
+        int helper = JailProgram.Enter(Pid, _state.Cgroup, plan.CloneFlags, JailHome.WithHome(process, $"/proc/{Pid}/root"));
+        return (helper, ProcStat.FirstChild(helper) ?? 0);
+    }
+
+    /// <summary>Runs <paramref name="process"/> in the running jail and waits: its exit.</summary>
+    public ChildExit Exec(ProcessPlan process)
+    {
+        int helper = StartExec(process).Helper;
         return Processes.Wait(helper) ?? throw new JailException($"jail {Id}: lost the exec helper {helper}");
     }
 

@@ -13,8 +13,17 @@ namespace InitOs.Jails.Running;
 public static class JailLauncher
 {
     public const string InitApplet = "jail-init";
-    /// <summary>The fds jail-init finds: the plan, its report pipe, and the start fifo (create only).</summary>
-    public const int PlanFd = 3, ReportFd = 4, StartFd = 5;
+    /// <summary>
+    /// The fds jail-init finds, after the caller's preserved ones (3…3+preserved-1): the plan, its
+    /// report pipe, and the start fifo (create only). jail-init learns the count from its arguments.
+    /// </summary>
+    public static (int Plan, int Report, int Start) InitFds(int preserved) => (3 + preserved, 4 + preserved, 5 + preserved);
+
+    /// <summary>jail-init's argument that says how many fds the caller preserved.</summary>
+    public const string PreservedFdsArgument = "--preserved-fds";
+
+    /// <summary>The most fds `--preserve-fds` may keep (the native clone places at most 1024 in all).</summary>
+    public const int MostPreservedFds = 1000;
     /// <summary>Where the jails' read-only copies of this binary live (one per binary, kept until reboot).</summary>
     public const string SealedCopies = "/run/initos/sealed";
 
@@ -75,8 +84,8 @@ public static class JailLauncher
         }
         try
         {
-            var childFds = startFd >= 0 ? new[] { planFd, report[1], startFd } : new[] { planFd, report[1] };
-            var child = JailExec.CloneExec(plan.CloneFlags, exe, waitForStart ? ["initos", InitApplet, "--wait-start"] : ["initos", InitApplet], [], childFds, go[0], foreground ? Signal.Kill : 0);
+            var childFds = PreservedFds(plan.PreservedFds).Concat(startFd >= 0 ? [planFd, report[1], startFd] : [planFd, report[1]]).ToArray();
+            var child = JailExec.CloneExec(plan.CloneFlags, exe, InitArguments(waitForStart, plan.PreservedFds), [], childFds, go[0], foreground ? Signal.Kill : 0);
             Files.Close(report[1]);
             fds.Remove(report[1]);
             var state = new JailState
@@ -129,6 +138,27 @@ public static class JailLauncher
             }
         }
     }
+
+    private static string[] InitArguments(bool waitForStart, int preserved)
+    {
+        var args = new List<string> { "initos", InitApplet };
+        if (waitForStart)
+        {
+            args.Add("--wait-start");
+        }
+        if (preserved > 0)
+        {
+            args.AddRange([PreservedFdsArgument, preserved.ToString(CultureInfo.InvariantCulture)]);
+        }
+        return [.. args];
+    }
+
+    /// <summary>
+    /// runc's --preserve-fds N: this process's fds 3…3+N-1 go to the jail at the same numbers; one
+    /// this process does not have (or opened itself, close-on-exec) leaves its number closed there.
+    /// </summary>
+    private static IEnumerable<int> PreservedFds(int count) =>
+        Enumerable.Range(3, count).Select(fd => Files.IsInheritedOpen(fd) ? fd : -1);
 
     /// <summary>A user namespace without mappings in the spec gets a host range of its own: 0…65535 inside.</summary>
     private static JailPlan WithIdRange(JailPlan plan)

@@ -9,10 +9,11 @@ public static class JailProgram
     private const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
     /// <summary>fork + exec with the plan's ids, capabilities, limits and filter; the exec error, if any.</summary>
-    public static (int Pid, string? ExecError) Spawn(ProcessPlan process)
+    /// <param name="preservedFds">fds 3…3+n-1 that reach the program (runc's --preserve-fds).</param>
+    public static (int Pid, string? ExecError) Spawn(ProcessPlan process, int preservedFds = 0)
     {
         var path = Resolve(process.Args[0], process.Env);
-        var (pid, failure) = JailExec.Spawn(path, process.Args, process.Env, Settings(process));
+        var (pid, failure) = JailExec.Spawn(path, process.Args, process.Env, Settings(process) with { PreservedFds = preservedFds });
         return (pid, failure?.ToString());
     }
 

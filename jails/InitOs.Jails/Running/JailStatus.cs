@@ -32,7 +32,7 @@ public static class JailLifecycle
         [JailVerb.Start] = [JailStatus.Created],
         [JailVerb.Kill] = [JailStatus.Created, JailStatus.Running],
         [JailVerb.Exec] = [JailStatus.Running],
-        [JailVerb.Delete] = [JailStatus.Stopped],
+        [JailVerb.Delete] = [JailStatus.Created, JailStatus.Stopped],
         [JailVerb.ForceDelete] = [JailStatus.Creating, JailStatus.Created, JailStatus.Running, JailStatus.Stopped],
     };
 
@@ -54,7 +54,8 @@ public static class JailLifecycle
             return;
         }
         var needed = string.Join(" or ", From[verb].Select(Name));
-        var hint = verb == JailVerb.Delete && current is JailStatus.Created or JailStatus.Running ? "; stop it first or use --force" : "";
+        // A created jail's program never ran, so delete may end it (as runc does); a running one needs --force.
+        var hint = verb == JailVerb.Delete && current is JailStatus.Running ? "; stop it first or use --force" : "";
         throw new JailException($"jail {id} is {Name(current)}: {Name(verb)} needs it {needed}{hint}");
     }
 

@@ -46,6 +46,7 @@ public static class PlanCodec
             w.Write(plan.ProgramIsInit);
             w.Write(plan.IdmapLower);
             OptionalString(w, plan.Console);
+            w.Write(plan.PreservedFds);
         }
         return stream.ToArray();
     }
@@ -80,6 +81,7 @@ public static class PlanCodec
             ProgramIsInit = r.ReadBoolean(),
             IdmapLower = r.ReadBoolean(),
             Console = OptionalString(r),
+            PreservedFds = r.ReadInt32(),
         };
     }
 
@@ -97,6 +99,7 @@ public static class PlanCodec
         w.Write(c.Bounding); w.Write(c.Effective); w.Write(c.Permitted); w.Write(c.Inheritable); w.Write(c.Ambient);
         List(w, p.Rlimits, (w, l) => { w.Write(l.Resource); w.Write(l.Soft); w.Write(l.Hard); });
         w.Write(p.NoNewPrivileges);
+        w.Write(p.Terminal);
         w.Write(p.Seccomp.Length);
         w.Write(p.Seccomp);
     }
@@ -114,12 +117,13 @@ public static class PlanCodec
         var caps = new CapabilitySets(r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64(), r.ReadUInt64());
         var rlimits = List(r, r => new RlimitSetting(r.ReadInt32(), r.ReadUInt64(), r.ReadUInt64()));
         var noNewPrivileges = r.ReadBoolean();
+        var terminal = r.ReadBoolean();
         var seccomp = r.ReadBytes(r.ReadInt32());
         return new ProcessPlan
         {
             Args = args, Env = env, Cwd = cwd, Uid = uid, Gid = gid, AdditionalGids = groups,
             Umask = hasUmask ? umask : null, Capabilities = caps, Rlimits = rlimits,
-            NoNewPrivileges = noNewPrivileges, Seccomp = seccomp,
+            NoNewPrivileges = noNewPrivileges, Terminal = terminal, Seccomp = seccomp,
         };
     }
 

@@ -11,6 +11,7 @@ public sealed class JailLifecycleTests
     [InlineData(JailVerb.Kill, JailStatus.Running, JailStatus.Running)]
     [InlineData(JailVerb.Exec, JailStatus.Running, JailStatus.Running)]
     [InlineData(JailVerb.Delete, JailStatus.Stopped, JailStatus.Deleted)]
+    [InlineData(JailVerb.Delete, JailStatus.Created, JailStatus.Deleted)]
     [InlineData(JailVerb.ForceDelete, JailStatus.Running, JailStatus.Deleted)]
     [InlineData(JailVerb.ForceDelete, JailStatus.Created, JailStatus.Deleted)]
     [InlineData(JailVerb.ForceDelete, JailStatus.Creating, JailStatus.Deleted)]
@@ -27,8 +28,7 @@ public sealed class JailLifecycleTests
     [InlineData(JailVerb.Exec, JailStatus.Created, "jail j1 is created: exec needs it running")]
     [InlineData(JailVerb.Exec, JailStatus.Stopped, "jail j1 is stopped: exec needs it running")]
     [InlineData(JailVerb.Kill, JailStatus.Stopped, "jail j1 is stopped: kill needs it created or running")]
-    [InlineData(JailVerb.Delete, JailStatus.Running, "jail j1 is running: delete needs it stopped; stop it first or use --force")]
-    [InlineData(JailVerb.Delete, JailStatus.Created, "jail j1 is created: delete needs it stopped; stop it first or use --force")]
+    [InlineData(JailVerb.Delete, JailStatus.Running, "jail j1 is running: delete needs it created or stopped; stop it first or use --force")]
     [InlineData(JailVerb.Start, JailStatus.Deleted, "jail j1 is deleted: start needs it created")]
     [InlineData(JailVerb.ForceDelete, JailStatus.Deleted, "jail j1 is deleted: delete --force needs it creating or created or running or stopped")]
     public void A_refused_transition_says_what_the_status_is_and_what_the_verb_needs(JailVerb verb, JailStatus from, string message)

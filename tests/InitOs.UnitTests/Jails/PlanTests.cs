@@ -84,7 +84,6 @@ public sealed class PlanTests
     [InlineData(""", "rootfsPropagation": "rshared" """, "linux.rootfsPropagation: \"rshared\" would let jail mounts reach the host")]
     [InlineData(""", "seccomp": { "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ { "names": ["no_such_call"], "action": "SCMP_ACT_ALLOW" } ] }""", "linux.seccomp.syscalls[0].names: \"no_such_call\" is not an x86_64 syscall")]
     [InlineData(""", "devices": [ { "path": "/etc/sda", "type": "b", "major": 8, "minor": 0 } ]""", "linux.devices[0].path: \"/etc/sda\" must be a path under /dev")]
-    [InlineData(""", "resources": { "pids": { "limit": 0 } }""", "linux.resources.pids.limit: 0 must be positive, or -1 for no limit")]
     [InlineData(""", "resources": { "memory": { "swap": 1000 } }""", "linux.resources.memory.swap: counts memory plus swap, so it needs memory.limit too")]
     [InlineData(""", "resources": { "memory": { "limit": 2000, "swap": 1000 } }""", "linux.resources.memory.swap: 1000 is less than memory.limit 2000")]
     [InlineData(""", "resources": { "cpu": { "shares": 1 } }""", "linux.resources.cpu.shares: 1 is outside 2…262144")]

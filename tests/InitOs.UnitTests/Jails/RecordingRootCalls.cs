@@ -134,6 +134,8 @@ internal sealed class RecordingRootCalls : IRootCalls
         };
     }
 
+    public void MakeTreeReadOnly(string target) => Calls.Add($"readonly-tree {Target(target)}");
+
     public void Mount(string? source, string target, string? type, MountFlags flags, string? data)
     {
         var at = Target(target);
