@@ -109,6 +109,75 @@ public sealed class RuntimeCliTests
         Assert.Contains("rbind", features.RootElement.GetProperty("mountOptions").EnumerateArray().Select(o => o.GetString()));
     }
 
+    /// <summary>
+    /// A terminal: true jail made by create --console-socket: the pty's master arrives over the
+    /// socket (SCM_RIGHTS, the name as the message), and what the program writes on its
+    /// terminal (/dev/console, a tty) is read from it; without a socket create refuses, naming it.
+    /// </summary>
+    [Fact]
+    public void Create_with_a_console_socket_hands_over_the_terminal()
+    {
+        using var work = new TempDirectory("initos-console-");
+        using var bundle = new TestBundle();
+        bundle.Process["terminal"] = true;
+        bundle.WithShell("[ -t 0 ] && [ -t 1 ] && echo \"on-a-terminal $(readlink /proc/$$/fd/1)\"; exit 0");
+        var refused = JailCli.Run("create", "--bundle", bundle.Save(), JailCli.NewId("noconsole"));
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("process.terminal is true, but create returns at once and has no --console-socket", refused.Err, StringComparison.Ordinal);
+
+        var socket = Path.Combine(work.Path, "console.sock");
+        var receiver = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("python3", ["-c", ConsoleReceiver, socket]) { RedirectStandardOutput = true })!;
+        WaitFor(() => File.Exists(socket), done => done);
+        var id = JailCli.NewId("console");
+        try
+        {
+            var created = JailCli.Run("create", "--bundle", bundle.Directory, "--console-socket", socket, id);
+            Assert.True(created.Code == 0, created.ToString());
+            Assert.Equal(0, JailCli.Run("start", id).Code);
+            Assert.True(receiver.WaitForExit(20_000), "the receiver read the terminal to its end");
+            var received = receiver.StandardOutput.ReadToEnd();
+            Assert.Matches(@"name=/dev/pts/\d+", received);
+            Assert.Contains("on-a-terminal /dev/console", received, StringComparison.Ordinal);
+        }
+        finally
+        {
+            JailCli.Run("delete", "--force", id);
+            if (!receiver.HasExited)
+            {
+                receiver.Kill();
+            }
+        }
+    }
+
+    /// <summary>Listens on argv[1], takes one fd with SCM_RIGHTS, prints the message and everything read from the fd.</summary>
+    private const string ConsoleReceiver = """
+        import os, socket, sys
+        s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+        c, _ = s.accept()
+        msg, fds, _, _ = socket.recv_fds(c, 1024, 1)
+        print("name=" + msg.decode(), flush=True)
+        out = b""
+        while True:
+            try: d = os.read(fds[0], 4096)
+            except OSError: break
+            if not d: break
+            out += d
+        print(out.decode(errors="replace"), flush=True)
+        """;
+
+    /// <summary>--preserve-fds: the caller's fd 3 reaches the program at 3; an fd above the count does not.</summary>
+    [Fact]
+    public void Preserved_fds_reach_the_program_and_no_others()
+    {
+        using var bundle = new TestBundle();
+        bundle.WithShell("ls /proc/self/fd | sort -n | tr '\\n' ' '; echo; cat <&3");
+        var result = JailCli.RunWith("exec 3<<<'through-fd-3' 4</dev/null", "run", "--preserve-fds", "1", "--bundle", bundle.Save(), JailCli.NewId("fds"));
+        Assert.True(result.Code == 0, result.ToString());
+        Assert.Contains("through-fd-3", result.Out, StringComparison.Ordinal);
+        // ls's own directory fd is the 4 it lists; the caller's fd 4 is not there (it would be 5 then).
+        Assert.StartsWith("0 1 2 3 4 \n", result.Out, StringComparison.Ordinal);
+    }
+
     private static T WaitFor<T>(Func<T> read, Func<T, bool> done)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);

@@ -23,9 +23,10 @@ public static class DevicePlanner
         foreach (var (device, i) in devices.Select((d, i) => (d, i)))
         {
             var field = $"linux.devices[{i}]";
-            if (device.Path is not { } path || !path.StartsWith("/dev/", StringComparison.Ordinal) || path.Split('/').Contains(".."))
+            // Anywhere in the root, as runc allows; made without following a symlink (RootPath).
+            if (device.Path is not { } path || !path.StartsWith('/') || path.Split('/').Contains("..") || path.TrimEnd('/') == "")
             {
-                problem(field + ".path", $"\"{device.Path}\" must be a path under /dev without ..");
+                problem(field + ".path", $"\"{device.Path}\" must be an absolute path without ..");
                 continue;
             }
             if (device.Type is not ("c" or "b" or "u" or "p"))

@@ -14,6 +14,11 @@ public static class SysctlPlanner
                 problem(field, "not a sysctl name");
                 continue;
             }
+            if (key == "kernel.hostname")
+            {
+                problem(field, "the jail's hostname is the spec's hostname field, not a sysctl (as runc refuses it)");
+                continue;
+            }
             var needs = NamespaceOf(key);
             if (needs is null)
             {

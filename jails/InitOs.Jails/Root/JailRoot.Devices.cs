@@ -16,7 +16,7 @@ public sealed partial class JailRoot
         using var dev = RootPath.Open(calls, root, "/dev", RootPath.Create.Nothing)!;
         foreach (var device in devices)
         {
-            MakeDevice(root, dev, device, userNamespace);
+            MakeDevice(root, device, userNamespace);
         }
         foreach (var (name, target) in DevLinks)
         {
@@ -24,13 +24,8 @@ public sealed partial class JailRoot
         }
     }
 
-    private void MakeDevice(OwnedFd root, OwnedFd dev, DeviceNode device, bool userNamespace)
+    private void MakeDevice(OwnedFd root, DeviceNode device, bool userNamespace)
     {
-        var relative = device.Path["/dev/".Length..];
-        if (relative.Contains('/', StringComparison.Ordinal))
-        {
-            RootPath.Open(calls, root, Path.GetDirectoryName(device.Path)!, RootPath.Create.Directories)!.Dispose();
-        }
         if (userNamespace)
         {
             // mknod is not allowed in a user namespace: bind the host's node onto an empty file.
@@ -38,9 +33,12 @@ public sealed partial class JailRoot
             calls.Mount(device.Path, target.ProcPath, null, MountFlags.Bind, null);
             return;
         }
+        // The node is made in its directory's fd (found without following a link), never through a path.
+        using var parent = RootPath.Open(calls, root, Path.GetDirectoryName(device.Path)!, RootPath.Create.Directories)!;
+        var name = Path.GetFileName(device.Path);
         uint type = device.Kind switch { 'b' => FileTypes.BlockDevice, 'p' => FileTypes.Fifo, _ => FileTypes.CharDevice };
-        calls.MakeNodeAt(dev.Number, relative, type | (device.Mode & Permissions.Mask), (uint)device.Major, (uint)device.Minor, device.Path);
-        calls.ChownAt(dev.Number, relative, device.Uid, device.Gid, device.Path);
+        calls.MakeNodeAt(parent.Number, name, type | (device.Mode & Permissions.Mask), (uint)device.Major, (uint)device.Minor, device.Path);
+        calls.ChownAt(parent.Number, name, device.Uid, device.Gid, device.Path);
     }
 
     /// <summary>The host's pty slave bound onto the jail's /dev/console (the host path is still reachable: we have not pivoted yet).</summary>

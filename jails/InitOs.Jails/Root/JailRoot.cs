@@ -27,7 +27,11 @@ public sealed partial class JailRoot(IRootCalls calls)
             {
                 MountStep(root, step);
             }
-            MakeDevices(root, plan.Devices, userNamespace: (plan.CloneFlags & Namespaces.User) != 0);
+            // A /dev bound from the host already has its nodes and links (runc makes none then either).
+            if (!plan.Mounts.Any(m => m.Destination.TrimEnd('/') == "/dev" && m.Bind))
+            {
+                MakeDevices(root, plan.Devices, userNamespace: (plan.CloneFlags & Namespaces.User) != 0);
+            }
             if (plan.Console is { } console)
             {
                 BindConsole(root, console);

@@ -83,7 +83,7 @@ public sealed class PlanTests
     [InlineData(""", "sysctl": { "net.ipv4.ip_forward": "1" }""", "linux.sysctl.net.ipv4.ip_forward: needs a network namespace")]
     [InlineData(""", "rootfsPropagation": "rshared" """, "linux.rootfsPropagation: \"rshared\" would let jail mounts reach the host")]
     [InlineData(""", "seccomp": { "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ { "names": ["no_such_call"], "action": "SCMP_ACT_ALLOW" } ] }""", "linux.seccomp.syscalls[0].names: \"no_such_call\" is not an x86_64 syscall")]
-    [InlineData(""", "devices": [ { "path": "/etc/sda", "type": "b", "major": 8, "minor": 0 } ]""", "linux.devices[0].path: \"/etc/sda\" must be a path under /dev")]
+    [InlineData(""", "devices": [ { "path": "/etc/../sda", "type": "b", "major": 8, "minor": 0 } ]""", "linux.devices[0].path: \"/etc/../sda\" must be an absolute path without ..")]
     [InlineData(""", "resources": { "memory": { "swap": 1000 } }""", "linux.resources.memory.swap: counts memory plus swap, so it needs memory.limit too")]
     [InlineData(""", "resources": { "memory": { "limit": 2000, "swap": 1000 } }""", "linux.resources.memory.swap: 1000 is less than memory.limit 2000")]
     [InlineData(""", "resources": { "cpu": { "shares": 1 } }""", "linux.resources.cpu.shares: 1 is outside 2…262144")]
