@@ -162,14 +162,14 @@ internal static class JailApplet
         var stateDirectory = JailState.DirectoryOf(arguments.Id, root);
         if (arguments.Pool is null)
         {
-            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory) with { Network = arguments.Network };
+            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, allowHooks: true) with { Network = arguments.Network };
         }
         var pool = PoolSettings.Open(arguments.Pool);
         var slot = pool.Take();
         var lease = new PoolLease(pool.Directory, slot.Index, slot.Lease);
         try
         {
-            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, new OverlayDirs(slot.Upper, slot.Work), lease) with { Network = arguments.Network };
+            return JailPlanner.Plan(bundle, arguments.Id, stateDirectory, new OverlayDirs(slot.Upper, slot.Work), lease, allowHooks: true) with { Network = arguments.Network };
         }
         catch
         {
@@ -196,6 +196,7 @@ internal static class JailApplet
         var jail = Jail.Create(terminal.Attach(plan), waitForStart: false, foreground: false, root);
         terminal.Hand();
         WritePidFile(arguments.PidFile, jail.Pid);
+        jail.RunHooks(HookStage.Poststart);
         return 0;
     }
 
@@ -235,6 +236,7 @@ internal static class JailApplet
                 launched = Jail.Create(plan, waitForStart: false, foreground: true, root);
                 terminal.Hand();
                 WritePidFile(arguments.PidFile, launched.Pid);
+                launched.RunHooks(HookStage.Poststart);
                 return launched.Pid;
             }, e =>
             {

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using InitOs.TestKit;
 
 namespace InitOs.JailTests;
 
@@ -114,14 +115,59 @@ public sealed class JailRunTests
     public void An_unsupported_field_is_an_error_naming_it_and_nothing_is_left_behind()
     {
         using var bundle = new TestBundle();
-        bundle.Config["hooks"] = new JsonObject();
-        bundle.Process["terminal"] = true;
+        bundle.Process["oomScoreAdj"] = 10;
         var id = JailCli.NewId("bad");
         var result = JailCli.Run("run", "--bundle", bundle.Save(), id);
 
         Assert.Equal(1, result.Code);
-        Assert.Contains("hooks: not supported by InitOS", result.Err, StringComparison.Ordinal);
+        Assert.Contains("process.oomScoreAdj: not supported by InitOS", result.Err, StringComparison.Ordinal);
         Assert.False(Directory.Exists($"/run/initos/jails/{id}"));
+    }
+
+    /// <summary>
+    /// Hooks run on the host with the jail's state on stdin: prestart before the program (its pid
+    /// alive, status creating), poststart after, poststop once it is gone; a failing prestart
+    /// stops the jail, naming the hook, and leaves nothing behind.
+    /// </summary>
+    [Fact]
+    public void Hooks_run_on_the_host_with_the_state_and_a_failing_prestart_stops_the_jail()
+    {
+        using var log = new TempDirectory("initos-hooks-");
+        using var bundle = new TestBundle();
+        JsonArray Hook(string name) =>
+        [
+            new JsonObject
+            {
+                ["path"] = "/bin/sh",
+                ["args"] = new JsonArray("sh", "-c", $"cat > {log.Path}/{name}; echo \"$MARK\" >> {log.Path}/{name}"),
+                ["env"] = new JsonArray($"MARK=from-{name}"),
+            },
+        ];
+        bundle.Config["hooks"] = new JsonObject { ["prestart"] = Hook("prestart"), ["poststart"] = Hook("poststart"), ["poststop"] = Hook("poststop") };
+        bundle.WithShell("echo program-ran");
+        var id = JailCli.NewId("hooks");
+        var result = JailCli.Run("run", "--bundle", bundle.Save(), id);
+
+        Assert.True(result.Code == 0, result.ToString());
+        Assert.Contains("program-ran", result.Out, StringComparison.Ordinal);
+        var prestart = File.ReadAllText(Path.Combine(log.Path, "prestart"));
+        Assert.Matches($"\"id\": *\"{id}\"", prestart);
+        Assert.Matches("\"status\": *\"creating\"", prestart);
+        Assert.Contains("from-prestart", prestart, StringComparison.Ordinal);
+        Assert.Contains("from-poststart", File.ReadAllText(Path.Combine(log.Path, "poststart")), StringComparison.Ordinal);
+        Assert.Contains("from-poststop", File.ReadAllText(Path.Combine(log.Path, "poststop")), StringComparison.Ordinal);
+
+        bundle.Config["hooks"] = JsonNode.Parse("""{ "prestart": [ { "path": "/bin/false" } ] }""");
+        var failing = JailCli.Run("run", "--bundle", bundle.Save(), id);
+        Assert.Equal(1, failing.Code);
+        Assert.Contains("prestart hook /bin/false failed: exit status 1", failing.Err, StringComparison.Ordinal);
+        Assert.DoesNotContain("program-ran", failing.Out, StringComparison.Ordinal);
+        Assert.False(Directory.Exists($"/run/initos/jails/{id}"));
+
+        bundle.Config["hooks"] = JsonNode.Parse("""{ "startContainer": [ { "path": "/bin/true" } ] }""");
+        var inside = JailCli.Run("run", "--bundle", bundle.Save(), id);
+        Assert.Equal(1, inside.Code);
+        Assert.Contains("hooks.startContainer: not supported by InitOS", inside.Err, StringComparison.Ordinal);
     }
 
     [Fact]

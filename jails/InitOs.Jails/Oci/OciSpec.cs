@@ -13,6 +13,26 @@ public sealed record OciSpec
     public string? Hostname { get; init; }
     public IReadOnlyDictionary<string, string>? Annotations { get; init; }
     public OciLinux? Linux { get; init; }
+    public OciHooks? Hooks { get; init; }
+}
+
+/// <summary>hooks: programs the runtime runs on the host at points of the lifecycle.</summary>
+public sealed record OciHooks
+{
+    public IReadOnlyList<OciHook>? Prestart { get; init; }
+    public IReadOnlyList<OciHook>? CreateRuntime { get; init; }
+    public IReadOnlyList<OciHook>? CreateContainer { get; init; }
+    public IReadOnlyList<OciHook>? StartContainer { get; init; }
+    public IReadOnlyList<OciHook>? Poststart { get; init; }
+    public IReadOnlyList<OciHook>? Poststop { get; init; }
+}
+
+public sealed record OciHook
+{
+    public string? Path { get; init; }
+    public IReadOnlyList<string>? Args { get; init; }
+    public IReadOnlyList<string>? Env { get; init; }
+    public uint? Timeout { get; init; }
 }
 
 public sealed record OciRoot

@@ -42,7 +42,30 @@ internal static class SpecReader
         "hostname" => spec with { Hostname = c.String(field) },
         "annotations" => spec with { Annotations = c.StringMap(field) },
         "linux" => spec with { Linux = Object(ref c, field, new OciLinux(), LinuxMember) },
+        "hooks" => spec with { Hooks = Object(ref c, field, new OciHooks(), HooksMember) },
         _ => Unknown(ref c, field, spec),
+    };
+
+    private static OciHooks HooksMember(ref JsonCursor c, string name, string field, OciHooks hooks) => name switch
+    {
+        "prestart" => hooks with { Prestart = c.Array(field, Hook) },
+        "createRuntime" => hooks with { CreateRuntime = c.Array(field, Hook) },
+        "createContainer" => hooks with { CreateContainer = c.Array(field, Hook) },
+        "startContainer" => hooks with { StartContainer = c.Array(field, Hook) },
+        "poststart" => hooks with { Poststart = c.Array(field, Hook) },
+        "poststop" => hooks with { Poststop = c.Array(field, Hook) },
+        _ => Unknown(ref c, field, hooks),
+    };
+
+    private static OciHook Hook(ref JsonCursor c, string path) => Object(ref c, path, new OciHook(), HookMember) ?? new OciHook();
+
+    private static OciHook HookMember(ref JsonCursor c, string name, string field, OciHook hook) => name switch
+    {
+        "path" => hook with { Path = c.String(field) },
+        "args" => hook with { Args = c.Array(field, JsonCursor.StringElement) },
+        "env" => hook with { Env = c.Array(field, JsonCursor.StringElement) },
+        "timeout" => hook with { Timeout = c.UInt32(field) },
+        _ => Unknown(ref c, field, hook),
     };
 
     private static OciRoot RootMember(ref JsonCursor c, string name, string field, OciRoot root) => name switch

@@ -48,6 +48,10 @@ public sealed record JailPlan
     public bool ProgramIsInit { get; init; }
     /// <summary>What the planner left out rather than refused, for the caller to print (never sent to the jail).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>Programs run on the host at points of the jail's life (only from a bundle given to `initos jail`).</summary>
+    public IReadOnlyList<HookPlan> Hooks { get; init; } = [];
+    /// <summary>The spec's annotations: part of the state hooks are given.</summary>
+    public IReadOnlyDictionary<string, string> Annotations { get; init; } = new Dictionary<string, string>();
     /// <summary>The caller's fds 3…3+N-1 that reach the program at the same numbers (runc's --preserve-fds).</summary>
     public int PreservedFds { get; init; }
     /// <summary>

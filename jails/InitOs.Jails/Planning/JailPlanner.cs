@@ -12,6 +12,7 @@ public sealed class JailPlanner
 {
     private readonly List<string> _problems = [];
     private readonly List<string> _warnings = [];
+    private bool _allowHooks;
 
     /// <summary>
     /// The annotation that puts InitOS's tini in front of the program (it then is not PID 1 of the
@@ -24,9 +25,10 @@ public sealed class JailPlanner
     }
 
     /// <param name="stateDirectory">The jail's directory under /run (its root is assembled there).</param>
-    public static JailPlan Plan(Bundle bundle, string id, string stateDirectory, OverlayDirs? overlay = null, PoolLease? lease = null)
+    /// <param name="allowHooks">The caller of `initos jail` chose the bundle: its hooks run (as host root).</param>
+    public static JailPlan Plan(Bundle bundle, string id, string stateDirectory, OverlayDirs? overlay = null, PoolLease? lease = null, bool allowHooks = false)
     {
-        var planner = new JailPlanner();
+        var planner = new JailPlanner { _allowHooks = allowHooks };
         var plan = planner.Build(bundle, id, stateDirectory, overlay);
         if (planner._problems.Count > 0 || plan is null)
         {
@@ -48,6 +50,7 @@ public sealed class JailPlanner
         var cloneFlags = Namespaces.Parse(linux.Namespaces, Problem);
         var process = ProcessPlanner.Plan(spec.Process, linux.Seccomp, Problem, Warning);
         var limits = ResourcePlanner.Plan(linux.Resources, Problem);
+        var hooks = HookPlanner.Plan(spec.Hooks, _allowHooks, Problem);
         if (spec.Hostname is not null && (cloneFlags & Namespaces.Uts) == 0)
         {
             Problem("hostname", "needs a uts namespace (linux.namespaces)");
@@ -85,6 +88,8 @@ public sealed class JailPlanner
             Limits = limits,
             CgroupPath = CgroupPath(linux.CgroupsPath, id),
             ProgramIsInit = !WantsTini(spec.Annotations),
+            Hooks = hooks,
+            Annotations = spec.Annotations ?? new Dictionary<string, string>(),
         };
     }
 

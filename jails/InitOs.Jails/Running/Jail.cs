@@ -77,6 +77,28 @@ public sealed class Jail
         }
         _state = _state with { Status = JailLifecycle.After(JailVerb.Start, JailStatus.Created) };
         _state.Save();
+        RunHooks(HookStage.Poststart);
+    }
+
+    /// <summary>
+    /// The jail's hooks of a stage after its program started or its init ended: a failure is only
+    /// said (the runtime-spec: it does not undo what happened), on stderr.
+    /// </summary>
+    public void RunHooks(HookStage stage)
+    {
+        IReadOnlyList<HookPlan> hooks;
+        try
+        {
+            hooks = SavedPlan().Hooks;
+        }
+        catch (Exception e) when (e is JailException or IOException or EndOfStreamException)
+        {
+            return;
+        }
+        if (hooks.Count > 0 && JailHooks.Run(stage, hooks, Refresh().OciStateJson()) is { } failure)
+        {
+            Console.Error.WriteLine($"initos jail: warning: jail {Id}: {failure}");
+        }
     }
 
     /// <summary>Signals the jail's init, which forwards the signal to its program.</summary>
@@ -125,8 +147,12 @@ public sealed class Jail
         Release();
     }
 
-    /// <summary>Everything the jail held on the host, given back once its init is gone: the one release path.</summary>
-    public void Release() => JailLauncher.Release(_state);
+    /// <summary>Everything the jail held on the host, given back once its init is gone: the one release path (poststop hooks first).</summary>
+    public void Release()
+    {
+        RunHooks(HookStage.Poststop);
+        JailLauncher.Release(_state);
+    }
 
     /// <summary>Waits for the jail's init to end (it is not this process's child: the record says when).</summary>
     public void WaitUntilStopped(TimeSpan limit)

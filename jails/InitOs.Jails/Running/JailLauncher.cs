@@ -101,6 +101,7 @@ public static class JailLauncher
                 IdRangeStart = plan.IdRangeStart,
                 Cgroup = cgroup,
                 StateRoot = stateRoot,
+                Annotations = plan.Annotations,
             };
             state.Save();
             try
@@ -109,6 +110,13 @@ public static class JailLauncher
                 WriteIdMaps(child.Pid, plan);
                 MountIdmappedLower(child.Pid, plan);
                 JailNetworking.Attach(plan, child.Pid);
+                // The jail's namespaces exist and are joined to its network: prestart and
+                // createRuntime hooks run now, before its root is built (a failure stops it).
+                if ((JailHooks.Run(HookStage.Prestart, plan.Hooks, state.OciStateJson())
+                    ?? JailHooks.Run(HookStage.CreateRuntime, plan.Hooks, state.OciStateJson())) is { } hookFailure)
+                {
+                    throw new JailException($"jail {plan.Id}: {hookFailure}");
+                }
                 Files.WriteAll(go[1], "g"u8);
             }
             catch

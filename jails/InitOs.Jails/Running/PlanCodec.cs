@@ -47,6 +47,13 @@ public static class PlanCodec
             w.Write(plan.IdmapLower);
             OptionalString(w, plan.Console);
             w.Write(plan.PreservedFds);
+            List(w, plan.Hooks, (w, h) =>
+            {
+                w.Write((int)h.Stage); w.Write(h.Path); List(w, h.Args, (w, a) => w.Write(a));
+                w.Write(h.Env is not null); List(w, h.Env ?? [], (w, e) => w.Write(e));
+                w.Write(h.Timeout?.Ticks ?? 0);
+            });
+            List(w, plan.Annotations.ToList(), (w, a) => { w.Write(a.Key); w.Write(a.Value); });
         }
         return stream.ToArray();
     }
@@ -82,7 +89,20 @@ public static class PlanCodec
             IdmapLower = r.ReadBoolean(),
             Console = OptionalString(r),
             PreservedFds = r.ReadInt32(),
+            Hooks = List(r, Hook),
+            Annotations = List(r, r => KeyValuePair.Create(r.ReadString(), r.ReadString())).ToDictionary(),
         };
+    }
+
+    private static HookPlan Hook(BinaryReader r)
+    {
+        var stage = (HookStage)r.ReadInt32();
+        var path = r.ReadString();
+        var args = List(r, r => r.ReadString());
+        bool hasEnv = r.ReadBoolean();
+        var env = List(r, r => r.ReadString());
+        long ticks = r.ReadInt64();
+        return new HookPlan(stage, path, args, hasEnv ? env : null, ticks > 0 ? TimeSpan.FromTicks(ticks) : null);
     }
 
     private static void Process(BinaryWriter w, ProcessPlan p)
