@@ -75,6 +75,19 @@ public static class FilesAt
         return result >= 0 ? Errno.None : (Errno)Marshal.GetLastPInvokeError();
     }
 
+    /// <summary>The target of the symlink an O_PATH|O_NOFOLLOW fd holds (readlinkat with an empty name).</summary>
+    public static unsafe string ReadLink(int fd, string what)
+    {
+        const int size = 4096;
+        byte* buffer = stackalloc byte[size];
+        nint n = Libc.ReadLinkAt(fd, "", buffer, size);
+        if (n < 0)
+        {
+            throw SysException.FromLastError($"readlink({what})");
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer, (int)n);
+    }
+
     /// <summary>statx of <paramref name="name"/> in a directory, not following a symlink; null when absent.</summary>
     public static unsafe FileStatus? TryStatusAt(int dirFd, string name, string what)
     {

@@ -13,6 +13,9 @@ internal static partial class Libc
     [LibraryImport(Name, EntryPoint = "dup", SetLastError = true)]
     internal static partial int Dup(int fd);
 
+    [LibraryImport(Name, EntryPoint = "readlinkat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static unsafe partial nint ReadLinkAt(int dirFd, string path, byte* buffer, nuint size);
+
     [LibraryImport(Name, EntryPoint = "fcntl", SetLastError = true)]
     internal static partial int Fcntl(int fd, int command, int argument);
 

@@ -28,6 +28,9 @@ public interface IRootCalls
     /// <summary>fchownat(2) without following a symlink.</summary>
     void ChownAt(int dirFd, string name, uint uid, uint gid, string what);
 
+    /// <summary>The target of the symlink an O_PATH fd holds (readlinkat(fd, "")).</summary>
+    string ReadLink(int fd, string what);
+
     /// <summary>statx(2) of an open fd, O_PATH fds included, without following.</summary>
     FileStatus StatusOf(int fd, string what);
 

@@ -27,11 +27,12 @@ public sealed partial class JailRoot
     private void MountStep(OwnedFd root, MountStep step)
     {
         var create = step.Bind && calls.IsHostFile(step.Source!) ? RootPath.Create.FileAtEnd : RootPath.Create.Directories;
-        using (var target = RootPath.Open(calls, root, step.Destination, create)!)
+        var (target, destination) = Destination(root, step, create);
+        using (target)
         {
-            if ((step.Type == "proc" || step.Type == "sysfs") && !target.Status(step.Destination).IsDirectory)
+            if ((step.Type == "proc" || step.Type == "sysfs") && !target.Status(destination).IsDirectory)
             {
-                throw new InvalidOperationException($"{step.Destination} in the jail's root is not a directory");
+                throw new InvalidOperationException($"{destination} in the jail's root is not a directory");
             }
             if (step.Bind)
             {
@@ -47,20 +48,30 @@ public sealed partial class JailRoot
         if (step.Bind && rest != 0)
         {
             // The source mount's nosuid/nodev/noexec/atime flags stay: in a user namespace they are locked.
-            Remount(root, step.Destination, MountFlags.Bind | MountFlags.Remount | rest | calls.LockedMountFlags(step.Source!));
+            Remount(root, destination, MountFlags.Bind | MountFlags.Remount | rest | calls.LockedMountFlags(step.Source!));
         }
         // A read-only recursive bind (the host's cgroup tree, a /dev): read-only all the way down,
         // not only its top mount.
         if (step.Bind && (step.Flags & (MountFlags.Recursive | MountFlags.ReadOnly)) == (MountFlags.Recursive | MountFlags.ReadOnly))
         {
-            using var target = RootPath.Open(calls, root, step.Destination, RootPath.Create.Nothing)!;
-            calls.MakeTreeReadOnly(target.ProcPath);
+            using var top = RootPath.Open(calls, root, destination, RootPath.Create.Nothing)!;
+            calls.MakeTreeReadOnly(top.ProcPath);
         }
         if (step.Propagation != 0)
         {
-            Remount(root, step.Destination, step.Propagation);
+            Remount(root, destination, step.Propagation);
         }
     }
+
+    /// <summary>
+    /// Where a mount goes: /proc and /sys never through a symlink (a hostile image could point the
+    /// kernel's own views elsewhere, CVE-2019-19921); other destinations follow symlinks inside the
+    /// jail's root, as runc does (never out of it).
+    /// </summary>
+    private (OwnedFd Fd, string Resolved) Destination(OwnedFd root, MountStep step, RootPath.Create create) =>
+        step.Type is "proc" or "sysfs"
+            ? (RootPath.Open(calls, root, step.Destination, create)!, step.Destination)
+            : RootPath.OpenFollowingInRoot(calls, root, step.Destination, create)!.Value;
 
     private void Remount(OwnedFd root, string destination, MountFlags flags)
     {

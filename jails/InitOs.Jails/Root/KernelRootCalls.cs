@@ -21,6 +21,8 @@ public sealed class KernelRootCalls : IRootCalls
 
     public FileStatus StatusOf(int fd, string what) => FilesAt.StatusOf(fd, what);
 
+    public string ReadLink(int fd, string what) => FilesAt.ReadLink(fd, what);
+
     public void MakeTreeReadOnly(string target) => Mounts.MakeTreeReadOnly(target);
 
     public void Mount(string? source, string target, string? type, MountFlags flags, string? data) =>

@@ -74,4 +74,83 @@ public static class RootPath
         }
         return next;
     }
+
+    /// <summary>At most this many symlinks on one path (the kernel's own limit).</summary>
+    private const int MostLinks = 40;
+
+    /// <summary>
+    /// Like <see cref="Open"/>, but a symlink on the way is followed inside the jail's root, as if
+    /// that root were "/" (an absolute target starts again from it, ".." never climbs above it):
+    /// runc's way for ordinary mount destinations. Each step opens a real entry without following;
+    /// the result is walked once more with <see cref="Open"/>, so it holds no symlink. Returns the
+    /// fd and the path it was found at (for later remounts); null when a component is missing and
+    /// <paramref name="create"/> is Nothing.
+    /// </summary>
+    public static (OwnedFd Fd, string Resolved)? OpenFollowingInRoot(IRootCalls calls, OwnedFd root, string path, Create create)
+    {
+        var pending = new List<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries));
+        if (pending.Contains(".."))
+        {
+            // Only a symlink's target may climb (and not above the root); the spec's own path may not.
+            throw new InvalidOperationException($"{path}: .. is not allowed in a jail path");
+        }
+        var resolved = new List<string>();
+        int links = 0;
+        while (pending.Count > 0)
+        {
+            var name = pending[0];
+            pending.RemoveAt(0);
+            if (name == "." || (name == ".." && resolved.Count == 0))
+            {
+                continue;
+            }
+            if (name == "..")
+            {
+                // Every resolved component is a real directory: going up by name is going up for real.
+                resolved.RemoveAt(resolved.Count - 1);
+                continue;
+            }
+            var shown = "/" + string.Join('/', resolved.Append(name));
+            using var parent = Open(calls, root, "/" + string.Join('/', resolved), Create.Nothing)
+                ?? throw new InvalidOperationException($"{shown}: its directory went away");
+            var error = calls.TryOpenAt(parent.Number, name, Place, 0, out int fd);
+            if (error == Errno.ENOENT)
+            {
+                if (create == Create.Nothing)
+                {
+                    return null;
+                }
+                using var made = OpenComponent(calls, parent, name, shown, create, last: pending.Count == 0);
+                resolved.Add(name);
+                continue;
+            }
+            if (error != Errno.None)
+            {
+                throw new SysException($"open({shown})", error);
+            }
+            using var entry = new OwnedFd(calls, fd);
+            var status = entry.Status(shown);
+            if (status.IsSymlink)
+            {
+                if (++links > MostLinks)
+                {
+                    throw new InvalidOperationException($"{path}: more than {MostLinks} symlinks in the jail's root");
+                }
+                var target = calls.ReadLink(entry.Number, shown);
+                if (target.StartsWith('/'))
+                {
+                    resolved.Clear();
+                }
+                pending.InsertRange(0, target.Split('/', StringSplitOptions.RemoveEmptyEntries));
+                continue;
+            }
+            if (pending.Count > 0 && !status.IsDirectory)
+            {
+                throw new InvalidOperationException($"{shown} is not a directory");
+            }
+            resolved.Add(name);
+        }
+        var final = "/" + string.Join('/', resolved);
+        return Open(calls, root, final, Create.Nothing) is { } opened ? (opened, final) : null;
+    }
 }

@@ -28,7 +28,7 @@ public sealed class BundleParseTests
     }
 
     [Theory]
-    [InlineData("\"hooks\": {},", "config.json:2: hooks: not supported by InitOS")]
+    [InlineData("\"hooks\": { \"prestop\": [] },", "config.json:2: hooks.prestop: not supported by InitOS")]
     [InlineData("\"process\": { \"args\": [\"x\"], \"apparmorProfile\": \"p\" },", "config.json:2: process.apparmorProfile: not supported by InitOS")]
     [InlineData("\"linux\": { \"intelRdt\": {} },", "config.json:2: linux.intelRdt: not supported by InitOS")]
     [InlineData("\"linux\": { \"resources\": { \"memory\": { \"limit\": \"lots\" } } },", "config.json:2: linux.resources.memory.limit: wrong type of value: expected an integer")]
@@ -44,10 +44,10 @@ public sealed class BundleParseTests
     [Fact]
     public void Every_problem_is_listed_at_once_each_with_its_line()
     {
-        var json = "{\n\"hooks\": {},\n\"ociVersion\": 1,\n\"linux\": { \"intelRdt\": {} }\n}";
+        var json = "{\n\"hooks\": { \"prestop\": [] },\n\"ociVersion\": 1,\n\"linux\": { \"intelRdt\": {} }\n}";
         var e = Assert.Throws<SpecException>(() => Bundle.Parse(json, "config.json"));
         Assert.Equal(
-            "config.json:2: hooks: not supported by InitOS\nconfig.json:3: ociVersion: wrong type of value: expected a string\nconfig.json:4: linux.intelRdt: not supported by InitOS",
+            "config.json:2: hooks.prestop: not supported by InitOS\nconfig.json:3: ociVersion: wrong type of value: expected a string\nconfig.json:4: linux.intelRdt: not supported by InitOS",
             e.Message);
     }
 

@@ -122,6 +122,8 @@ internal sealed class RecordingRootCalls : IRootCalls
     public void ChownAt(int dirFd, string name, uint uid, uint gid, string what) =>
         Calls.Add($"chown {Resolve(dirFd, name, followLast: false)} {uid}:{gid}");
 
+    public string ReadLink(int fd, string what) => nodes[fds[fd]].LinkTarget ?? throw new SysException($"readlink({what})", Errno.EINVAL);
+
     public FileStatus StatusOf(int fd, string what)
     {
         var node = nodes[fds[fd]];
