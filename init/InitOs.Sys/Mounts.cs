@@ -68,4 +68,28 @@ public static class Mounts
             throw SysException.FromLastError($"mount_setattr({target}, recursive read-only)");
         }
     }
+
+    /// <summary>
+    /// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at <paramref name="source"/> (with
+    /// the mounts below it when <paramref name="recursive"/>), as an fd another mount namespace
+    /// can attach with <see cref="MoveMount"/> (a bind made here, for a jail whose root may not reach the source).
+    /// </summary>
+    public static unsafe int OpenTreeClone(string source, bool recursive)
+    {
+        const long openTree = 428;
+        const uint clone = 1, cloexec = 0x80000, atRecursive = 0x8000;
+        long fd = Libc.SyscallOpenTree(openTree, -100, source, clone | cloexec | (recursive ? atRecursive : 0));
+        return fd >= 0 ? (int)fd : throw SysException.FromLastError($"open_tree({source})");
+    }
+
+    /// <summary>move_mount: attaches the detached tree <paramref name="treeFd"/> onto the place <paramref name="targetFd"/> (an O_PATH fd) is.</summary>
+    public static void MoveMount(int treeFd, int targetFd)
+    {
+        const long moveMount = 429;
+        const uint fromEmptyPath = 0x4, toEmptyPath = 0x40;
+        if (Libc.SyscallMoveMount(moveMount, treeFd, "", targetFd, "", fromEmptyPath | toEmptyPath) < 0)
+        {
+            throw SysException.FromLastError($"move_mount(fd {treeFd} → fd {targetFd})");
+        }
+    }
 }

@@ -33,6 +33,12 @@ internal static partial class Libc
     }
 
     [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial long SyscallOpenTree(long number, int dirFd, string path, uint flags);
+
+    [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial long SyscallMoveMount(long number, int fromDirFd, string fromPath, int toDirFd, string toPath, uint flags);
+
+    [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static unsafe partial long SyscallMountSetattr(long number, int dirFd, string path, uint flags, MountAttr* attr, nuint size);
 
     [LibraryImport(Name, EntryPoint = "syscall", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]

@@ -72,7 +72,11 @@ public sealed record OverlayDirs(string Upper, string Work);
 public sealed record PoolLease(string PoolDirectory, int Slot, string Token);
 
 /// <summary>One mount(2) inside the jail's root; Destination is relative to that root.</summary>
-public sealed record MountStep(string Destination, string Type, string? Source, MountFlags Flags, string? Data, MountFlags Propagation, bool Bind);
+public sealed record MountStep(string Destination, string Type, string? Source, MountFlags Flags, string? Data, MountFlags Propagation, bool Bind)
+{
+    /// <summary>A bind whose source the host cloned (open_tree) and passed as this fd: attached with move_mount.</summary>
+    public int? TreeFd { get; init; }
+}
 
 public sealed record DeviceNode(string Path, char Kind, long Major, long Minor, uint Mode, uint Uid, uint Gid);
 

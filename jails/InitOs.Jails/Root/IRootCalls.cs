@@ -38,6 +38,9 @@ public interface IRootCalls
 
     void Unmount(string target, UnmountFlags flags);
 
+    /// <summary>Attaches a detached mount tree (an open_tree fd) at target (move_mount).</summary>
+    void MoveMount(int treeFd, int targetFd);
+
     /// <summary>The mount at target and every mount below it read-only (mount_setattr, AT_RECURSIVE).</summary>
     void MakeTreeReadOnly(string target);
 

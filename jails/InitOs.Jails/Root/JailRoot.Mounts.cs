@@ -34,7 +34,11 @@ public sealed partial class JailRoot
             {
                 throw new InvalidOperationException($"{destination} in the jail's root is not a directory");
             }
-            if (step.Bind)
+            if (step.TreeFd is { } tree)
+            {
+                calls.MoveMount(tree, target.Number);
+            }
+            else if (step.Bind)
             {
                 calls.Mount(step.Source, target.ProcPath, null, MountFlags.Bind | (step.Flags & MountFlags.Recursive), null);
             }

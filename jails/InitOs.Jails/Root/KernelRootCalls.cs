@@ -25,6 +25,8 @@ public sealed class KernelRootCalls : IRootCalls
 
     public void MakeTreeReadOnly(string target) => Mounts.MakeTreeReadOnly(target);
 
+    public void MoveMount(int treeFd, int targetFd) => Mounts.MoveMount(treeFd, targetFd);
+
     public void Mount(string? source, string target, string? type, MountFlags flags, string? data) =>
         Mounts.Mount(source, target, type, flags, data);
 

@@ -73,6 +73,9 @@ public static class JailLauncher
     private static JailState Start(JailPlan plan, string directory, string? cgroup, bool waitForStart, bool foreground, string stateRoot)
     {
         var fds = new List<int>();
+        var sources = OpenBindSources(plan);
+        fds.AddRange(sources.Fds);
+        plan = sources.Plan;
         int[] go = Pipe(), report = Pipe();
         int exe = SealedBinary.ReadOnlyCopy("/proc/self/exe", SealedCopies);
         int planFd = PlanMemfd(plan, directory);
@@ -84,7 +87,8 @@ public static class JailLauncher
         }
         try
         {
-            var childFds = PreservedFds(plan.PreservedFds).Concat(startFd >= 0 ? [planFd, report[1], startFd] : [planFd, report[1]]).ToArray();
+            // Preserved fds, then plan, report, start (closed for run), then the bind sources.
+            var childFds = PreservedFds(plan.PreservedFds).Concat([planFd, report[1], startFd]).Concat(sources.Fds).ToArray();
             var child = JailExec.CloneExec(plan.CloneFlags, exe, InitArguments(waitForStart, plan.PreservedFds), [], childFds, go[0], foreground ? Signal.Kill : 0);
             Files.Close(report[1]);
             fds.Remove(report[1]);
@@ -145,6 +149,42 @@ public static class JailLauncher
                 Files.Close(fd);
             }
         }
+    }
+
+    /// <summary>
+    /// With a user namespace the jail's root mounts its binds as a user the host may not let
+    /// through the source's directories (runc's case of a source under a 0700 parent): host root
+    /// clones each source here (open_tree: a detached mount), the fd goes to jail-init after its
+    /// own three, and jail-init attaches it with move_mount (crun's way). Without one, the plan is left as it is.
+    /// </summary>
+    private static (JailPlan Plan, List<int> Fds) OpenBindSources(JailPlan plan)
+    {
+        var fds = new List<int>();
+        if ((plan.CloneFlags & Namespaces.User) == 0 || !plan.Mounts.Any(m => m.Bind))
+        {
+            return (plan, fds);
+        }
+        int next = InitFds(plan.PreservedFds).Start + 1;
+        var mounts = new List<MountStep>();
+        try
+        {
+            foreach (var mount in plan.Mounts)
+            {
+                if (!mount.Bind || mount.Source is null)
+                {
+                    mounts.Add(mount);
+                    continue;
+                }
+                fds.Add(Mounts.OpenTreeClone(mount.Source, (mount.Flags & MountFlags.Recursive) != 0));
+                mounts.Add(mount with { Source = $"/proc/self/fd/{next}", TreeFd = next++ });
+            }
+        }
+        catch
+        {
+            fds.ForEach(Files.Close);
+            throw;
+        }
+        return (plan with { Mounts = mounts }, fds);
     }
 
     private static string[] InitArguments(bool waitForStart, int preserved)

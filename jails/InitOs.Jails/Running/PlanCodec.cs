@@ -28,7 +28,7 @@ public static class PlanCodec
             List(w, plan.Mounts, (w, m) =>
             {
                 w.Write(m.Destination); w.Write(m.Type); OptionalString(w, m.Source); w.Write((ulong)m.Flags);
-                OptionalString(w, m.Data); w.Write((ulong)m.Propagation); w.Write(m.Bind);
+                OptionalString(w, m.Data); w.Write((ulong)m.Propagation); w.Write(m.Bind); w.Write(m.TreeFd ?? -1);
             });
             List(w, plan.Devices, (w, d) => { w.Write(d.Path); w.Write(d.Kind); w.Write(d.Major); w.Write(d.Minor); w.Write(d.Mode); w.Write(d.Uid); w.Write(d.Gid); });
             List(w, plan.MaskedPaths, (w, p) => w.Write(p));
@@ -72,7 +72,10 @@ public static class PlanCodec
             RootReadonly = r.ReadBoolean(),
             CloneFlags = r.ReadUInt64(),
             RootPropagation = (MountFlags)r.ReadUInt64(),
-            Mounts = List(r, r => new MountStep(r.ReadString(), r.ReadString(), OptionalString(r), (MountFlags)r.ReadUInt64(), OptionalString(r), (MountFlags)r.ReadUInt64(), r.ReadBoolean())),
+            Mounts = List(r, r => new MountStep(r.ReadString(), r.ReadString(), OptionalString(r), (MountFlags)r.ReadUInt64(), OptionalString(r), (MountFlags)r.ReadUInt64(), r.ReadBoolean())
+            {
+                TreeFd = r.ReadInt32() is var fd and >= 0 ? fd : null,
+            }),
             Devices = List(r, r => new DeviceNode(r.ReadString(), r.ReadChar(), r.ReadInt64(), r.ReadInt64(), r.ReadUInt32(), r.ReadUInt32(), r.ReadUInt32())),
             MaskedPaths = List(r, r => r.ReadString()),
             ReadonlyPaths = List(r, r => r.ReadString()),

@@ -136,6 +136,8 @@ internal sealed class RecordingRootCalls : IRootCalls
         };
     }
 
+    public void MoveMount(int treeFd, int targetFd) => Calls.Add($"mount tree-fd-{treeFd} {fds[targetFd]}");
+
     public void MakeTreeReadOnly(string target) => Calls.Add($"readonly-tree {Target(target)}");
 
     public void Mount(string? source, string target, string? type, MountFlags flags, string? data)
