@@ -23,6 +23,8 @@ internal static class Applets
         ["tini"] = TiniApplet.Run,
         ["chain"] = InitOs.Os.Chain.ChainApplet.Run,
         ["jail"] = JailApplet.Run,
+        // The runtime under a runc-style name (busybox style): `podman --runtime /usr/lib/initos/initos-runc`.
+        [JailApplet.RuntimeName] = JailApplet.Run,
         [JailLauncher.InitApplet] = JailInitApplet.Run,
         ["version"] = _ => Version(),
         ["--version"] = _ => Version(),

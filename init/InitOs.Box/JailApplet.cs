@@ -15,6 +15,9 @@ namespace InitOs.Box;
 /// </summary>
 internal static class JailApplet
 {
+    /// <summary>The name that makes the binary the jail runtime itself (argv[0] dispatch), for callers that run "a runc".</summary>
+    public const string RuntimeName = "initos-runc";
+
     private const string Usage = """
         usage: initos jail [--root DIR] [--log FILE] [--log-format text|json] [--version] COMMAND
           (runc's global flags: where jail records live, default /run/initos/jails; errors also go to

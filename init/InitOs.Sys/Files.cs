@@ -37,6 +37,14 @@ public static class Files
         return flags >= 0 && (flags & closeOnExec) == 0;
     }
 
+    /// <summary>The CLONE_NEW* type of a namespace file (ioctl NS_GET_NSTYPE); 0 when fd is no namespace.</summary>
+    public static ulong NamespaceType(int fd)
+    {
+        const ulong nsGetNstype = 0xb703;
+        int type = Libc.Ioctl(fd, nsGetNstype, 0);
+        return type > 0 ? (ulong)type : 0;
+    }
+
     public static void Dup2(int oldFd, int newFd)
     {
         if (Libc.Dup2(oldFd, newFd) < 0)

@@ -175,14 +175,17 @@ public static class JailExec
     /// <paramref name="goFd"/>, then execs <paramref name="executableFd"/> with <paramref name="fds"/> at 3, 4, ….
     /// Call <see cref="ClonedChild.Result"/> after sending "go" to learn whether exec happened.
     /// </summary>
-    public static unsafe ClonedChild CloneExec(ulong cloneFlags, int executableFd, IReadOnlyList<string> argv, IReadOnlyList<string> env, IReadOnlyList<int> fds, int goFd, int deathSignal = 0)
+    /// <param name="joinFds">Namespace fds the child joins (setns) right after the clone, before anything else.</param>
+    public static unsafe ClonedChild CloneExec(ulong cloneFlags, int executableFd, IReadOnlyList<string> argv, IReadOnlyList<string> env, IReadOnlyList<int> fds, int goFd, int deathSignal = 0, IReadOnlyList<int>? joinFds = null)
     {
         using var nativeArgv = new NativeStringArray(argv);
         using var nativeEnv = new NativeStringArray(env);
         var fdArray = fds.ToArray();
+        var joinArray = (joinFds ?? []).ToArray();
         fixed (int* fdPointer = fdArray)
+        fixed (int* joinPointer = joinArray)
         {
-            int pid = Interop.Native.CloneExec(cloneFlags, executableFd, nativeArgv.Pointer, nativeEnv.Pointer, fdPointer, fdArray.Length, goFd, deathSignal, out int reportFd);
+            int pid = Interop.Native.CloneExec(cloneFlags, executableFd, nativeArgv.Pointer, nativeEnv.Pointer, fdPointer, fdArray.Length, goFd, deathSignal, joinPointer, joinArray.Length, out int reportFd);
             if (pid < 0)
             {
                 throw new SysException("clone", (Errno)(-pid));

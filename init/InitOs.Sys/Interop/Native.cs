@@ -29,7 +29,7 @@ internal static partial class Native
     internal static unsafe partial int JailEnter(int cgroupProcsFd, int* namespaceFds, int count, int firstIsUserNamespace, string path, nint argv, nint envp, JailProcessNative* process, out int stage, out int error);
 
     [LibraryImport(Name, EntryPoint = "initos_clone_exec")]
-    internal static unsafe partial int CloneExec(ulong cloneFlags, int execFd, nint argv, nint envp, int* fds, int fdCount, int goFd, int deathSignal, out int reportFd);
+    internal static unsafe partial int CloneExec(ulong cloneFlags, int execFd, nint argv, nint envp, int* fds, int fdCount, int goFd, int deathSignal, int* joinFds, int joinCount, out int reportFd);
 
     [LibraryImport(Name, EntryPoint = "initos_clone_exec_result")]
     internal static partial void CloneExecResult(int reportFd, out int stage, out int error);

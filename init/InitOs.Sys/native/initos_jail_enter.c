@@ -18,7 +18,8 @@
  * after the host has written "go" — read them with initos_clone_exec_result.
  */
 int initos_clone_exec(uint64_t clone_flags, int exec_fd, char *const argv[], char *const envp[],
-                      const int *fds, int fd_count, int go_fd, int death_signal, int *report_fd)
+                      const int *fds, int fd_count, int go_fd, int death_signal, const int *join_fds, int join_count,
+                      int *report_fd)
 {
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0)
@@ -39,6 +40,11 @@ int initos_clone_exec(uint64_t clone_flags, int exec_fd, char *const argv[], cha
         /* A jail run in the foreground ends with the command that runs it. */
         if (death_signal > 0)
             prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0);
+        /* Namespaces the spec names by path (a network namespace podman made): joined before
+           anything else, as host root (the planner refuses them together with a new user namespace). */
+        for (int i = 0; i < join_count; i++)
+            if (setns(join_fds[i], 0) != 0)
+                initos_jail_fail(report[1], STAGE_SETNS);
         char go;
         ssize_t n;
         do {

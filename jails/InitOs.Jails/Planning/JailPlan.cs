@@ -48,6 +48,8 @@ public sealed record JailPlan
     public bool ProgramIsInit { get; init; }
     /// <summary>What the planner left out rather than refused, for the caller to print (never sent to the jail).</summary>
     public IReadOnlyList<string> Warnings { get; init; } = [];
+    /// <summary>Namespaces (among <see cref="CloneFlags"/>) joined by path instead of made new.</summary>
+    public IReadOnlyList<JoinedNamespace> JoinedNamespaces { get; init; } = [];
     /// <summary>Programs run on the host at points of the jail's life (only from a bundle given to `initos jail`).</summary>
     public IReadOnlyList<HookPlan> Hooks { get; init; } = [];
     /// <summary>The spec's annotations: part of the state hooks are given.</summary>

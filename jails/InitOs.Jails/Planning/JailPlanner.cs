@@ -47,7 +47,7 @@ public sealed class JailPlanner
         CheckVersion(spec.OciVersion);
         var rootfs = Rootfs(bundle, spec.Root);
         var linux = spec.Linux ?? new OciLinux();
-        var cloneFlags = Namespaces.Parse(linux.Namespaces, Problem);
+        var cloneFlags = Namespaces.Parse(linux.Namespaces, Problem, out var joined);
         var process = ProcessPlanner.Plan(spec.Process, linux.Seccomp, Problem, Warning);
         var limits = ResourcePlanner.Plan(linux.Resources, Problem);
         var hooks = HookPlanner.Plan(spec.Hooks, _allowHooks, Problem);
@@ -89,6 +89,7 @@ public sealed class JailPlanner
             CgroupPath = CgroupPath(linux.CgroupsPath, id),
             ProgramIsInit = !WantsTini(spec.Annotations),
             Hooks = hooks,
+            JoinedNamespaces = joined,
             Annotations = spec.Annotations ?? new Dictionary<string, string>(),
         };
     }

@@ -17,9 +17,16 @@ public static class Namespaces
     /// <summary>The namespace types linux.namespaces may name.</summary>
     public static IEnumerable<string> Names => Flags.Keys;
 
-    public static ulong Parse(IReadOnlyList<OciNamespace>? namespaces, Action<string, string> problem)
+    /// <summary>The namespace types a spec may join by path: those a process enters with setns before anything else.</summary>
+    private const ulong Joinable = Network | Ipc | Uts | Cgroup;
+
+    public static ulong Parse(IReadOnlyList<OciNamespace>? namespaces, Action<string, string> problem) => Parse(namespaces, problem, out _);
+
+    /// <param name="joined">The namespaces named by path: the jail joins them instead of making new ones.</param>
+    public static ulong Parse(IReadOnlyList<OciNamespace>? namespaces, Action<string, string> problem, out List<JoinedNamespace> joined)
     {
         ulong flags = 0;
+        joined = [];
         foreach (var (ns, i) in (namespaces ?? []).Select((n, i) => (n, i)))
         {
             var field = $"linux.namespaces[{i}]";
@@ -30,13 +37,28 @@ public static class Namespaces
             }
             if (ns.Path is not null)
             {
-                problem(field + ".path", "joining an existing namespace is not supported; InitOS creates each jail's namespaces");
+                if ((flag & Joinable) == 0)
+                {
+                    problem(field + ".path", $"joining an existing {ns.Type} namespace is not supported (network, ipc, uts and cgroup ones are)");
+                }
+                else if (!ns.Path.StartsWith('/'))
+                {
+                    problem(field + ".path", $"\"{ns.Path}\" must be an absolute path");
+                }
+                else
+                {
+                    joined.Add(new JoinedNamespace(flag, ns.Type, ns.Path));
+                }
             }
             if ((flags & flag) != 0)
             {
                 problem(field + ".type", $"\"{ns.Type}\" is listed twice");
             }
             flags |= flag;
+        }
+        if (joined.Count > 0 && (flags & User) != 0)
+        {
+            problem("linux.namespaces", "joining a namespace by path together with a new user namespace is not supported");
         }
         if ((flags & Mount) == 0)
         {
@@ -49,3 +71,6 @@ public static class Namespaces
         return flags;
     }
 }
+
+/// <summary>A namespace the spec names by path: the jail's process joins it (setns) instead of making one.</summary>
+public sealed record JoinedNamespace(ulong Flag, string Type, string Path);

@@ -51,7 +51,7 @@ public static class ProcessPlanner
             Rlimits = Rlimits(process.Rlimits, problem),
             NoNewPrivileges = process.NoNewPrivileges,
             Terminal = process.Terminal,
-            Seccomp = BpfProgram.Compile(SeccompPolicy(seccomp, problem)),
+            Seccomp = BpfProgram.Compile(SeccompPolicy(seccomp, problem, warning)),
         };
     }
 
@@ -124,7 +124,7 @@ public static class ProcessPlanner
         return result;
     }
 
-    private static SeccompPolicy SeccompPolicy(OciSeccomp? seccomp, Action<string, string> problem)
+    private static SeccompPolicy SeccompPolicy(OciSeccomp? seccomp, Action<string, string> problem, Action<string, string> warning)
     {
         if (seccomp is null)
         {
@@ -136,15 +136,18 @@ public static class ProcessPlanner
         {
             problem("linux.seccomp.defaultAction", $"\"{seccomp.DefaultAction}\" is not an action InitOS knows");
         }
+        // Docker's and podman's profiles list x86, x32 (and others) beside x86_64: accepted, but
+        // InitOS's filter lets only the x86_64 ABI through (a 32-bit call is killed, never unfiltered).
         foreach (var arch in seccomp.Architectures ?? [])
         {
-            if (arch != "SCMP_ARCH_X86_64")
+            if (!arch.StartsWith("SCMP_ARCH_", StringComparison.Ordinal))
             {
-                problem("linux.seccomp.architectures", $"\"{arch}\": InitOS filters x86_64 only (other ABIs are killed)");
+                problem("linux.seccomp.architectures", $"\"{arch}\" is not an SCMP_ARCH_* name");
             }
         }
         var rules = new Dictionary<int, SeccompAction>();
         var argumentRules = new List<ArgumentRule>();
+        var unknown = new List<string>();
         foreach (var (rule, i) in (seccomp.Syscalls ?? []).Select((r, i) => (r, i)))
         {
             var field = $"linux.seccomp.syscalls[{i}]";
@@ -159,7 +162,10 @@ public static class ProcessPlanner
             {
                 if (!SyscallTable.TryGetNumber(name, out var number))
                 {
-                    problem($"{field}.names", $"\"{name}\" is not an x86_64 syscall");
+                    // A syscall of another ABI (a profile lists every architecture's): nothing to filter
+                    // on x86_64, as libseccomp skips it for runc.
+                    unknown.Add(name);
+                    continue;
                 }
                 else if (conditions.Count > 0)
                 {
@@ -170,6 +176,11 @@ public static class ProcessPlanner
                     rules[number] = action.Value;
                 }
             }
+        }
+        if (unknown.Count > 0 && defaultAction is { } allowing && allowing.Equals(SeccompAction.Allow))
+        {
+            // With an allowing default a rule can only deny: one that names no x86_64 call denies nothing.
+            warning("linux.seccomp.syscalls", $"not x86_64 syscalls, so not filtered: {string.Join(", ", unknown.Distinct())}");
         }
         return new SeccompPolicy(defaultAction ?? SeccompAction.KillProcess, rules, DenyDeviceNodes: false) { ArgumentRules = argumentRules };
     }

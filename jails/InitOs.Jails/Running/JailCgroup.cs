@@ -14,11 +14,19 @@ public static class JailCgroup
     public const string Root = "/sys/fs/cgroup";
     private const long Cgroup2Magic = 0x63677270;
 
-    /// <summary>The jail's cgroup directory, or null on a host without cgroup v2.</summary>
+    /// <summary>
+    /// The jail's cgroup directory, or null on a host without cgroup v2. There, a plan whose only
+    /// limit is pids.max gets a cgroup of the v1 pids hierarchy instead (the hybrid layout has one;
+    /// runc uses it too); any other limit is refused.
+    /// </summary>
     public static string? Create(JailPlan plan, string root = Root)
     {
         if (!IsCgroup2(root))
         {
+            if (plan.Limits.Count > 0 && plan.Limits.All(l => l.File == "pids.max") && IsCgroup1(Path.Combine(root, "pids")))
+            {
+                return CreateV1Pids(plan, Path.Combine(root, "pids"));
+            }
             if (plan.Limits.Count > 0)
             {
                 throw new JailException($"jail {plan.Id}: {ResourcePlanner.Field} asks for {string.Join(", ", plan.Limits.Select(l => l.File))}, "
@@ -74,7 +82,8 @@ public static class JailCgroup
         }
         catch (SysException)
         {
-            // Kernels before 5.14 have no cgroup.kill; the pid namespace's end killed the jail anyway.
+            // cgroup v1 and kernels before 5.14 have no cgroup.kill.
+            KillListed(directory);
         }
         var deadline = Environment.TickCount64 + 2000;
         while (true)
@@ -93,6 +102,59 @@ public static class JailCgroup
             {
                 return;
             }
+        }
+    }
+
+    private static string CreateV1Pids(JailPlan plan, string hierarchy)
+    {
+        var directory = Path.Combine(hierarchy, plan.CgroupPath);
+        if (Directory.Exists(directory))
+        {
+            throw new JailException($"jail {plan.Id}: cgroup {directory} already exists (another jail, or one not deleted)");
+        }
+        Directory.CreateDirectory(Path.GetDirectoryName(directory)!);
+        Files.MakeDirectory(directory);
+        try
+        {
+            Write(directory, "pids.max", plan.Limits.Single().Value, plan.Id);
+        }
+        catch
+        {
+            Remove(directory);
+            throw;
+        }
+        return directory;
+    }
+
+    /// <summary>Without cgroup.kill (v1, or a kernel before 5.14): every process the cgroup lists gets SIGKILL.</summary>
+    private static void KillListed(string directory)
+    {
+        try
+        {
+            foreach (var line in File.ReadAllLines(Path.Combine(directory, "cgroup.procs")))
+            {
+                if (int.TryParse(line, System.Globalization.CultureInfo.InvariantCulture, out var pid))
+                {
+                    Processes.Signal(pid, Signal.Kill);
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // Gone already.
+        }
+    }
+
+    private static bool IsCgroup1(string hierarchy)
+    {
+        const long cgroupMagic = 0x27e0eb;
+        try
+        {
+            return FileSystems.Status(hierarchy).Type == cgroupMagic;
+        }
+        catch (SysException)
+        {
+            return false;
         }
     }
 

@@ -89,7 +89,10 @@ public static class JailLauncher
         {
             // Preserved fds, then plan, report, start (closed for run), then the bind sources.
             var childFds = PreservedFds(plan.PreservedFds).Concat([planFd, report[1], startFd]).Concat(sources.Fds).ToArray();
-            var child = JailExec.CloneExec(plan.CloneFlags, exe, InitArguments(waitForStart, plan.PreservedFds), [], childFds, go[0], foreground ? Signal.Kill : 0);
+            var joined = OpenJoinedNamespaces(plan);
+            fds.AddRange(joined);
+            ulong joinedFlags = plan.JoinedNamespaces.Aggregate(0UL, (all, j) => all | j.Flag);
+            var child = JailExec.CloneExec(plan.CloneFlags & ~joinedFlags, exe, InitArguments(waitForStart, plan.PreservedFds), [], childFds, go[0], foreground ? Signal.Kill : 0, joined);
             Files.Close(report[1]);
             fds.Remove(report[1]);
             var state = new JailState
@@ -185,6 +188,30 @@ public static class JailLauncher
             throw;
         }
         return (plan with { Mounts = mounts }, fds);
+    }
+
+    /// <summary>The namespaces the spec names by path, opened and checked to be of the type it says.</summary>
+    private static List<int> OpenJoinedNamespaces(JailPlan plan)
+    {
+        var fds = new List<int>();
+        try
+        {
+            foreach (var ns in plan.JoinedNamespaces)
+            {
+                int fd = Files.Open(ns.Path, OpenFlags.ReadOnly | OpenFlags.CloseOnExec);
+                fds.Add(fd);
+                if (Files.NamespaceType(fd) != ns.Flag)
+                {
+                    throw new JailException($"jail {plan.Id}: {ns.Path} is not a {ns.Type} namespace");
+                }
+            }
+            return fds;
+        }
+        catch
+        {
+            fds.ForEach(Files.Close);
+            throw;
+        }
     }
 
     private static string[] InitArguments(bool waitForStart, int preserved)

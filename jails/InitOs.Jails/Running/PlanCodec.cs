@@ -54,6 +54,7 @@ public static class PlanCodec
                 w.Write(h.Timeout?.Ticks ?? 0);
             });
             List(w, plan.Annotations.ToList(), (w, a) => { w.Write(a.Key); w.Write(a.Value); });
+            List(w, plan.JoinedNamespaces, (w, j) => { w.Write(j.Flag); w.Write(j.Type); w.Write(j.Path); });
         }
         return stream.ToArray();
     }
@@ -94,6 +95,7 @@ public static class PlanCodec
             PreservedFds = r.ReadInt32(),
             Hooks = List(r, Hook),
             Annotations = List(r, r => KeyValuePair.Create(r.ReadString(), r.ReadString())).ToDictionary(),
+            JoinedNamespaces = List(r, r => new JoinedNamespace(r.ReadUInt64(), r.ReadString(), r.ReadString())),
         };
     }
 
