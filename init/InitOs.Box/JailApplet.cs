@@ -34,7 +34,7 @@ internal static class JailApplet
           state  ID                                     print the OCI state JSON
           exec   [OPTIONS] ID [--] PROGRAM [ARGS]       run another program in a running jail (the bundle's process settings)
                  --process FILE (a runtime-spec process), -e/--env K=V, --cwd DIR, -u/--user UID[:GID],
-                 --cap CAP, --no-new-privs, -d/--detach, --pid-file FILE
+                 --cap CAP, --no-new-privs, -d/--detach, --pid-file FILE, -t/--tty, --console-socket SOCKET
           kill   ID [SIGNAL]                            signal the jail's init (default TERM), which forwards it
           delete [--force] ID                           remove a stopped jail (--force: kill it first)
           list   [--format table|json] [-q]                the jails and their status (-q: IDs only)

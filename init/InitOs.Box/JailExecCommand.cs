@@ -8,7 +8,8 @@ namespace InitOs.Box;
 /// <summary>
 /// `initos jail exec [OPTIONS] ID [--] [PROGRAM ARGS]`, runc's flags: --process FILE (a whole
 /// runtime-spec process; else the one the jail started with, new args), -e/--env, --cwd,
-/// -u/--user UID[:GID], --additional-gids, --cap, --no-new-privs, -d/--detach, --pid-file.
+/// -u/--user UID[:GID], --additional-gids, --cap, --no-new-privs, -d/--detach, --pid-file,
+/// -t/--tty and --console-socket (a new terminal: its master to the socket, or relayed here).
 /// As crun (and unlike runc), an exec'd program has no_new_privs only when asked: --no-new-privs
 /// or its --process file.
 /// </summary>
@@ -16,7 +17,7 @@ internal static class JailExecCommand
 {
     private sealed class Options
     {
-        public string? ProcessFile, Cwd, User, PidFile, Id;
+        public string? ProcessFile, Cwd, User, PidFile, Id, ConsoleSocket;
         public bool Detach, NoNewPrivileges, Tty;
         public List<string> Env { get; } = [];
         public List<string> Caps { get; } = [];
@@ -28,20 +29,30 @@ internal static class JailExecCommand
     {
         var options = Parse(args);
         var jail = Jail.Open(options.Id!, root);
-        var process = Process(options, jail.StartedProcess);
+        var process = Process(options, jail.StartedProcess, out bool terminal);
+        using var tty = JailTerminal.ForExec(options.Tty || terminal, options.ConsoleSocket, options.Detach);
+        int slave = tty.OpenSlave();
+        (int Helper, int Program) started;
+        try
+        {
+            started = jail.StartExec(process, options.Detach, slave);
+        }
+        finally
+        {
+            if (slave >= 0)
+            {
+                Sys.Files.Close(slave);
+            }
+        }
+        tty.Hand();
+        JailApplet.WritePidFile(options.PidFile, started.Program);
         if (options.Detach)
         {
-            var (_, program) = jail.StartExec(process);
-            JailApplet.WritePidFile(options.PidFile, program);
             return 0;
         }
-        if (options.PidFile is null)
-        {
-            return JailApplet.ExitStatus(jail.Exec(process));
-        }
-        var (helper, started) = jail.StartExec(process);
-        JailApplet.WritePidFile(options.PidFile, started);
-        return JailApplet.ExitStatus(Sys.Processes.Wait(helper) ?? throw new JailException($"jail {jail.Id}: lost the exec helper {helper}"));
+        var exit = Sys.Processes.Wait(started.Helper) ?? throw new JailException($"jail {jail.Id}: lost the exec helper {started.Helper}");
+        tty.Finish();
+        return JailApplet.ExitStatus(exit);
     }
 
     private static Options Parse(string[] args)
@@ -66,6 +77,7 @@ internal static class JailExecCommand
                 case "--detach" or "-d": o.Detach = true; break;
                 case "--no-new-privs": o.NoNewPrivileges = true; break;
                 case "--tty" or "-t": o.Tty = true; break;
+                case "--console-socket": o.ConsoleSocket = Path.GetFullPath(Next()); break;
                 default:
                     if (flag.StartsWith('-'))
                     {
@@ -84,19 +96,17 @@ internal static class JailExecCommand
         {
             throw new JailUsageException("exec: no program given (PROGRAM ARGS, or --process FILE)");
         }
-        if (o.Tty)
-        {
-            throw new JailUsageException("exec: --tty is not supported yet: the exec'd program gets this command's stdio");
-        }
         return o;
     }
 
     /// <summary>The exec'd process: the --process file's, or the jail's own with the command's args, then the flags on top.</summary>
-    private static ProcessPlan Process(Options o, ProcessPlan started)
+    /// <param name="terminal">The --process file asks for a terminal (process.terminal), as podman's does for exec -t.</param>
+    private static ProcessPlan Process(Options o, ProcessPlan started, out bool terminal)
     {
         var process = o.ProcessFile is null
             ? started with { Args = o.Command, NoNewPrivileges = o.NoNewPrivileges, Terminal = false }
-            : FromFile(o.ProcessFile, started) with { };
+            : FromFile(o.ProcessFile, started);
+        terminal = process.Terminal;
         if (o.ProcessFile is not null && o.Command.Length > 0)
         {
             process = process with { Args = o.Command };
@@ -148,7 +158,7 @@ internal static class JailExecCommand
         {
             throw new SpecException(file, problems);
         }
-        return planned with { Seccomp = started.Seccomp, Terminal = false };
+        return planned with { Seccomp = started.Seccomp };
     }
 
     private static List<string> WithEnv(IReadOnlyList<string> env, IEnumerable<string> added)

@@ -38,6 +38,21 @@ internal sealed class JailTerminal : IDisposable
             : Open(socket);
     }
 
+    /// <summary>exec --tty: detached it must go to a socket; else to the socket when there is one, or relayed.</summary>
+    public static JailTerminal ForExec(bool tty, string? socket, bool detach)
+    {
+        if (!tty)
+        {
+            return None;
+        }
+        return detach && socket is null
+            ? throw new JailException("exec --tty --detach returns at once and has no --console-socket to send the terminal to (use --console-socket)")
+            : Open(socket);
+    }
+
+    /// <summary>The terminal's slave, opened for a program's stdio (the caller closes it once the program has it); -1 without a terminal.</summary>
+    public int OpenSlave() => _slave is null ? -1 : Files.Open(_slave, OpenFlags.ReadWrite | OpenFlags.NoCtty | OpenFlags.CloseOnExec);
+
     /// <summary>run in the foreground: to the socket when there is one, else relayed by this command.</summary>
     public static JailTerminal ForForeground(JailPlan plan, string? socket) => plan.Process.Terminal ? Open(socket) : None;
 

@@ -27,6 +27,8 @@ public sealed record JailProcessSettings
     public bool KeepSession { get; init; }
     /// <summary>fds 3…3+n-1 stay open across exec (runc's --preserve-fds); all others above 2 close.</summary>
     public int PreservedFds { get; init; }
+    /// <summary>A terminal (a pty slave fd) to put on 0, 1 and 2 as the controlling terminal; -1: the caller's stdio.</summary>
+    public int StdioFd { get; init; } = -1;
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -48,6 +50,7 @@ internal unsafe struct JailProcessNative
     public int ExecFd;
     public int KeepSession;
     public int PreservedFds;
+    public int StdioFd;
 }
 
 [StructLayout(LayoutKind.Sequential)]
@@ -106,21 +109,24 @@ public static class JailExec
     /// A process inside a running jail: joins its cgroup (by writing to <paramref name="cgroupProcsFd"/>,
     /// -1 for none) and <paramref name="namespaceFds"/> (user first, and then
     /// <paramref name="firstIsUserNamespace"/>: it becomes that namespace's root before it forks), forks
-    /// into the pid namespace and execs with <paramref name="settings"/>. The pid returned is a
-    /// helper outside the pid namespace that exits with the program's status.
+    /// into the pid namespace and execs with <paramref name="settings"/>. Pid is a helper outside the
+    /// pid namespace that exits with the program's status (<paramref name="detach"/>: at once, leaving
+    /// the program to the nearest subreaper); ProgramPid is the program's, as this namespace sees it.
     /// </summary>
-    public static unsafe (int Pid, PreExecFailure? Failure) Enter(int cgroupProcsFd, IReadOnlyList<int> namespaceFds, bool firstIsUserNamespace, string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings)
+    public static unsafe (int Pid, int ProgramPid, PreExecFailure? Failure) Enter(int cgroupProcsFd, IReadOnlyList<int> namespaceFds, bool firstIsUserNamespace, string path, IReadOnlyList<string> argv, IReadOnlyList<string> env, JailProcessSettings settings, bool detach = false)
     {
         using var nativeArgv = new NativeStringArray(argv);
         using var nativeEnv = new NativeStringArray(env);
         var fds = namespaceFds.ToArray();
-        return WithNativeSettings(settings, (JailProcessNative* process, out int stage, out int error) =>
+        int programPid = 0;
+        var (pid, failure) = WithNativeSettings(settings, (JailProcessNative* process, out int stage, out int error) =>
         {
             fixed (int* fdPointer = fds)
             {
-                return Interop.Native.JailEnter(cgroupProcsFd, fdPointer, fds.Length, firstIsUserNamespace ? 1 : 0, path, nativeArgv.Pointer, nativeEnv.Pointer, process, out stage, out error);
+                return Interop.Native.JailEnter(cgroupProcsFd, fdPointer, fds.Length, firstIsUserNamespace ? 1 : 0, path, nativeArgv.Pointer, nativeEnv.Pointer, process, detach ? 1 : 0, out programPid, out stage, out error);
             }
         });
+        return (pid, programPid, failure);
     }
 
     private unsafe delegate int NativeStart(JailProcessNative* process, out int stage, out int error);
@@ -168,6 +174,7 @@ public static class JailExec
         ExecFd = settings.ExecutableFd,
         KeepSession = settings.KeepSession ? 1 : 0,
         PreservedFds = settings.PreservedFds,
+        StdioFd = settings.StdioFd,
     };
 
     /// <summary>

@@ -39,18 +39,4 @@ public readonly record struct ProcStat(int Pid, string Name, char State, int Par
             ? new ProcStat(pid, stat[(open + 1)..close], fields[0].FirstOrDefault(), parent, start)
             : null;
     }
-
-    /// <summary>The first child of <paramref name="pid"/> (/proc/PID/task/PID/children); null when it has none or is gone.</summary>
-    public static int? FirstChild(int pid, string proc = "/proc")
-    {
-        try
-        {
-            var children = File.ReadAllText($"{proc}/{pid}/task/{pid}/children").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return children.Length > 0 && int.TryParse(children[0], NumberStyles.None, CultureInfo.InvariantCulture, out var child) ? child : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-    }
 }

@@ -26,7 +26,7 @@ internal static partial class Native
     internal static partial int IdmappedMount(string source, int usernsFd, string target, out int step);
 
     [LibraryImport(Name, EntryPoint = "initos_jail_exec", StringMarshalling = StringMarshalling.Utf8)]
-    internal static unsafe partial int JailEnter(int cgroupProcsFd, int* namespaceFds, int count, int firstIsUserNamespace, string path, nint argv, nint envp, JailProcessNative* process, out int stage, out int error);
+    internal static unsafe partial int JailEnter(int cgroupProcsFd, int* namespaceFds, int count, int firstIsUserNamespace, string path, nint argv, nint envp, JailProcessNative* process, int detach, out int programPid, out int stage, out int error);
 
     [LibraryImport(Name, EntryPoint = "initos_clone_exec")]
     internal static unsafe partial int CloneExec(ulong cloneFlags, int execFd, nint argv, nint envp, int* fds, int fdCount, int goFd, int deathSignal, int* joinFds, int joinCount, out int reportFd);

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "initos_jail.h"
+#include <sys/ioctl.h>
 
 struct failure {
     int32_t stage;
@@ -78,6 +79,14 @@ static int become_jail_program(const char *path, char *const argv[], char *const
     /* A new session: the program cannot reach the caller's terminal (TIOCSTI). */
     if (!p->keep_session && setsid() < 0)
         return STAGE_SETSID;
+    /* exec --tty: the terminal is stdio and, in the new session, the controlling terminal. */
+    if (p->stdio_fd >= 0) {
+        for (int fd = 0; fd <= 2; fd++)
+            if (dup2(p->stdio_fd, fd) < 0)
+                return STAGE_DUP;
+        if (ioctl(0, TIOCSCTTY, 0) != 0)
+            return STAGE_DUP;
+    }
     for (uint32_t i = 0; i < p->rlimit_count; i++) {
         struct rlimit limit = { p->rlimits[i].soft, p->rlimits[i].hard };
         if (setrlimit(p->rlimits[i].resource, &limit) != 0)

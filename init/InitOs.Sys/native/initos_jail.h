@@ -53,6 +53,7 @@ struct initos_jail_process {
     int32_t exec_fd;                /* >= 0: execveat this fd (a host binary, e.g. a toolbox) instead of path */
     int32_t keep_session;           /* 1: no setsid (the caller already leads its session: a jail's init) */
     int32_t preserved_fds;          /* fds 3…3+n-1 stay open across exec (runc's --preserve-fds) */
+    int32_t stdio_fd;               /* >= 0: a terminal put on 0, 1, 2 and made the controlling one */
 };
 
 enum {

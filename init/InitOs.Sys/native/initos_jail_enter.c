@@ -111,7 +111,8 @@ void initos_clone_exec_result(int report_fd, int *stage, int *error)
  * into a user namespace needs a single-threaded process, which a fork child is), then forks
  * again because a pid namespace only applies to children. The grandchild is set up like the
  * jail's program (jail_child) and execs; the middle process waits for it and exits with its
- * status (128+signal when killed). Returns the middle process's pid or -errno.
+ * status (128+signal when killed), or, detached, exits at once and leaves the program to the
+ * nearest subreaper. Returns the middle process's pid or -errno; *program_pid is the program's.
  *
  * The joining process is host root until it has joined: it makes itself non-dumpable before
  * the first setns, so nothing in the jail can ptrace it or open its /proc files (the
@@ -120,13 +121,22 @@ void initos_clone_exec_result(int report_fd, int *stage, int *error)
  * the jail can see is never host root.
  */
 int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, int first_is_user_ns, const char *path,
-                     char *const argv[], char *const envp[], const struct initos_jail_process *process, int *stage, int *error)
+                     char *const argv[], char *const envp[], const struct initos_jail_process *process, int detach,
+                     int *program_pid, int *stage, int *error)
 {
+    /* The middle process sends the program's pid (as the host sees it) through this pipe. */
+    int pid_pipe[2];
+    if (pipe2(pid_pipe, O_CLOEXEC) != 0)
+        return -errno;
     int report[2];
     pid_t pid = initos_fork_with_report(report);
-    if (pid < 0)
+    if (pid < 0) {
+        close(pid_pipe[0]);
+        close(pid_pipe[1]);
         return pid;
+    }
     if (pid == 0) {
+        close(pid_pipe[0]);
         /* Into the jail's cgroup first, so its limits hold for this program too ("0": this process). */
         if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1)
             initos_jail_fail(report[1], STAGE_JOIN_CGROUP);
@@ -141,15 +151,33 @@ int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, int f
         pid_t inner = fork();
         if (inner < 0)
             initos_jail_fail(report[1], STAGE_SETNS);
-        if (inner == 0)
+        if (inner == 0) {
+            close(pid_pipe[1]);
             initos_jail_child(path, argv, envp, process, report[1]);
+        }
         close(report[1]);
+        ssize_t written = write(pid_pipe[1], &inner, sizeof inner);
+        (void)written;
+        close(pid_pipe[1]);
+        /* Detached (exec -d): the program is left to the nearest subreaper, as runc leaves it (a
+           caller such as conmon waits for it itself). Else this process waits and passes its status on. */
+        if (detach)
+            _exit(0);
         int status = 0;
         while (waitpid(inner, &status, 0) < 0 && errno == EINTR) {
         }
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     }
-    return initos_jail_finish_start(pid, report, stage, error);
+    close(pid_pipe[1]);
+    int result = initos_jail_finish_start(pid, report, stage, error);
+    pid_t program = 0;
+    ssize_t n;
+    do {
+        n = read(pid_pipe[0], &program, sizeof program);
+    } while (n < 0 && errno == EINTR);
+    close(pid_pipe[0]);
+    *program_pid = n == (ssize_t)sizeof program ? program : 0;
+    return result;
 }
 
 /*

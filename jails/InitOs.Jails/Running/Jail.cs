@@ -117,14 +117,14 @@ public sealed class Jail
     /// <summary>
     /// Starts <paramref name="process"/> in the running jail (HOME from the jail's passwd when its
     /// environment has none) and returns the pid of a helper outside the jail that exits with the
-    /// program's status, and the program's own pid (0 if it could not be read).
+    /// program's status, and the program's own pid. <paramref name="detach"/>: the helper is gone
+    /// already and the program belongs to the nearest subreaper (runc's exec -d).
     /// </summary>
-    public (int Helper, int Program) StartExec(ProcessPlan process)
+    public (int Helper, int Program) StartExec(ProcessPlan process, bool detach = false, int terminalFd = -1)
     {
         Guard(JailVerb.Exec);
         var plan = SavedPlan();
-        int helper = JailProgram.Enter(Pid, _state.Cgroup, plan.CloneFlags, JailHome.WithHome(process, $"/proc/{Pid}/root"));
-        return (helper, ProcStat.FirstChild(helper) ?? 0);
+        return JailProgram.EnterJail(Pid, _state.Cgroup, plan.CloneFlags, JailHome.WithHome(process, $"/proc/{Pid}/root"), detach: detach, stdioFd: terminalFd);
     }
 
     /// <summary>Runs <paramref name="process"/> in the running jail and waits: its exit.</summary>

@@ -64,7 +64,12 @@ public static class JailProgram
     /// </summary>
     /// <param name="executableFd">-1: args[0] from the jail's files; else an open host binary (a toolbox) to run there.</param>
     /// <param name="target">The init held by a pidfd: checked after the namespace fds are opened, so they cannot be a pid-reuser's.</param>
-    public static int Enter(int initPid, string? cgroup, ulong cloneFlags, ProcessPlan process, int executableFd = -1, ProcessHandle? target = null)
+    public static int Enter(int initPid, string? cgroup, ulong cloneFlags, ProcessPlan process, int executableFd = -1, ProcessHandle? target = null) =>
+        EnterJail(initPid, cgroup, cloneFlags, process, executableFd, target).Helper;
+
+    /// <summary>As <see cref="Enter"/>, with the program's own pid; <paramref name="detach"/>: the helper exits at once (runc's exec -d).</summary>
+    /// <param name="stdioFd">A terminal for the program's stdio and controlling terminal (exec --tty); -1: this process's stdio.</param>
+    public static (int Helper, int Program) EnterJail(int initPid, string? cgroup, ulong cloneFlags, ProcessPlan process, int executableFd = -1, ProcessHandle? target = null, bool detach = false, int stdioFd = -1)
     {
         // The user namespace first: the others are then joined with its capabilities.
         var order = new (ulong Flag, string Name)[]
@@ -90,12 +95,20 @@ public static class JailProgram
                 throw new JailException($"the jail's process {initPid} ended while it was being joined");
             }
             var path = Resolve(process.Args[0], process.Env, $"/proc/{initPid}/root");
-            var (pid, failure) = JailExec.Enter(cgroupProcs, fds, (cloneFlags & Namespaces.User) != 0, path, process.Args, process.Env, Settings(process) with { ExecutableFd = executableFd });
+            var (pid, program, failure) = JailExec.Enter(cgroupProcs, fds, (cloneFlags & Namespaces.User) != 0, path, process.Args, process.Env, Settings(process) with { ExecutableFd = executableFd, StdioFd = stdioFd }, detach);
             if (failure is { } f)
             {
+                if (detach)
+                {
+                    Processes.Wait(pid);
+                }
                 throw new JailException($"exec {process.Args[0]} in the jail failed at {f}");
             }
-            return pid;
+            if (detach)
+            {
+                Processes.Wait(pid); // The helper has left; the program is the subreaper's now.
+            }
+            return (pid, program);
         }
         finally
         {

@@ -377,23 +377,4 @@ public sealed class OciRootfsTests
             Tool.Run("umount", mountPoint);
         }
     }
-
-    /// <summary>A directory a tool creates as a side effect, removed on dispose when it did not exist before.</summary>
-    /// <summary>A directory or file some tool makes on first use, removed afterwards when it was not there before.</summary>
-    private sealed class RemovedAfterwards(string path) : IDisposable
-    {
-        private readonly bool _existed = Directory.Exists(path) || File.Exists(path);
-
-        public void Dispose()
-        {
-            if (!_existed && Directory.Exists(path))
-            {
-                Directory.Delete(path, true);
-            }
-            else if (!_existed && File.Exists(path))
-            {
-                File.Delete(path);
-            }
-        }
-    }
 }
