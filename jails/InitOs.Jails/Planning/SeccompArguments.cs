@@ -12,6 +12,10 @@ internal static class SeccompArguments
         ["SCMP_CMP_EQ"] = ArgumentComparison.Equal,
         ["SCMP_CMP_NE"] = ArgumentComparison.NotEqual,
         ["SCMP_CMP_MASKED_EQ"] = ArgumentComparison.MaskedEqual,
+        ["SCMP_CMP_LT"] = ArgumentComparison.LessThan,
+        ["SCMP_CMP_LE"] = ArgumentComparison.LessOrEqual,
+        ["SCMP_CMP_GT"] = ArgumentComparison.GreaterThan,
+        ["SCMP_CMP_GE"] = ArgumentComparison.GreaterOrEqual,
     };
 
     public static IReadOnlyList<ArgumentCondition> Conditions(IReadOnlyList<OciSyscallArg>? args, string field, Action<string, string> problem)

@@ -9,6 +9,14 @@ public enum ArgumentComparison
     NotEqual,
     /// <summary>(argument &amp; Value) == ValueTwo, as libseccomp and OCI define it</summary>
     MaskedEqual,
+    /// <summary>argument &lt; Value (unsigned 64-bit, as libseccomp compares)</summary>
+    LessThan,
+    /// <summary>argument &lt;= Value</summary>
+    LessOrEqual,
+    /// <summary>argument &gt; Value</summary>
+    GreaterThan,
+    /// <summary>argument &gt;= Value</summary>
+    GreaterOrEqual,
 }
 
 /// <summary>One condition on a syscall argument (0–5), over all 64 bits.</summary>

@@ -56,9 +56,34 @@ internal static class ArgumentRuleCode
                 block.Add(new Pending(BpfProgram.LoadWordAbs, 0, 0, high));
                 block.Add(new Pending(BpfProgram.JumpEq, Fail, next, (uint)(condition.Value >> 32)));
                 break;
+            case ArgumentComparison.GreaterThan or ArgumentComparison.GreaterOrEqual or ArgumentComparison.LessThan or ArgumentComparison.LessOrEqual:
+                AddOrdered(block, low, high, condition);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(condition), condition.Comparison, "not a comparison InitOS compiles");
         }
+    }
+
+    /// <summary>
+    /// An unsigned 64-bit order from two 32-bit words: the high words decide unless equal, then
+    /// the low ones do. "greater" holds when high &gt; V.high, or high == V.high and low &gt; (or &gt;=)
+    /// V.low; "less" is the negation of "greater or equal" (or of "greater", for less-or-equal).
+    /// </summary>
+    private static void AddOrdered(List<Pending> block, uint low, uint high, ArgumentCondition condition)
+    {
+        bool greater = condition.Comparison is ArgumentComparison.GreaterThan or ArgumentComparison.GreaterOrEqual;
+        bool strictLow = condition.Comparison is ArgumentComparison.GreaterThan or ArgumentComparison.LessOrEqual;
+        uint valueHigh = (uint)(condition.Value >> 32), valueLow = (uint)condition.Value;
+        int start = block.Count, next = start + 5, equalHigh = start + 2, compareLow = start + 3;
+        block.Add(new Pending(BpfProgram.LoadWordAbs, 0, 0, high));
+        // high > V.high: greater holds (less fails); high == V.high: look at low; high < V.high: the opposite.
+        block.Add(greater
+            ? new Pending(BpfProgram.JumpGt, next, equalHigh, valueHigh)
+            : new Pending(BpfProgram.JumpGe, equalHigh, next, valueHigh));
+        block.Add(new Pending(BpfProgram.JumpEq, compareLow, Fail, valueHigh));
+        block.Add(new Pending(BpfProgram.LoadWordAbs, 0, 0, low));
+        var lowJump = strictLow ? BpfProgram.JumpGt : BpfProgram.JumpGe;
+        block.Add(greater ? new Pending(lowJump, next, Fail, valueLow) : new Pending(lowJump, Fail, next, valueLow));
     }
 
     // A = word; [A &= mask]; if (A != value) goto fail

@@ -19,7 +19,8 @@ public static class BpfProgram
     // Classic BPF opcodes.
     internal const ushort LoadWordAbs = 0x20;  // BPF_LD | BPF_W | BPF_ABS
     internal const ushort JumpEq = 0x15;       // BPF_JMP | BPF_JEQ | BPF_K
-    private const ushort JumpGe = 0x35;       // BPF_JMP | BPF_JGE | BPF_K
+    internal const ushort JumpGt = 0x25;       // BPF_JMP | BPF_JGT | BPF_K (unsigned)
+    internal const ushort JumpGe = 0x35;       // BPF_JMP | BPF_JGE | BPF_K (unsigned)
     internal const ushort AndK = 0x54;         // BPF_ALU | BPF_AND | BPF_K
     internal const ushort JumpAlways = 0x05;   // BPF_JMP | BPF_JA
     internal const ushort Return = 0x06;       // BPF_RET | BPF_K

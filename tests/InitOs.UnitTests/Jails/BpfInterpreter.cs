@@ -36,6 +36,7 @@ internal static class BpfInterpreter
                 case 0x05: pc += (int)k; break;
                 case 0x15: pc += a == k ? jt : jf; break;
                 case 0x35: pc += a >= k ? jt : jf; break;
+                case 0x25: pc += a > k ? jt : jf; break;
                 case 0x06: return k;
                 default: throw new InvalidOperationException($"opcode 0x{op:x} at {pc - 1} is not one InitOS emits");
             }

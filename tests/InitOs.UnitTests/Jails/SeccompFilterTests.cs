@@ -90,6 +90,20 @@ public sealed class SeccompFilterTests
     [InlineData("SCMP_CMP_MASKED_EQ", 0xF0UL, 0x30UL, 0x4FUL, false)]
     [InlineData("SCMP_CMP_MASKED_EQ", 0xF00000000UL, 0x100000000UL, 0x1_0000_0007UL, true)]
     [InlineData("SCMP_CMP_MASKED_EQ", 0xF00000000UL, 0x100000000UL, 0x2_0000_0007UL, false)]
+    // Orders are unsigned 64-bit: the high words decide unless they are equal.
+    [InlineData("SCMP_CMP_GT", 5UL, 0UL, 6UL, true)]
+    [InlineData("SCMP_CMP_GT", 5UL, 0UL, 5UL, false)]
+    [InlineData("SCMP_CMP_GT", 5UL, 0UL, 1UL << 32, true)]
+    [InlineData("SCMP_CMP_GT", (1UL << 32) | 5, 0UL, 6UL, false)]
+    [InlineData("SCMP_CMP_GE", 5UL, 0UL, 5UL, true)]
+    [InlineData("SCMP_CMP_GE", 5UL, 0UL, 4UL, false)]
+    [InlineData("SCMP_CMP_LT", 5UL, 0UL, 4UL, true)]
+    [InlineData("SCMP_CMP_LT", 5UL, 0UL, 5UL, false)]
+    [InlineData("SCMP_CMP_LT", 5UL, 0UL, (1UL << 32) | 1, false)]
+    [InlineData("SCMP_CMP_LT", (1UL << 32) | 5, 0UL, 0xFFFF_FFFFUL, true)]
+    [InlineData("SCMP_CMP_LE", 5UL, 0UL, 5UL, true)]
+    [InlineData("SCMP_CMP_LE", 5UL, 0UL, 6UL, false)]
+    [InlineData("SCMP_CMP_LE", ulong.MaxValue, 0UL, ulong.MaxValue, true)]
     public void An_oci_rule_on_an_argument_matches_all_64_bits(string op, ulong value, ulong valueTwo, ulong argument, bool matches)
     {
         var json = $$"""
@@ -102,7 +116,7 @@ public sealed class SeccompFilterTests
 
     [Theory]
     [InlineData("""{ "index": 6, "value": 1, "op": "SCMP_CMP_EQ" }""", "linux.seccomp.syscalls[0].args[0].index: 6 is not an argument index (0 to 5)")]
-    [InlineData("""{ "index": 0, "value": 1, "op": "SCMP_CMP_GT" }""", "linux.seccomp.syscalls[0].args[0].op: \"SCMP_CMP_GT\" is not a comparison InitOS compiles")]
+    [InlineData("""{ "index": 0, "value": 1, "op": "SCMP_CMP_BETWEEN" }""", "linux.seccomp.syscalls[0].args[0].op: \"SCMP_CMP_BETWEEN\" is not a comparison InitOS compiles")]
     [InlineData("""{ "index": 0, "value": 1, "op": "SCMP_CMP_EQ", "extra": 1 }""", "linux.seccomp.syscalls[0].args[0].extra")]
     public void An_argument_rule_InitOS_cannot_compile_is_refused_by_name(string arg, string expected)
     {
