@@ -165,6 +165,7 @@ install: box kernel
 	rm -rf $(LIBDIR).new && mkdir -p $(LIBDIR).new/box $(DESTDIR)$(PREFIX)/bin
 	cp -a $(OUT)/install/cli $(LIBDIR).new/cli
 	install -m 0755 $(BOX) $(LIBDIR).new/box/initos
+	ln -s initos $(LIBDIR).new/box/initos-runc
 	cp -al $(KERNEL_DIR)/. $(LIBDIR).new/kernel 2>/dev/null || cp -a $(KERNEL_DIR)/. $(LIBDIR).new/kernel
 	rm -rf $(LIBDIR) && mv $(LIBDIR).new $(LIBDIR)
 	ln -sfn ../lib/initos/cli/initos $(DESTDIR)$(PREFIX)/bin/initos

@@ -28,6 +28,9 @@ public sealed class InstallTests
         Assert.Equal($"{BuildVersion.Text}\n", version.Out);
         var box = Tool.Exec(Path.Combine(prefix.Path, "lib/initos/box/initos"), ["version"]);
         Assert.Equal($"initos {BuildVersion.Text}\n", box.Out);
+        // The runtime under runc's kind of name, for podman --runtime.
+        var runtime = Tool.Exec(Path.Combine(prefix.Path, "lib/initos/box/initos-runc"), ["--version"]);
+        Assert.StartsWith($"initos jail version {BuildVersion.Text}\n", runtime.Out, StringComparison.Ordinal);
 
         var build = Tool.Exec(initos, ["build", "initramfs", "--zstd-level", "3", "--output", "i.img"], elsewhere.Path, bare);
         Assert.True(build.Code == 0, build.ToString());
