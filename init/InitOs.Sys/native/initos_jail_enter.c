@@ -124,19 +124,30 @@ int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, int f
                      char *const argv[], char *const envp[], const struct initos_jail_process *process, int detach,
                      int *program_pid, int *stage, int *error)
 {
-    /* The middle process sends the program's pid (as the host sees it) through this pipe. */
-    int pid_pipe[2];
+    /* The middle process sends the program's pid (as the host sees it) through pid_pipe; when
+       detached it waits on release for the exec's outcome: 'w' (it failed: reap the program, so
+       no zombie of the jail's pid namespace falls to a subreaper outside it) or 'x' (it ran). */
+    int pid_pipe[2], release[2];
     if (pipe2(pid_pipe, O_CLOEXEC) != 0)
         return -errno;
+    if (pipe2(release, O_CLOEXEC) != 0) {
+        int e = errno;
+        close(pid_pipe[0]);
+        close(pid_pipe[1]);
+        return -e;
+    }
     int report[2];
     pid_t pid = initos_fork_with_report(report);
     if (pid < 0) {
         close(pid_pipe[0]);
         close(pid_pipe[1]);
+        close(release[0]);
+        close(release[1]);
         return pid;
     }
     if (pid == 0) {
         close(pid_pipe[0]);
+        close(release[1]);
         /* Into the jail's cgroup first, so its limits hold for this program too ("0": this process). */
         if (cgroup_procs_fd >= 0 && write(cgroup_procs_fd, "0", 1) != 1)
             initos_jail_fail(report[1], STAGE_JOIN_CGROUP);
@@ -153,23 +164,39 @@ int initos_jail_exec(int cgroup_procs_fd, const int *ns_fds, int ns_count, int f
             initos_jail_fail(report[1], STAGE_SETNS);
         if (inner == 0) {
             close(pid_pipe[1]);
+            close(release[0]);
             initos_jail_child(path, argv, envp, process, report[1]);
         }
         close(report[1]);
         ssize_t written = write(pid_pipe[1], &inner, sizeof inner);
         (void)written;
         close(pid_pipe[1]);
-        /* Detached (exec -d): the program is left to the nearest subreaper, as runc leaves it (a
-           caller such as conmon waits for it itself). Else this process waits and passes its status on. */
-        if (detach)
+        /* Detached (exec -d): once the program runs it is left to the nearest subreaper, as runc
+           leaves it (a caller such as conmon waits for it itself). Else this process waits and
+           passes its status on. */
+        if (detach) {
+            char outcome = 'x';
+            ssize_t got;
+            do {
+                got = read(release[0], &outcome, 1);
+            } while (got < 0 && errno == EINTR);
+            if (got == 1 && outcome == 'w')
+                while (waitpid(inner, NULL, 0) < 0 && errno == EINTR) {
+                }
             _exit(0);
+        }
         int status = 0;
         while (waitpid(inner, &status, 0) < 0 && errno == EINTR) {
         }
         _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
     }
     close(pid_pipe[1]);
+    close(release[0]);
     int result = initos_jail_finish_start(pid, report, stage, error);
+    char outcome = *stage != 0 ? 'w' : 'x';
+    ssize_t sent = write(release[1], &outcome, 1);
+    (void)sent;
+    close(release[1]);
     pid_t program = 0;
     ssize_t n;
     do {

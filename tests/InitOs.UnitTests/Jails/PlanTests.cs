@@ -82,7 +82,6 @@ public sealed class PlanTests
     [InlineData(""", "sysctl": { "kernel.panic": "1" }""", "linux.sysctl.kernel.panic: not a namespaced sysctl")]
     [InlineData(""", "sysctl": { "net.ipv4.ip_forward": "1" }""", "linux.sysctl.net.ipv4.ip_forward: needs a network namespace")]
     [InlineData(""", "rootfsPropagation": "rshared" """, "linux.rootfsPropagation: \"rshared\" would let jail mounts reach the host")]
-    [InlineData(""", "seccomp": { "defaultAction": "SCMP_ACT_ERRNO", "syscalls": [ { "names": ["no_such_call"], "action": "SCMP_ACT_ALLOW" } ] }""", "linux.seccomp.syscalls[0].names: \"no_such_call\" is not an x86_64 syscall")]
     [InlineData(""", "devices": [ { "path": "/etc/../sda", "type": "b", "major": 8, "minor": 0 } ]""", "linux.devices[0].path: \"/etc/../sda\" must be an absolute path without ..")]
     [InlineData(""", "resources": { "memory": { "swap": 1000 } }""", "linux.resources.memory.swap: counts memory plus swap, so it needs memory.limit too")]
     [InlineData(""", "resources": { "memory": { "limit": 2000, "swap": 1000 } }""", "linux.resources.memory.swap: 1000 is less than memory.limit 2000")]
@@ -128,5 +127,18 @@ public sealed class PlanTests
         Assert.Equal(SeccompAction.Errno(1), policy.Rules[finit]);
         Assert.Equal(SeccompAction.Allow, policy.Rules[openat]);
         Assert.True(policy.DenyDeviceNodes);
+    }
+
+    /// <summary>
+    /// A profile lists every ABI's syscalls (Docker's, podman's): a name x86_64 lacks is skipped,
+    /// as libseccomp skips it; with an allowing default (where a rule can only deny) it is named.
+    /// </summary>
+    [Fact]
+    public void Syscalls_of_other_abis_are_skipped_and_named_when_the_default_allows()
+    {
+        var denying = PlanOf(Spec(linux: """, "seccomp": { "defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"], "syscalls": [ { "names": ["read", "_llseek"], "action": "SCMP_ACT_ALLOW" } ] }"""));
+        Assert.Empty(denying.Warnings);
+        var allowing = PlanOf(Spec(linux: """, "seccomp": { "defaultAction": "SCMP_ACT_ALLOW", "syscalls": [ { "names": ["no_such_call", "mount"], "action": "SCMP_ACT_ERRNO" } ] }"""));
+        Assert.Equal(["linux.seccomp.syscalls: not x86_64 syscalls, so not filtered: no_such_call"], allowing.Warnings);
     }
 }
