@@ -150,6 +150,7 @@ bench: images
 	scripts/bench-pid1.sh
 	scripts/bench-jails.sh
 	scripts/bench-jails-vm.sh
+	scripts/bench-podman.sh
 	scripts/bench-sidecar.sh
 	scripts/bench-modes.sh
 	scripts/bench-upgrades.sh

@@ -36,7 +36,7 @@ internal static class JailApplet
                  --process FILE (a runtime-spec process), -e/--env K=V, --cwd DIR, -u/--user UID[:GID],
                  --cap CAP, --no-new-privs, -d/--detach, --pid-file FILE, -t/--tty, --console-socket SOCKET
           kill   ID [SIGNAL]                            signal the jail's init (default TERM), which forwards it
-          delete [--force] ID                           remove a stopped jail (--force: kill it first)
+          delete [--force] ID                           remove a stopped or created jail (--force: kill a running one first)
           list   [--format table|json] [-q]                the jails and their status (-q: IDs only)
           ps     [--format table|json] ID               the processes in a jail
           spec   [--bundle DIR] [--rootless]            write a config.json to start from
@@ -159,6 +159,20 @@ internal static class JailApplet
         return plan;
     }
 
+    /// <summary>A step between planning and launching: when it fails, the pool slot the plan took goes back.</summary>
+    private static T GivingBackOnFailure<T>(JailPlan plan, Func<T> step)
+    {
+        try
+        {
+            return step();
+        }
+        catch
+        {
+            JailLauncher.ReleaseLease(plan.Lease);
+            throw;
+        }
+    }
+
     private static JailPlan PlanWithSlot(JailArguments arguments, string root)
     {
         var bundle = Bundle.Load(arguments.Bundle, arguments.Config);
@@ -184,7 +198,7 @@ internal static class JailApplet
     private static int Create(JailArguments arguments, string root)
     {
         var plan = Plan(arguments, root);
-        using var terminal = JailTerminal.ForDetached(plan, arguments.ConsoleSocket, "create");
+        using var terminal = GivingBackOnFailure(plan, () => JailTerminal.ForDetached(plan, arguments.ConsoleSocket, "create"));
         var jail = Jail.Create(terminal.Attach(plan), waitForStart: true, foreground: false, root);
         terminal.Hand();
         WritePidFile(arguments.PidFile, jail.Pid);
@@ -195,7 +209,7 @@ internal static class JailApplet
     private static int RunDetached(JailArguments arguments, string root)
     {
         var plan = Plan(arguments, root);
-        using var terminal = JailTerminal.ForDetached(plan, arguments.ConsoleSocket, "run --detach");
+        using var terminal = GivingBackOnFailure(plan, () => JailTerminal.ForDetached(plan, arguments.ConsoleSocket, "run --detach"));
         var jail = Jail.Create(terminal.Attach(plan), waitForStart: false, foreground: false, root);
         terminal.Hand();
         WritePidFile(arguments.PidFile, jail.Pid);
@@ -223,7 +237,7 @@ internal static class JailApplet
             return RunDetached(arguments, root);
         }
         var plan = Plan(arguments, root);
-        using var terminal = JailTerminal.ForForeground(plan, arguments.ConsoleSocket);
+        using var terminal = GivingBackOnFailure(plan, () => JailTerminal.ForForeground(plan, arguments.ConsoleSocket));
         plan = terminal.Attach(plan);
         var reaper = new Reaper();
         int pid = 0;
