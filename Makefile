@@ -36,7 +36,7 @@ help:
 	@echo "make test   install prerequisites and run every test"
 	@echo "make run    boot the built images interactively (Ctrl-A X quits); make run-uefi: the signed disk"
 	@echo "make install  the workstation initos (PREFIX=/usr/local): CLI, box, default config and kernel; make uninstall"
-	@echo "make bench  boot time and size against initramfs-tools and a busybox script; PID 1 reaping and memory against tini and busybox init; jail start-up against runc and bwrap"
+	@echo "make bench  boot time and size against initramfs-tools and a busybox script; PID 1 reaping and memory against tini and busybox init; jail start-up against runc and bwrap; podman with initos against podman with runc"
 
 prereqs:
 	@scripts/install-prereqs.sh
