@@ -195,25 +195,23 @@ internal static class JailApplet
         }
     }
 
-    private static int Create(JailArguments arguments, string root)
-    {
-        var plan = Plan(arguments, root);
-        using var terminal = GivingBackOnFailure(plan, () => JailTerminal.ForDetached(plan, arguments.ConsoleSocket, "create"));
-        var jail = Jail.Create(terminal.Attach(plan), waitForStart: true, foreground: false, root);
-        terminal.Hand();
-        WritePidFile(arguments.PidFile, jail.Pid);
-        return 0;
-    }
+    private static int Create(JailArguments arguments, string root) => StartDetached(arguments, root, "create", waitForStart: true);
 
-    /// <summary>run --detach: created and started at once; this command returns when the program runs.</summary>
-    private static int RunDetached(JailArguments arguments, string root)
+    /// <summary>
+    /// create, and run --detach: the jail is built (its program waiting for `start`, or running at
+    /// once) and this command returns; a terminal must go to the console socket.
+    /// </summary>
+    private static int StartDetached(JailArguments arguments, string root, string command, bool waitForStart)
     {
         var plan = Plan(arguments, root);
-        using var terminal = GivingBackOnFailure(plan, () => JailTerminal.ForDetached(plan, arguments.ConsoleSocket, "run --detach"));
-        var jail = Jail.Create(terminal.Attach(plan), waitForStart: false, foreground: false, root);
+        using var terminal = GivingBackOnFailure(plan, () => JailTerminal.ForDetached(plan, arguments.ConsoleSocket, command));
+        var jail = Jail.Create(terminal.Attach(plan), waitForStart, foreground: false, root);
         terminal.Hand();
         WritePidFile(arguments.PidFile, jail.Pid);
-        jail.RunHooks(HookStage.Poststart);
+        if (!waitForStart)
+        {
+            jail.RunHooks(HookStage.Poststart);
+        }
         return 0;
     }
 
@@ -234,7 +232,7 @@ internal static class JailApplet
     {
         if (arguments.Detach)
         {
-            return RunDetached(arguments, root);
+            return StartDetached(arguments, root, "run --detach", waitForStart: false);
         }
         var plan = Plan(arguments, root);
         using var terminal = GivingBackOnFailure(plan, () => JailTerminal.ForForeground(plan, arguments.ConsoleSocket));
